@@ -1,0 +1,172 @@
+//! Typed settings: defaults in code, then an optional `switchboard.toml`, then
+//! environment variables (`SWITCHBOARD_…`, `DATABASE_URL`, `REDIS_URL`).
+//!
+//! Every setting has one name, its environment variable; the TOML key is that
+//! name without the `SWITCHBOARD_` prefix, lowercased (`listen`, `data_dir`,
+//! `database_url`). A value that does not parse stops start-up with an error
+//! naming the setting and where the value came from. Secrets are [`Secret`]s.
+
+mod sources;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::secret::Secret;
+pub use sources::{ConfigError, Sources};
+
+/// Default number of connectors a user may keep.
+pub const DEFAULT_MAX_CONNECTORS: u32 = 10;
+
+/// Everything the binaries read at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SWITCHBOARD_LISTEN`: address the API binds.
+    pub listen: SocketAddr,
+    /// `SWITCHBOARD_DATA_DIR`: SQLite files and generated secrets (embedded mode).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`: `postgres://…` for distributed mode, `sqlite:PATH` or unset for embedded.
+    pub database_url: Option<Secret>,
+    /// `REDIS_URL`: the job queue and event bus in distributed mode.
+    pub redis_url: Option<Secret>,
+    /// `SWITCHBOARD_ENCRYPTION_KEYS`: `id:base64,…`; the first key encrypts.
+    pub encryption_keys: Option<Secret>,
+    /// `SWITCHBOARD_JWT_SECRET`: HS256 secret for bearer tokens (at least 32 bytes).
+    pub jwt_secret: Option<Secret>,
+    /// `SWITCHBOARD_JWKS_URL`: JWKS document for RS256/ES256 bearer tokens.
+    pub jwks_url: Option<Url>,
+    /// `SWITCHBOARD_JWT_ISSUER`: required `iss` claim, when set.
+    pub jwt_issuer: Option<String>,
+    /// `SWITCHBOARD_JWT_AUDIENCE`: required `aud` claim, when set.
+    pub jwt_audience: Option<String>,
+    /// `SWITCHBOARD_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `SWITCHBOARD_MAX_CONNECTORS`: connectors per user (default 10).
+    pub max_connectors: u32,
+    /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: database pool size (default 10).
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected `text` or `json`".into()),
+        }
+    }
+}
+
+/// Which database the settings select.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(Secret),
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            encryption_keys: None,
+            jwt_secret: None,
+            jwks_url: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            log_format: LogFormat::Text,
+            max_connectors: DEFAULT_MAX_CONNECTORS,
+            db_max_connections: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads `switchboard.toml` (or `SWITCHBOARD_CONFIG`) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_sources(&Sources::from_process()?)
+    }
+
+    pub fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let settings = Self {
+            listen: src.parse_or("SWITCHBOARD_LISTEN", d.listen)?,
+            data_dir: src.parse_or("SWITCHBOARD_DATA_DIR", d.data_dir)?,
+            database_url: src.secret("DATABASE_URL"),
+            redis_url: src.secret("REDIS_URL"),
+            encryption_keys: src.secret("SWITCHBOARD_ENCRYPTION_KEYS"),
+            jwt_secret: src.secret("SWITCHBOARD_JWT_SECRET"),
+            jwks_url: src.parse("SWITCHBOARD_JWKS_URL")?,
+            jwt_issuer: src.parse("SWITCHBOARD_JWT_ISSUER")?,
+            jwt_audience: src.parse("SWITCHBOARD_JWT_AUDIENCE")?,
+            log_format: src.parse_or("SWITCHBOARD_LOG_FORMAT", d.log_format)?,
+            max_connectors: src.parse_or("SWITCHBOARD_MAX_CONNECTORS", d.max_connectors)?,
+            db_max_connections: src
+                .parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
+        };
+        src.check(
+            "SWITCHBOARD_MAX_CONNECTORS",
+            settings.max_connectors >= 1,
+            "must be at least 1",
+        )?;
+        src.check(
+            "SWITCHBOARD_DB_MAX_CONNECTIONS",
+            settings.db_max_connections >= 1,
+            "must be at least 1",
+        )?;
+        if let Some(secret) = &settings.jwt_secret {
+            src.check(
+                "SWITCHBOARD_JWT_SECRET",
+                secret.expose().len() >= 32,
+                "must be at least 32 bytes",
+            )?;
+        }
+        settings
+            .database()
+            .map_err(|msg| src.invalid("DATABASE_URL", msg))?;
+        src.reject_unknown_file_keys()?;
+        Ok(settings)
+    }
+
+    /// The database these settings select; SQLite under the data dir by default.
+    pub fn database(&self) -> Result<Database, String> {
+        let Some(url) = &self.database_url else {
+            return Ok(Database::Sqlite(self.data_dir.join("switchboard.db")));
+        };
+        let url = url.expose();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(Secret::new(url)))
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(
+                    "a sqlite URL needs a file path, e.g. sqlite:./data/switchboard.db".into(),
+                );
+            }
+            Ok(Database::Sqlite(Path::new(path).to_path_buf()))
+        } else {
+            Err("expected a postgres:// or sqlite: URL".into())
+        }
+    }
+
+    /// Whether these settings select embedded mode (SQLite, in-process workers).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.database(), Ok(Database::Sqlite(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! A connector: a user's remote MCP server. [`ConnectorInput`] is the request
+//! body of create, update and test; [`ConnectorDraft::parse`] turns it into
+//! valid values or a list of located [`FieldError`]s.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+use utoipa::ToSchema;
+
+use super::auth::{AuthInput, AuthType};
+use super::validation::{Errors, FieldError, no_control_chars};
+
+pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Body of `POST /api/connectors`, `PUT /api/connectors/{id}` and the connection tests.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorInput {
+    /// 1–64 characters, unique per user (case-insensitive).
+    pub name: Option<String>,
+    /// Up to 500 characters.
+    pub description: Option<String>,
+    /// `http(s)://…` of the MCP endpoint; no user name, password or fragment.
+    pub server_url: Option<String>,
+    /// `none` (default), `bearer` or `oauth`.
+    pub auth_type: Option<String>,
+    /// Shape depends on `auth_type`: `{"token"}` for bearer; see `OauthConfig` for oauth.
+    #[schema(value_type = Option<Object>)]
+    pub auth_config: Option<Value>,
+    /// Extra headers sent to the server; on update `null` keeps a stored value.
+    #[schema(value_type = Option<HashMap<String, Option<String>>>)]
+    pub headers: Option<BTreeMap<String, Option<String>>>,
+    /// Defaults to `true` on create.
+    pub enabled: Option<bool>,
+}
+
+/// A connector's display name: trimmed, 1–64 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorName(String);
+
+impl ConnectorName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        let len = value.chars().count();
+        if len == 0 || len > MAX_NAME_CHARS {
+            return Err(format!("name must be 1-{MAX_NAME_CHARS} characters"));
+        }
+        no_control_chars(value, "name")?;
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key uniqueness is checked on: names differing only in case collide.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Free text up to 500 characters; newlines and tabs allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(format!(
+                "description must be at most {MAX_DESCRIPTION_CHARS} characters"
+            ));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err("description must not contain control characters".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute `http`/`https` URL with a host and no user info or fragment.
+/// Syntax only: whether Switchboard may connect to it is the egress guard's call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl(Url);
+
+impl ServerUrl {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.len() > MAX_URL_LEN {
+            return Err(format!(
+                "server_url must be at most {MAX_URL_LEN} characters"
+            ));
+        }
+        let url = Url::parse(value).map_err(|e| {
+            format!(
+                "server_url is not a valid URL ({e}); expected e.g. https://mcp.example.com/mcp"
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("server_url must start with http:// or https://".into());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("server_url must name a host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "server_url must not contain a user name or password: use auth_config or headers"
+                    .into(),
+            );
+        }
+        if url.fragment().is_some() {
+            return Err("server_url must not contain a #fragment".into());
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Whether `other` points at another origin (scheme, host or port), so that
+    /// stored secrets must not follow the URL there.
+    pub fn origin_differs(&self, other: &ServerUrl) -> bool {
+        self.0.origin() != other.0.origin()
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// A parsed [`ConnectorInput`]: everything valid, secrets not yet merged with
+/// the stored ones (see [`AuthInput::resolve`]).
+#[derive(Debug)]
+pub struct ConnectorDraft {
+    pub name: ConnectorName,
+    pub description: Description,
+    pub server_url: ServerUrl,
+    pub auth_type: AuthType,
+    pub auth: AuthInput,
+    pub headers: Option<BTreeMap<String, Option<String>>>,
+    pub enabled: Option<bool>,
+}
+
+impl ConnectorDraft {
+    pub fn parse(input: ConnectorInput) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let name = errors.take(
+            &["name"],
+            required(input.name.as_deref()).and_then(ConnectorName::parse),
+        );
+        let description = errors.take(
+            &["description"],
+            Description::parse(input.description.as_deref().unwrap_or("")),
+        );
+        let server_url = errors.take(
+            &["server_url"],
+            required(input.server_url.as_deref()).and_then(ServerUrl::parse),
+        );
+        let auth_type = errors.take(&["auth_type"], parse_auth_type(input.auth_type.as_deref()));
+        let auth =
+            auth_type.and_then(|t| AuthInput::parse(t, input.auth_config.as_ref(), &mut errors));
+        errors.finish(|| Self {
+            name: name.expect("checked"),
+            description: description.expect("checked"),
+            server_url: server_url.expect("checked"),
+            auth_type: auth_type.expect("checked"),
+            auth: auth.expect("checked"),
+            headers: input.headers,
+            enabled: input.enabled,
+        })
+    }
+}
+
+fn required(value: Option<&str>) -> Result<&str, String> {
+    value.ok_or_else(|| "this field is required".to_owned())
+}
+
+/// `auth_type`, defaulting to `none`.
+pub fn parse_auth_type(value: Option<&str>) -> Result<AuthType, String> {
+    match value {
+        None => Ok(AuthType::None),
+        Some(v) => AuthType::parse(v)
+            .ok_or_else(|| format!("unknown auth_type `{v}`: expected none, bearer or oauth")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,23 @@
+//! Parsed, always-valid values. Request bodies are parsed into these at the edge
+//! ("parse, don't validate"); past that point an invalid value cannot exist.
+//!
+//! - [`validation`]: [`FieldError`], a problem located at a request field.
+//! - [`user`]: [`UserId`], the `sub` of a verified token.
+//! - [`connector`]: name, description, server URL and the connector draft.
+//! - [`auth`]: auth types and the credentials sealed by the vault.
+//! - [`headers`]: custom headers sent to a connector's server.
+//! - [`tools`]: a tool as discovered on an MCP server.
+
+pub mod auth;
+pub mod connector;
+pub mod headers;
+pub mod tools;
+pub mod user;
+pub mod validation;
+
+pub use auth::{AuthType, Credentials};
+pub use connector::{ConnectorDraft, ConnectorInput, ConnectorName, Description, ServerUrl};
+pub use headers::CustomHeaders;
+pub use tools::ToolInfo;
+pub use user::UserId;
+pub use validation::FieldError;

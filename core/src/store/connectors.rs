@@ -1,0 +1,134 @@
+//! [`ConnectorStore`] for [`SqlStore`].
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::records::now;
+use super::sql::{OwnerLock as _, SqlResultExt as _, on_db};
+use super::{ConnectorRecord, ConnectorStore, SqlStore, StoreError, StoreResult};
+use crate::domain::UserId;
+
+const INSERT: &str = "insert into connectors (id, owner, name, name_key, description, server_url, auth_type, \
+    auth_configured, auth_hint, credentials, headers, header_names, enabled, state, tools, tools_discovered_at, \
+    last_test_status, last_error_code, consecutive_failures, created_at, updated_at) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+const COUNT_FOR_OWNER: &str = "select count(*) from connectors where owner = $1";
+const LIST: &str = "select * from connectors where owner = $1 order by created_at, id";
+const GET: &str = "select * from connectors where owner = $1 and id = $2";
+const UPDATE: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
+    auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
+    enabled = $13, updated_at = $14 where owner = $1 and id = $2";
+const SET_ENABLED: &str =
+    "update connectors set enabled = $3, updated_at = $4 where owner = $1 and id = $2 returning *";
+const DELETE: &str = "delete from connectors where owner = $1 and id = $2";
+
+#[async_trait]
+impl ConnectorStore for SqlStore {
+    async fn insert_connector(&self, r: &ConnectorRecord, limit: u32) -> StoreResult<()> {
+        on_db!(self, pool => {
+            let mut tx = pool.begin_for_owner(&r.owner).await.or_store("Failed to begin connector insert")?;
+            let (count,): (i64,) = sqlx::query_as(COUNT_FOR_OWNER)
+                .bind(&r.owner)
+                .fetch_one(&mut *tx)
+                .await
+                .or_store("Failed to count connectors")?;
+            if count >= i64::from(limit) {
+                return Err(StoreError::LimitReached(limit));
+            }
+            sqlx::query(INSERT)
+                .bind(r.id)
+                .bind(&r.owner)
+                .bind(&r.name)
+                .bind(&r.name_key)
+                .bind(&r.description)
+                .bind(&r.server_url)
+                .bind(&r.auth_type)
+                .bind(r.auth_configured)
+                .bind(&r.auth_hint)
+                .bind(&r.credentials)
+                .bind(&r.headers)
+                .bind(&r.header_names)
+                .bind(r.enabled)
+                .bind(&r.state)
+                .bind(&r.tools)
+                .bind(r.tools_discovered_at)
+                .bind(&r.last_test_status)
+                .bind(&r.last_error_code)
+                .bind(r.consecutive_failures)
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await
+                .or_store("Failed to insert connector")?;
+            tx.commit().await.or_store("Failed to commit connector insert")
+        })
+    }
+
+    async fn connectors(&self, owner: &UserId) -> StoreResult<Vec<ConnectorRecord>> {
+        on_db!(self, pool => sqlx::query_as(LIST).bind(owner.as_str()).fetch_all(pool).await)
+            .or_store("Failed to list connectors")
+    }
+
+    async fn connector(&self, owner: &UserId, id: Uuid) -> StoreResult<ConnectorRecord> {
+        on_db!(self, pool => sqlx::query_as(GET).bind(owner.as_str()).bind(id).fetch_one(pool).await)
+            .or_store("Failed to load connector")
+    }
+
+    async fn update_connector(&self, r: &ConnectorRecord) -> StoreResult<()> {
+        let done = on_db!(self, pool => sqlx::query(UPDATE)
+            .bind(&r.owner)
+            .bind(r.id)
+            .bind(&r.name)
+            .bind(&r.name_key)
+            .bind(&r.description)
+            .bind(&r.server_url)
+            .bind(&r.auth_type)
+            .bind(r.auth_configured)
+            .bind(&r.auth_hint)
+            .bind(&r.credentials)
+            .bind(&r.headers)
+            .bind(&r.header_names)
+            .bind(r.enabled)
+            .bind(r.updated_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .or_store("Failed to update connector")?;
+        if done == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn set_connector_enabled(
+        &self,
+        owner: &UserId,
+        id: Uuid,
+        enabled: bool,
+    ) -> StoreResult<ConnectorRecord> {
+        on_db!(self, pool => sqlx::query_as(SET_ENABLED)
+            .bind(owner.as_str())
+            .bind(id)
+            .bind(enabled)
+            .bind(now())
+            .fetch_one(pool)
+            .await)
+        .or_store("Failed to toggle connector")
+    }
+
+    async fn delete_connector(&self, owner: &UserId, id: Uuid) -> StoreResult<()> {
+        let done = on_db!(self, pool => sqlx::query(DELETE)
+            .bind(owner.as_str())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .or_store("Failed to delete connector")?;
+        if done == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Rows as the store reads and writes them.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::ToolInfo;
+
+/// A `connectors` row. `credentials` and `headers` are vault ciphertexts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectorRecord {
+    pub id: Uuid,
+    pub owner: String,
+    pub name: String,
+    /// Lowercased name; unique per owner.
+    pub name_key: String,
+    pub description: String,
+    pub server_url: String,
+    pub auth_type: String,
+    pub auth_configured: bool,
+    pub auth_hint: Option<String>,
+    pub credentials: Option<Vec<u8>>,
+    pub headers: Option<Vec<u8>>,
+    pub header_names: Json<Vec<String>>,
+    pub enabled: bool,
+    /// Health as last observed: see [`ConnectorState`].
+    pub state: String,
+    pub tools: Json<Vec<ToolInfo>>,
+    pub tools_discovered_at: Option<DateTime<Utc>>,
+    pub last_test_status: Option<String>,
+    pub last_error_code: Option<String>,
+    pub consecutive_failures: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the last checks said about a connector (independent of `enabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorState {
+    Active,
+    /// Three or more consecutive failed checks.
+    Degraded,
+    /// OAuth tokens are missing or were revoked.
+    NeedsAuthorization,
+}
+
+impl ConnectorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Degraded => "degraded",
+            Self::NeedsAuthorization => "needs_authorization",
+        }
+    }
+}
+
+/// A `user_tools` row: a system tool a user connected.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserToolRecord {
+    pub owner: String,
+    pub tool_id: String,
+    pub connected: bool,
+    /// Sealed `user_tools.credentials`.
+    pub credentials: Option<Vec<u8>>,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Now, truncated to microseconds so values round-trip through both databases unchanged.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    let micros = now.timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(now)
+}
