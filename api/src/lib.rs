@@ -1,1 +1,28 @@
-//! placeholder
+//! # switchboard-api
+//!
+//! The HTTP API and the `switchboard` binary (`serve`, `migrate`, `token`, `keys`).
+//!
+//! # Layout
+//! - [`cli`]: command-line parsing and the subcommands.
+//! - [`startup`]: settings → secrets, database, shared state.
+//! - [`server`]: [`serve`] runs the app on a bound listener until a shutdown future resolves.
+//! - [`routes`]: one module per resource, assembled by [`app`].
+//! - [`auth`]: bearer-token verification (HS256, JWKS) and minting.
+//! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
+//! - [`oplog`]: one structured log event per operation.
+//! - [`state`]: [`AppState`], shared by the handlers.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod oplog;
+pub mod routes;
+pub mod server;
+pub mod startup;
+pub mod state;
+
+pub use routes::app;
+pub use server::serve;
+pub use state::AppState;

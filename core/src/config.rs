@@ -111,8 +111,7 @@ impl Settings {
             jwt_audience: src.parse("SWITCHBOARD_JWT_AUDIENCE")?,
             log_format: src.parse_or("SWITCHBOARD_LOG_FORMAT", d.log_format)?,
             max_connectors: src.parse_or("SWITCHBOARD_MAX_CONNECTORS", d.max_connectors)?,
-            db_max_connections: src
-                .parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
+            db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
         };
         src.check(
             "SWITCHBOARD_MAX_CONNECTORS",
@@ -131,9 +130,7 @@ impl Settings {
                 "must be at least 32 bytes",
             )?;
         }
-        settings
-            .database()
-            .map_err(|msg| src.invalid("DATABASE_URL", msg))?;
+        settings.database().map_err(|msg| src.invalid("DATABASE_URL", msg))?;
         src.reject_unknown_file_keys()?;
         Ok(settings)
     }
@@ -146,15 +143,10 @@ impl Settings {
         let url = url.expose();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Database::Postgres(Secret::new(url)))
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err(
-                    "a sqlite URL needs a file path, e.g. sqlite:./data/switchboard.db".into(),
-                );
+                return Err("a sqlite URL needs a file path, e.g. sqlite:./data/switchboard.db".into());
             }
             Ok(Database::Sqlite(Path::new(path).to_path_buf()))
         } else {

@@ -46,10 +46,7 @@ pub fn jwt_secret(data_dir: &Path) -> anyhow::Result<FileSecret> {
     })
 }
 
-fn load_or_create(
-    path: &Path,
-    generate: impl FnOnce() -> anyhow::Result<Secret>,
-) -> anyhow::Result<FileSecret> {
+fn load_or_create(path: &Path, generate: impl FnOnce() -> anyhow::Result<Secret>) -> anyhow::Result<FileSecret> {
     if let Some(secret) = read(path)? {
         return Ok(FileSecret {
             value: secret,
@@ -57,11 +54,8 @@ fn load_or_create(
             generated: false,
         });
     }
-    let dir = path
-        .parent()
-        .context("secret file has no parent directory")?;
-    fs::create_dir_all(dir)
-        .with_context(|| format!("Failed to create data dir {}", dir.display()))?;
+    let dir = path.parent().context("secret file has no parent directory")?;
+    fs::create_dir_all(dir).with_context(|| format!("Failed to create data dir {}", dir.display()))?;
     let value = generate()?;
     // Write a private temp file, then hard-link it into place: the link fails if
     // another process won the race, and nobody ever sees a half-written file.
@@ -135,11 +129,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let first = encryption_keys(dir.path()).expect("generated");
         assert!(first.generated);
-        let mode = fs::metadata(&first.path)
-            .expect("exists")
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = fs::metadata(&first.path).expect("exists").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         Vault::from_spec(&first.value).expect("generated key parses");
 
@@ -168,11 +158,6 @@ mod tests {
         assert!(err.to_string().contains("chmod 600"), "{err}");
         fs::write(&path, "").expect("write");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
-        assert!(
-            jwt_secret(dir.path())
-                .expect_err("empty")
-                .to_string()
-                .contains("empty")
-        );
+        assert!(jwt_secret(dir.path()).expect_err("empty").to_string().contains("empty"));
     }
 }

@@ -8,13 +8,17 @@
 //! - [`vault`]: AES-256-GCM sealing of credentials, bound to (field, owner, row).
 //! - [`domain`]: parsed, always-valid values (connector names, server URLs, auth, headers).
 //! - [`store`]: the storage traits and their SQL implementation for PostgreSQL and SQLite.
+//! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
+//! - [`rotation`]: re-sealing every stored secret under the first key.
 //! - [`keys`]: first-start generation of the embedded-mode key and JWT secret.
 //! - [`telemetry`]: tracing subscriber, Prometheus recorder and the rustls provider.
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod connector_secrets;
 pub mod domain;
 pub mod keys;
+pub mod rotation;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -88,33 +88,25 @@ impl Vault {
     /// Parses `id:base64key,id2:base64key2`; the first key is the one that seals.
     pub fn from_spec(spec: &Secret) -> Result<Self, VaultError> {
         let mut keys: Vec<VaultKey> = Vec::new();
-        for entry in spec
-            .expose()
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            let (id, encoded) = entry.split_once(':').ok_or_else(|| {
-                VaultError::InvalidKeySpec("each entry must be `id:base64`".into())
-            })?;
+        for entry in spec.expose().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, encoded) = entry
+                .split_once(':')
+                .ok_or_else(|| VaultError::InvalidKeySpec("each entry must be `id:base64`".into()))?;
             validate_key_id(id)?;
             if keys.iter().any(|k| k.id == id) {
-                return Err(VaultError::InvalidKeySpec(format!(
-                    "key id `{id}` appears twice"
-                )));
+                return Err(VaultError::InvalidKeySpec(format!("key id `{id}` appears twice")));
             }
-            let raw = BASE64.decode(encoded.trim()).map_err(|_| {
-                VaultError::InvalidKeySpec(format!("key `{id}` is not valid base64"))
-            })?;
+            let raw = BASE64
+                .decode(encoded.trim())
+                .map_err(|_| VaultError::InvalidKeySpec(format!("key `{id}` is not valid base64")))?;
             if raw.len() != KEY_LEN {
                 return Err(VaultError::InvalidKeySpec(format!(
                     "key `{id}` must decode to {KEY_LEN} bytes, got {}",
                     raw.len()
                 )));
             }
-            let cipher = Aes256Gcm::new_from_slice(&raw).map_err(|_| {
-                VaultError::InvalidKeySpec(format!("key `{id}` has the wrong length"))
-            })?;
+            let cipher = Aes256Gcm::new_from_slice(&raw)
+                .map_err(|_| VaultError::InvalidKeySpec(format!("key `{id}` has the wrong length")))?;
             keys.push(VaultKey {
                 id: id.to_owned(),
                 cipher,
@@ -186,11 +178,7 @@ impl Vault {
         self.seal(aad, &plaintext)
     }
 
-    pub fn open_json<T: DeserializeOwned>(
-        &self,
-        aad: Aad<'_>,
-        blob: &[u8],
-    ) -> Result<T, VaultError> {
+    pub fn open_json<T: DeserializeOwned>(&self, aad: Aad<'_>, blob: &[u8]) -> Result<T, VaultError> {
         serde_json::from_slice(&self.open(aad, blob)?).map_err(|_| VaultError::Json)
     }
 
@@ -212,9 +200,7 @@ pub fn key_id_of(blob: &[u8]) -> Result<&str, VaultError> {
 fn validate_key_id(id: &str) -> Result<(), VaultError> {
     let valid = !id.is_empty()
         && id.len() <= MAX_KEY_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if valid {
         Ok(())
     } else {
@@ -242,11 +228,7 @@ impl<'a> Parts<'a> {
         let (id, rest) = rest.split_at(id_len);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let key_id = std::str::from_utf8(id).map_err(|_| VaultError::Malformed)?;
-        Ok(Self {
-            key_id,
-            nonce,
-            sealed,
-        })
+        Ok(Self { key_id, nonce, sealed })
     }
 }
 

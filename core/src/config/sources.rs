@@ -103,9 +103,7 @@ impl Sources {
             path: path.to_path_buf(),
             message,
         };
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
         for (key, value) in table {
             let name = if PLAIN_ENV.iter().any(|p| p.eq_ignore_ascii_case(&key)) {
                 key.to_ascii_uppercase()
@@ -118,13 +116,10 @@ impl Sources {
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
                 _ => {
-                    return Err(file_error(format!(
-                        "`{key}` must be a string, number or boolean"
-                    )));
+                    return Err(file_error(format!("`{key}` must be a string, number or boolean")));
                 }
             };
-            self.values
-                .insert(name, (text, Origin::File(path.to_path_buf())));
+            self.values.insert(name, (text, Origin::File(path.to_path_buf())));
         }
         self.file = Some(path.to_path_buf());
         Ok(())
@@ -144,15 +139,11 @@ impl Sources {
         let Some((value, origin)) = self.raw(name) else {
             return Ok(None);
         };
-        value
-            .trim()
-            .parse::<T>()
-            .map(Some)
-            .map_err(|e| ConfigError::Invalid {
-                name: name.to_owned(),
-                origin: origin.clone(),
-                message: format!("`{value}`: {e}"),
-            })
+        value.trim().parse::<T>().map(Some).map_err(|e| ConfigError::Invalid {
+            name: name.to_owned(),
+            origin: origin.clone(),
+            message: format!("`{value}`: {e}"),
+        })
     }
 
     pub fn parse_or<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
@@ -164,14 +155,8 @@ impl Sources {
     }
 
     /// A duration such as `10s`, `250ms` or `1h`.
-    pub fn duration_or(
-        &self,
-        name: &str,
-        default: std::time::Duration,
-    ) -> Result<std::time::Duration, ConfigError> {
-        Ok(self
-            .parse::<humantime::Duration>(name)?
-            .map_or(default, Into::into))
+    pub fn duration_or(&self, name: &str, default: std::time::Duration) -> Result<std::time::Duration, ConfigError> {
+        Ok(self.parse::<humantime::Duration>(name)?.map_or(default, Into::into))
     }
 
     /// A secret value; its text never appears in errors.
@@ -181,18 +166,11 @@ impl Sources {
 
     /// An error for `name` unless `ok`.
     pub fn check(&self, name: &str, ok: bool, message: &str) -> Result<(), ConfigError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(self.invalid(name, message))
-        }
+        if ok { Ok(()) } else { Err(self.invalid(name, message)) }
     }
 
     pub fn invalid(&self, name: &str, message: impl Into<String>) -> ConfigError {
-        let origin = self
-            .values
-            .get(name)
-            .map_or(Origin::Default, |(_, o)| o.clone());
+        let origin = self.values.get(name).map_or(Origin::Default, |(_, o)| o.clone());
         ConfigError::Invalid {
             name: name.to_owned(),
             origin,
@@ -212,10 +190,7 @@ impl Sources {
             .find(|(name, (_, origin))| matches!(origin, Origin::File(_)) && !read.contains(*name));
         match unknown {
             Some((name, _)) => Err(ConfigError::UnknownKey {
-                key: name
-                    .strip_prefix(ENV_PREFIX)
-                    .unwrap_or(name)
-                    .to_ascii_lowercase(),
+                key: name.strip_prefix(ENV_PREFIX).unwrap_or(name).to_ascii_lowercase(),
                 path: path.clone(),
             }),
             None => Ok(()),

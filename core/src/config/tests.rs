@@ -3,10 +3,7 @@ use std::path::Path;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn load(file: Option<&str>, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -21,9 +18,7 @@ fn defaults_select_embedded_mode_on_loopback() {
     assert_eq!(s.data_dir, Path::new("./data"));
     assert_eq!(s.max_connectors, 10);
     assert!(s.is_embedded());
-    assert!(
-        matches!(s.database(), Ok(Database::Sqlite(p)) if p == Path::new("./data/switchboard.db"))
-    );
+    assert!(matches!(s.database(), Ok(Database::Sqlite(p)) if p == Path::new("./data/switchboard.db")));
 }
 
 #[test]
@@ -89,18 +84,12 @@ fn secrets_are_checked_and_redacted() {
     assert!(err.to_string().contains("SWITCHBOARD_JWT_SECRET"));
     assert!(!err.to_string().contains("short-canary"));
     let s = load(None, &[("SWITCHBOARD_JWT_SECRET", &"s".repeat(32))]).expect("loads");
-    assert!(
-        !format!("{s:?}").contains("ssssssss"),
-        "Debug leaks the secret"
-    );
+    assert!(!format!("{s:?}").contains("ssssssss"), "Debug leaks the secret");
 }
 
 #[test]
 fn numeric_limits_must_be_positive() {
-    for name in [
-        "SWITCHBOARD_MAX_CONNECTORS",
-        "SWITCHBOARD_DB_MAX_CONNECTIONS",
-    ] {
+    for name in ["SWITCHBOARD_MAX_CONNECTORS", "SWITCHBOARD_DB_MAX_CONNECTIONS"] {
         let err = load(None, &[(name, "0")]).expect_err(name);
         assert!(err.to_string().contains(name), "{err}");
     }

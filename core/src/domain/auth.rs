@@ -169,19 +169,13 @@ impl AuthInput {
 
     /// Merges with the stored credentials. An omitted secret keeps the stored one,
     /// unless `host_changed`: a secret meant for one server is never sent to another.
-    pub fn resolve(
-        self,
-        stored: Option<&Credentials>,
-        host_changed: bool,
-    ) -> Result<Credentials, FieldError> {
+    pub fn resolve(&self, stored: Option<&Credentials>, host_changed: bool) -> Result<Credentials, FieldError> {
         let stored = if host_changed { None } else { stored };
         match self {
             Self::None => Ok(Credentials::None),
-            Self::Bearer { token: Some(token) } => Ok(Credentials::Bearer { token }),
+            Self::Bearer { token: Some(token) } => Ok(Credentials::Bearer { token: token.clone() }),
             Self::Bearer { token: None } => match stored {
-                Some(Credentials::Bearer { token }) => Ok(Credentials::Bearer {
-                    token: token.clone(),
-                }),
+                Some(Credentials::Bearer { token }) => Ok(Credentials::Bearer { token: token.clone() }),
                 _ if host_changed => Err(FieldError::body(
                     &["auth_config", "token"],
                     "the server host changed: enter the token for the new server",
@@ -191,7 +185,8 @@ impl AuthInput {
                     "a token is required for auth_type `bearer`",
                 )),
             },
-            Self::Oauth(mut input) => {
+            Self::Oauth(input) => {
+                let mut input = input.clone();
                 if let Some(Credentials::Oauth(old)) = stored {
                     input.client_secret = input.client_secret.or_else(|| old.client_secret.clone());
                     input.access_token = input.access_token.or_else(|| old.access_token.clone());
@@ -203,10 +198,7 @@ impl AuthInput {
     }
 }
 
-fn from_config<T: for<'de> Deserialize<'de> + Default>(
-    config: Option<&Value>,
-    errors: &mut Errors,
-) -> Option<T> {
+fn from_config<T: for<'de> Deserialize<'de> + Default>(config: Option<&Value>, errors: &mut Errors) -> Option<T> {
     let Some(value) = config else {
         return Some(T::default());
     };
@@ -234,10 +226,7 @@ fn check_oauth(config: &OauthConfig, errors: &mut Errors) -> bool {
         check("client_id", header_safe(id, "client_id", 256));
     }
     if config.client_secret.is_some() && config.client_id.is_none() {
-        check(
-            "client_secret",
-            Err("client_secret needs a client_id".into()),
-        );
+        check("client_secret", Err("client_secret needs a client_id".into()));
     }
     for (field, secret) in [
         ("client_secret", &config.client_secret),

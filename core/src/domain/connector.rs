@@ -76,10 +76,7 @@ impl Description {
                 "description must be at most {MAX_DESCRIPTION_CHARS} characters"
             ));
         }
-        if value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
+        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
             return Err("description must not contain control characters".into());
         }
         Ok(Self(value.to_owned()))
@@ -99,15 +96,10 @@ impl ServerUrl {
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
         if value.len() > MAX_URL_LEN {
-            return Err(format!(
-                "server_url must be at most {MAX_URL_LEN} characters"
-            ));
+            return Err(format!("server_url must be at most {MAX_URL_LEN} characters"));
         }
-        let url = Url::parse(value).map_err(|e| {
-            format!(
-                "server_url is not a valid URL ({e}); expected e.g. https://mcp.example.com/mcp"
-            )
-        })?;
+        let url = Url::parse(value)
+            .map_err(|e| format!("server_url is not a valid URL ({e}); expected e.g. https://mcp.example.com/mcp"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("server_url must start with http:// or https://".into());
         }
@@ -115,10 +107,7 @@ impl ServerUrl {
             return Err("server_url must name a host".into());
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(
-                "server_url must not contain a user name or password: use auth_config or headers"
-                    .into(),
-            );
+            return Err("server_url must not contain a user name or password: use auth_config or headers".into());
         }
         if url.fragment().is_some() {
             return Err("server_url must not contain a #fragment".into());
@@ -176,8 +165,7 @@ impl ConnectorDraft {
             required(input.server_url.as_deref()).and_then(ServerUrl::parse),
         );
         let auth_type = errors.take(&["auth_type"], parse_auth_type(input.auth_type.as_deref()));
-        let auth =
-            auth_type.and_then(|t| AuthInput::parse(t, input.auth_config.as_ref(), &mut errors));
+        let auth = auth_type.and_then(|t| AuthInput::parse(t, input.auth_config.as_ref(), &mut errors));
         errors.finish(|| Self {
             name: name.expect("checked"),
             description: description.expect("checked"),
@@ -198,8 +186,7 @@ fn required(value: Option<&str>) -> Result<&str, String> {
 pub fn parse_auth_type(value: Option<&str>) -> Result<AuthType, String> {
     match value {
         None => Ok(AuthType::None),
-        Some(v) => AuthType::parse(v)
-            .ok_or_else(|| format!("unknown auth_type `{v}`: expected none, bearer or oauth")),
+        Some(v) => AuthType::parse(v).ok_or_else(|| format!("unknown auth_type `{v}`: expected none, bearer or oauth")),
     }
 }
 

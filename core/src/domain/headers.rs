@@ -41,15 +41,9 @@ pub struct CustomHeaders(BTreeMap<String, Secret>);
 
 impl CustomHeaders {
     /// Parses `headers` from a body; a `null` value takes the stored header's value.
-    pub fn parse(
-        input: &BTreeMap<String, Option<String>>,
-        stored: Option<&CustomHeaders>,
-    ) -> Result<Self, FieldError> {
+    pub fn parse(input: &BTreeMap<String, Option<String>>, stored: Option<&CustomHeaders>) -> Result<Self, FieldError> {
         if input.len() > MAX_HEADERS {
-            return Err(FieldError::body(
-                &["headers"],
-                format!("at most {MAX_HEADERS} headers"),
-            ));
+            return Err(FieldError::body(&["headers"], format!("at most {MAX_HEADERS} headers")));
         }
         let mut seen = std::collections::BTreeSet::new();
         let mut out = BTreeMap::new();
@@ -57,18 +51,14 @@ impl CustomHeaders {
             let at = |msg: String| FieldError::body(&["headers", name], msg);
             check_name(name).map_err(at)?;
             if !seen.insert(name.to_ascii_lowercase()) {
-                return Err(at(
-                    "header appears twice (names are case-insensitive)".into()
-                ));
+                return Err(at("header appears twice (names are case-insensitive)".into()));
             }
             let value = match value {
                 Some(value) => Secret::new(value.clone()),
-                None => stored.and_then(|s| s.get(name)).cloned().ok_or_else(|| {
-                    at(
-                        "a value is required (null keeps a stored value, and none is stored)"
-                            .into(),
-                    )
-                })?,
+                None => stored
+                    .and_then(|s| s.get(name))
+                    .cloned()
+                    .ok_or_else(|| at("a value is required (null keeps a stored value, and none is stored)".into()))?,
             };
             check_value(value.expose()).map_err(at)?;
             out.insert(name.clone(), value);
@@ -110,30 +100,19 @@ fn check_name(name: &str) -> Result<(), String> {
     }
     let lower = name.to_ascii_lowercase();
     if lower == "authorization" {
-        return Err(
-            "set credentials with auth_type and auth_config, not an Authorization header".into(),
-        );
+        return Err("set credentials with auth_type and auth_config, not an Authorization header".into());
     }
-    if RESERVED.contains(&lower.as_str()) || lower.starts_with("mcp-") || lower.starts_with("sec-")
-    {
-        return Err(format!(
-            "`{name}` is set by Switchboard and cannot be overridden"
-        ));
+    if RESERVED.contains(&lower.as_str()) || lower.starts_with("mcp-") || lower.starts_with("sec-") {
+        return Err(format!("`{name}` is set by Switchboard and cannot be overridden"));
     }
     Ok(())
 }
 
 fn check_value(value: &str) -> Result<(), String> {
     if value.is_empty() || value.len() > MAX_VALUE_LEN {
-        return Err(format!(
-            "header values must be 1-{MAX_VALUE_LEN} characters"
-        ));
+        return Err(format!("header values must be 1-{MAX_VALUE_LEN} characters"));
     }
-    if value.trim() != value
-        || !value
-            .bytes()
-            .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
-    {
+    if value.trim() != value || !value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
         return Err("header values may contain only visible ASCII and inner spaces".into());
     }
     Ok(())
@@ -152,11 +131,8 @@ mod tests {
 
     #[test]
     fn valid_headers_parse_and_expose_only_names() {
-        let h = CustomHeaders::parse(
-            &input(&[("X-Api-Key", Some("k 1")), ("X-Tenant", Some("t"))]),
-            None,
-        )
-        .expect("valid");
+        let h =
+            CustomHeaders::parse(&input(&[("X-Api-Key", Some("k 1")), ("X-Tenant", Some("t"))]), None).expect("valid");
         assert_eq!(h.names(), ["X-Api-Key", "X-Tenant"]);
     }
 
@@ -177,23 +153,19 @@ mod tests {
             assert_eq!(err.loc, ["body", "headers", name]);
         }
         for value in ["", " lead", "trail ", "a\r\nInjected: 1", "é"] {
-            let err =
-                CustomHeaders::parse(&input(&[("X-Ok", Some(value))]), None).expect_err(value);
+            let err = CustomHeaders::parse(&input(&[("X-Ok", Some(value))]), None).expect_err(value);
             assert_eq!(err.loc, ["body", "headers", "X-Ok"], "{value:?}");
         }
         let dup = CustomHeaders::parse(&input(&[("X-A", Some("1")), ("x-a", Some("2"))]), None);
         assert!(dup.expect_err("duplicate").msg.contains("twice"));
-        let many: Vec<(String, Option<String>)> = (0..21)
-            .map(|i| (format!("X-{i}"), Some("v".into())))
-            .collect();
+        let many: Vec<(String, Option<String>)> = (0..21).map(|i| (format!("X-{i}"), Some("v".into()))).collect();
         let err = CustomHeaders::parse(&many.into_iter().collect(), None).expect_err("too many");
         assert_eq!(err.loc, ["body", "headers"]);
     }
 
     #[test]
     fn null_keeps_the_stored_value() {
-        let stored =
-            CustomHeaders::parse(&input(&[("X-Key", Some("secret"))]), None).expect("valid");
+        let stored = CustomHeaders::parse(&input(&[("X-Key", Some("secret"))]), None).expect("valid");
         let kept = CustomHeaders::parse(&input(&[("x-key", None)]), Some(&stored)).expect("kept");
         assert_eq!(kept.iter().next().map(|(_, v)| v.expose()), Some("secret"));
         assert!(CustomHeaders::parse(&input(&[("X-Key", None)]), None).is_err());

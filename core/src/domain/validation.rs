@@ -17,10 +17,7 @@ impl FieldError {
     pub fn body(path: &[&str], msg: impl Into<String>) -> Self {
         let mut loc = vec!["body".to_owned()];
         loc.extend(path.iter().map(|p| (*p).to_owned()));
-        Self {
-            loc,
-            msg: msg.into(),
-        }
+        Self { loc, msg: msg.into() }
     }
 }
 
@@ -46,11 +43,7 @@ impl Errors {
 
     /// `Ok(value)` when nothing was recorded.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(self.0)
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
     }
 }
 
@@ -72,9 +65,7 @@ pub fn header_safe(value: &str, what: &str, max: usize) -> Result<(), String> {
         return Err(format!("{what} must be at most {max} characters"));
     }
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "{what} may contain only visible ASCII characters (no spaces)"
-        ));
+        return Err(format!("{what} may contain only visible ASCII characters (no spaces)"));
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ const UPDATE: &str = "update connectors set name = $3, name_key = $4, descriptio
     auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
     enabled = $13, updated_at = $14 where owner = $1 and id = $2";
 const SET_ENABLED: &str =
-    "update connectors set enabled = $3, updated_at = $4 where owner = $1 and id = $2 returning *";
+    "update connectors set enabled = coalesce($3, not enabled), updated_at = $4 where owner = $1 and id = $2 returning *";
 const DELETE: &str = "delete from connectors where owner = $1 and id = $2";
 
 #[async_trait]
@@ -94,19 +94,10 @@ impl ConnectorStore for SqlStore {
             .await
             .map(|done| done.rows_affected()))
         .or_store("Failed to update connector")?;
-        if done == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn set_connector_enabled(
-        &self,
-        owner: &UserId,
-        id: Uuid,
-        enabled: bool,
-    ) -> StoreResult<ConnectorRecord> {
+    async fn set_connector_enabled(&self, owner: &UserId, id: Uuid, enabled: Option<bool>) -> StoreResult<ConnectorRecord> {
         on_db!(self, pool => sqlx::query_as(SET_ENABLED)
             .bind(owner.as_str())
             .bind(id)
@@ -125,10 +116,6 @@ impl ConnectorStore for SqlStore {
             .await
             .map(|done| done.rows_affected()))
         .or_store("Failed to delete connector")?;
-        if done == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 }

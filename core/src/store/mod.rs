@@ -22,9 +22,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::UserId;
-pub use records::{ConnectorRecord, ConnectorState, UserToolRecord};
+pub use records::{ConnectorRecord, ConnectorState, UserToolRecord, now};
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
+pub use sqlx::types::Json;
 
 /// Why a store call failed, in domain terms.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +53,9 @@ pub trait ConnectorStore: Send + Sync {
     async fn connector(&self, owner: &UserId, id: Uuid) -> StoreResult<ConnectorRecord>;
     /// Writes the user-editable fields (name, description, URL, auth, headers, enabled).
     async fn update_connector(&self, record: &ConnectorRecord) -> StoreResult<()>;
-    async fn set_connector_enabled(
-        &self,
-        owner: &UserId,
-        id: Uuid,
-        enabled: bool,
-    ) -> StoreResult<ConnectorRecord>;
+    /// Sets `enabled`, or flips it when `None`.
+    async fn set_connector_enabled(&self, owner: &UserId, id: Uuid, enabled: Option<bool>)
+    -> StoreResult<ConnectorRecord>;
     async fn delete_connector(&self, owner: &UserId, id: Uuid) -> StoreResult<()>;
 }
 

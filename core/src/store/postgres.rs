@@ -22,10 +22,7 @@ pub(super) async fn connect(url: &Secret, max_connections: u32) -> anyhow::Resul
 
 /// A transaction holding a lock on `owner` until it ends, so that a count
 /// followed by an insert is atomic per user.
-pub(super) async fn begin_for_owner(
-    pool: &PgPool,
-    owner: &str,
-) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+pub(super) async fn begin_for_owner(pool: &PgPool, owner: &str) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 7))")
         .bind(owner)

@@ -39,12 +39,8 @@ impl SqlStore {
     /// Connects to the database the settings select (creating a SQLite file if needed).
     pub async fn connect(database: &Database, max_connections: u32) -> anyhow::Result<Self> {
         let db = match database {
-            Database::Postgres(url) => {
-                Db::Postgres(super::postgres::connect(url, max_connections).await?)
-            }
-            Database::Sqlite(path) => {
-                Db::Sqlite(super::sqlite::connect(path, max_connections).await?)
-            }
+            Database::Postgres(url) => Db::Postgres(super::postgres::connect(url, max_connections).await?),
+            Database::Sqlite(path) => Db::Sqlite(super::sqlite::connect(path, max_connections).await?),
         };
         Ok(Self { db })
     }
@@ -66,8 +62,7 @@ impl SqlStore {
             Db::Postgres(_) => sqlx::migrate!("../migrations/postgres").iter().count(),
             Db::Sqlite(_) => sqlx::migrate!("../migrations/sqlite").iter().count(),
         };
-        let applied: Result<(i64,), _> =
-            on_db!(self, pool => sqlx::query_as(APPLIED).fetch_one(pool).await);
+        let applied: Result<(i64,), _> = on_db!(self, pool => sqlx::query_as(APPLIED).fetch_one(pool).await);
         applied.is_ok_and(|(n,)| usize::try_from(n).unwrap_or(0) >= expected)
     }
 
@@ -116,8 +111,7 @@ impl OwnerLock for PgPool {
     fn begin_for_owner(
         &self,
         owner: &str,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send
-    {
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
         super::postgres::begin_for_owner(self, owner)
     }
 }
@@ -127,8 +121,7 @@ impl OwnerLock for SqlitePool {
     fn begin_for_owner(
         &self,
         owner: &str,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send
-    {
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
         super::sqlite::begin_for_owner(self, owner)
     }
 }

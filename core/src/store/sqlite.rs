@@ -13,8 +13,7 @@ use super::sql::CONNECT_TIMEOUT;
 
 pub(super) async fn connect(path: &Path, max_connections: u32) -> anyhow::Result<SqlitePool> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("Failed to create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     }
     let options = SqliteConnectOptions::new()
         .filename(path)

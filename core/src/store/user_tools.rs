@@ -4,10 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::sql::{SqlResultExt as _, on_db};
-use super::{
-    SealedColumn, SealedRow, SealedStore, SqlStore, Store, StoreResult, UserToolRecord,
-    UserToolStore,
-};
+use super::{SealedColumn, SealedRow, SealedStore, SqlStore, Store, StoreResult, UserToolRecord, UserToolStore};
 use crate::domain::UserId;
 
 const LIST: &str = "select * from user_tools where owner = $1 order by tool_id";
@@ -81,16 +78,11 @@ impl SealedStore for SqlStore {
                     .or_store("Failed to page sealed values")?;
             Ok(rows.into_iter().map(|(o, r, b)| to_row(o, r, b)).collect())
         } else {
-            let cursor = after
-                .and_then(|a| Uuid::parse_str(&a.row).ok())
-                .unwrap_or(Uuid::nil());
+            let cursor = after.and_then(|a| Uuid::parse_str(&a.row).ok()).unwrap_or(Uuid::nil());
             let rows: Vec<(String, Uuid, Vec<u8>)> =
                 on_db!(self, pool => sqlx::query_as(page).bind(cursor).bind(limit).fetch_all(pool).await)
                     .or_store("Failed to page sealed values")?;
-            Ok(rows
-                .into_iter()
-                .map(|(o, r, b)| to_row(o, r.to_string(), b))
-                .collect())
+            Ok(rows.into_iter().map(|(o, r, b)| to_row(o, r.to_string(), b)).collect())
         }
     }
 
@@ -119,7 +111,6 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        on_db!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop))
-            .or_store("Database ping failed")
+        on_db!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop)).or_store("Database ping failed")
     }
 }

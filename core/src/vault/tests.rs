@@ -11,10 +11,7 @@ fn vault(spec: &str) -> Vault {
 }
 
 fn key(id: &str) -> String {
-    Vault::generate_key_entry(id)
-        .expect("valid id")
-        .expose()
-        .to_owned()
+    Vault::generate_key_entry(id).expect("valid id").expose().to_owned()
 }
 
 #[test]
@@ -22,10 +19,7 @@ fn sealed_value_opens_to_the_plaintext() {
     let v = vault(&key("k1"));
     let blob = v.seal(ROW, b"token-123");
     assert_eq!(v.open(ROW, &blob).expect("opens"), b"token-123");
-    assert!(
-        !blob.windows(9).any(|w| w == b"token-123"),
-        "plaintext visible in blob"
-    );
+    assert!(!blob.windows(9).any(|w| w == b"token-123"), "plaintext visible in blob");
 }
 
 #[test]
@@ -39,14 +33,8 @@ fn a_blob_moved_to_another_row_owner_or_field_fails() {
     let v = vault(&key("k1"));
     let blob = v.seal(ROW, b"secret");
     for other in [
-        Aad {
-            row: "row-2",
-            ..ROW
-        },
-        Aad {
-            owner: "bob",
-            ..ROW
-        },
+        Aad { row: "row-2", ..ROW },
+        Aad { owner: "bob", ..ROW },
         Aad {
             field: "connectors.headers",
             ..ROW
@@ -136,10 +124,7 @@ fn malformed_blobs_are_refused() {
 fn json_round_trip_and_type_mismatch() {
     let v = vault(&key("k1"));
     let blob = v.seal_json(ROW, &vec!["a", "b"]);
-    assert_eq!(
-        v.open_json::<Vec<String>>(ROW, &blob).expect("opens"),
-        ["a", "b"]
-    );
+    assert_eq!(v.open_json::<Vec<String>>(ROW, &blob).expect("opens"), ["a", "b"]);
     assert_eq!(v.open_json::<u32>(ROW, &blob), Err(VaultError::Json));
 }
 
@@ -151,23 +136,13 @@ fn rotation_moves_blobs_to_the_first_key_and_is_idempotent() {
 
     let both = vault(&format!("{new}, {old}"));
     assert_eq!(both.primary_key_id(), "new");
-    assert_eq!(
-        both.open(ROW, &blob).expect("old key still opens"),
-        b"secret"
-    );
+    assert_eq!(both.open(ROW, &blob).expect("old key still opens"), b"secret");
     let moved = both.reseal(ROW, &blob).expect("reseal").expect("changed");
     assert_eq!(key_id_of(&moved), Ok("new"));
-    assert_eq!(
-        both.reseal(ROW, &moved),
-        Ok(None),
-        "second pass changes nothing"
-    );
+    assert_eq!(both.reseal(ROW, &moved), Ok(None), "second pass changes nothing");
 
     let only_new = vault(&new);
-    assert_eq!(
-        only_new.open(ROW, &moved).expect("opens without old key"),
-        b"secret"
-    );
+    assert_eq!(only_new.open(ROW, &moved).expect("opens without old key"), b"secret");
 }
 
 #[test]
@@ -176,13 +151,7 @@ fn reseal_refuses_a_blob_bound_elsewhere() {
     let blob = vault(&old).seal(ROW, b"secret");
     let both = vault(&format!("{new},{old}"));
     assert_eq!(
-        both.reseal(
-            Aad {
-                row: "other",
-                ..ROW
-            },
-            &blob
-        ),
+        both.reseal(Aad { row: "other", ..ROW }, &blob),
         Err(VaultError::Decrypt)
     );
 }
@@ -204,14 +173,8 @@ fn bad_key_specs_are_refused_without_echoing_key_material() {
     ];
     for spec in cases {
         let err = Vault::from_spec(&Secret::new(spec.clone())).expect_err(&spec);
-        assert!(
-            matches!(err, VaultError::InvalidKeySpec(_)),
-            "{spec}: {err:?}"
-        );
-        assert!(
-            !err.to_string().contains(&material),
-            "error echoes key: {err}"
-        );
+        assert!(matches!(err, VaultError::InvalidKeySpec(_)), "{spec}: {err:?}");
+        assert!(!err.to_string().contains(&material), "error echoes key: {err}");
     }
     assert!(Vault::generate_key_entry("no spaces").is_err());
 }

@@ -31,12 +31,7 @@ fn bearer_token_is_required_on_create_and_kept_on_update() {
     let moved = parse(AuthType::Bearer, json!({}))
         .expect("parses")
         .resolve(Some(&stored), true);
-    assert!(
-        moved
-            .expect_err("host changed")
-            .msg
-            .contains("host changed")
-    );
+    assert!(moved.expect_err("host changed").msg.contains("host changed"));
 }
 
 #[test]
@@ -90,8 +85,7 @@ fn malformed_auth_configs_are_located() {
         assert_eq!(locs(errors), [loc], "{config}");
     }
     let too_many: Vec<String> = (0..51).map(|i| format!("s{i}")).collect();
-    let errors =
-        parse(AuthType::Oauth, json!({ "scopes": too_many })).expect_err("too many scopes");
+    let errors = parse(AuthType::Oauth, json!({ "scopes": too_many })).expect_err("too many scopes");
     assert_eq!(locs(errors), ["body.auth_config.scopes"]);
 }
 

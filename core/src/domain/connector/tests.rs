@@ -9,8 +9,7 @@ fn draft(body: Value) -> Result<ConnectorDraft, Vec<String>> {
 
 #[test]
 fn a_minimal_body_parses_with_defaults() {
-    let d = draft(json!({"name": "  Notes ", "server_url": "https://mcp.example.com/mcp"}))
-        .expect("valid");
+    let d = draft(json!({"name": "  Notes ", "server_url": "https://mcp.example.com/mcp"})).expect("valid");
     assert_eq!(d.name.as_str(), "Notes");
     assert_eq!(d.auth_type, AuthType::None);
     assert_eq!(d.description.as_str(), "");
@@ -19,21 +18,14 @@ fn a_minimal_body_parses_with_defaults() {
 
 #[test]
 fn every_invalid_field_is_reported_at_once() {
-    let errs = draft(json!({"name": "", "server_url": "ftp://x", "description": "d".repeat(501), "auth_type": "basic"}))
-        .expect_err("invalid");
+    let errs =
+        draft(json!({"name": "", "server_url": "ftp://x", "description": "d".repeat(501), "auth_type": "basic"}))
+            .expect_err("invalid");
     assert_eq!(
         errs,
-        [
-            "body.name",
-            "body.description",
-            "body.server_url",
-            "body.auth_type"
-        ]
+        ["body.name", "body.description", "body.server_url", "body.auth_type"]
     );
-    assert_eq!(
-        draft(json!({})).expect_err("missing"),
-        ["body.name", "body.server_url"]
-    );
+    assert_eq!(draft(json!({})).expect_err("missing"), ["body.name", "body.server_url"]);
 }
 
 #[test]
@@ -72,10 +64,7 @@ fn origin_changes_are_detected() {
         "http://a.example.com/mcp",
         "https://a.example.com:8443/mcp",
     ] {
-        assert!(
-            base.origin_differs(&ServerUrl::parse(other).expect("valid")),
-            "{other}"
-        );
+        assert!(base.origin_differs(&ServerUrl::parse(other).expect("valid")), "{other}");
     }
 }
 
@@ -88,10 +77,7 @@ fn names_are_trimmed_bounded_and_keyed_case_insensitively() {
     assert!(ConnectorName::parse(&"é".repeat(65)).is_err());
     assert!(ConnectorName::parse("   ").is_err());
     assert!(ConnectorName::parse("a\u{0}b").is_err());
-    assert_eq!(
-        ConnectorName::parse("GitHub").expect("valid").key(),
-        "github"
-    );
+    assert_eq!(ConnectorName::parse("GitHub").expect("valid").key(), "github");
     assert!(Description::parse("line one\nline two").is_ok());
     assert!(Description::parse("bell\u{7}").is_err());
 }

@@ -1,0 +1,136 @@
+//! The one error type of the HTTP API.
+//!
+//! Policy: every error answers `{"error": {"code", "message", "details"?}}`.
+//! 4xx carry a stable upper-case `code` and a message that says what to do;
+//! 5xx are logged here with their cause chain and answered with a generic
+//! message, never internals. Store errors map in one place ([`From<StoreError>`]):
+//! a missing row is 404 (whoever owns it), a taken name or a full quota is 409.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use switchboard_core::domain::FieldError;
+use switchboard_core::store::StoreError;
+use utoipa::ToSchema;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Extra `WWW-Authenticate` parameters for 401s.
+    pub www_authenticate: Option<String>,
+    source: Option<anyhow::Error>,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `VALIDATION_FAILED`.
+    pub code: String,
+    pub message: String,
+    /// For validation errors: `[{"loc": ["body", "name"], "msg": "…"}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None, www_authenticate: None, source: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let summary = match errors.as_slice() {
+            [one] => format!("{}: {}", one.loc.join("."), one.msg),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", summary)
+            .with_details(serde_json::to_value(errors).unwrap_or_default())
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer …`.
+    pub fn unauthorized(message: impl Into<String>, invalid_token: bool) -> Self {
+        let mut err = Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message);
+        if invalid_token {
+            err.www_authenticate = Some(r#"error="invalid_token""#.into());
+        }
+        err
+    }
+
+    /// 500; the cause is logged, never sent.
+    pub fn internal(source: anyhow::Error) -> Self {
+        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; please retry later");
+        err.source = Some(source);
+        err
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("resource"),
+            StoreError::Duplicate("connector_name") => Self::conflict(
+                "CONNECTOR_NAME_TAKEN",
+                "you already have a connector with this name; choose another name",
+            ),
+            StoreError::Duplicate(what) => Self::conflict("CONFLICT", format!("already exists ({what})")),
+            StoreError::LimitReached(limit) => Self::conflict(
+                "CONNECTOR_LIMIT_REACHED",
+                format!("you can have at most {limit} connectors; delete one to add another"),
+            ),
+            StoreError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(error = format!("{source:#}"), code = self.code, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let value = match self.www_authenticate {
+                Some(params) => format!("Bearer {params}"),
+                None => "Bearer".to_owned(),
+            };
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}

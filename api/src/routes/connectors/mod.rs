@@ -1,0 +1,144 @@
+//! Connectors: `GET/POST /api/connectors`, `GET/PUT/DELETE /api/connectors/{id}`,
+//! `POST /api/connectors/{id}/toggle`. Every lookup is by (user, id): another
+//! user's connector answers 404 exactly like a missing one.
+
+mod view;
+mod write;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use switchboard_core::domain::ConnectorInput;
+use switchboard_core::store::StoreError;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, MaybeJson};
+use crate::oplog::Op;
+use crate::state::AppState;
+pub use view::{ConnectorList, ConnectorView};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_connectors, create_connector))
+        .routes(routes!(get_connector, update_connector, delete_connector))
+        .routes(routes!(toggle_connector))
+}
+
+/// A path id that is not a UUID names no connector: 404, like any unknown id.
+fn parse_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("connector"))
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("connector"),
+        other => other.into(),
+    }
+}
+
+/// The user's connectors, oldest first, and the per-user limit.
+#[utoipa::path(get, path = "/api/connectors", tag = "connectors",
+    responses((status = 200, body = ConnectorList), (status = 401, body = ErrorBody)))]
+async fn list_connectors(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<ConnectorList>> {
+    let records = state.store.connectors(&user).await?;
+    Ok(Json(ConnectorList {
+        connectors: records.into_iter().map(ConnectorView::from).collect(),
+        limit: state.settings.max_connectors,
+    }))
+}
+
+/// Creates a connector.
+#[utoipa::path(post, path = "/api/connectors", tag = "connectors", request_body = ConnectorInput,
+    responses((status = 201, body = ConnectorView),
+        (status = 409, description = "CONNECTOR_NAME_TAKEN or CONNECTOR_LIMIT_REACHED", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_connector(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(input): ApiJson<ConnectorInput>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<ConnectorView>)> {
+    let op = Op::start("connector.create", &user);
+    let result = write::create(&state, &user, input).await;
+    let id = result.as_ref().ok().map(|r| r.id.to_string());
+    let record = op.finish(id.as_deref(), result)?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/connectors/{}", record.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(record.into())))
+}
+
+/// One connector.
+#[utoipa::path(get, path = "/api/connectors/{id}", tag = "connectors",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)))]
+async fn get_connector(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConnectorView>> {
+    let record = state.store.connector(&user, parse_id(&id)?).await.map_err(not_found)?;
+    Ok(Json(record.into()))
+}
+
+/// Replaces a connector's fields. Omitted secrets keep their stored value unless the host changes.
+#[utoipa::path(put, path = "/api/connectors/{id}", tag = "connectors", request_body = ConnectorInput,
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_connector(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ConnectorInput>,
+) -> ApiResult<Json<ConnectorView>> {
+    let op = Op::start("connector.update", &user);
+    let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
+    op.finish(Some(&id), result).map(|r| Json(r.into()))
+}
+
+/// Deletes a connector.
+#[utoipa::path(delete, path = "/api/connectors/{id}", tag = "connectors",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_connector(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let op = Op::start("connector.delete", &user);
+    let result = async { state.store.delete_connector(&user, parse_id(&id)?).await.map_err(not_found) }.await;
+    op.finish(Some(&id), result).map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Body of the toggle: the state to set. Without a body the connector flips.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToggleInput {
+    pub enabled: bool,
+}
+
+/// Enables or disables a connector (flips it when no body is sent).
+#[utoipa::path(post, path = "/api/connectors/{id}/toggle", tag = "connectors", request_body(content = Option<ToggleInput>),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)))]
+async fn toggle_connector(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    MaybeJson(input): MaybeJson<ToggleInput>,
+) -> ApiResult<Json<ConnectorView>> {
+    let op = Op::start("connector.toggle", &user);
+    let result = async {
+        let enabled = input.map(|i| i.enabled);
+        state.store.set_connector_enabled(&user, parse_id(&id)?, enabled).await.map_err(not_found)
+    }
+    .await;
+    op.finish(Some(&id), result).map(|r| Json(r.into()))
+}

@@ -1,0 +1,71 @@
+//! The connector as responses show it: never a secret, only `auth: {configured, hint}`
+//! and the names of custom headers.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use switchboard_core::domain::ToolInfo;
+use switchboard_core::store::ConnectorRecord;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub server_url: String,
+    /// `none`, `bearer` or `oauth`.
+    pub auth_type: String,
+    pub auth: AuthSummary,
+    /// Names of the custom headers (values are never shown).
+    pub headers: Vec<String>,
+    pub enabled: bool,
+    /// `active`, `degraded`, `disabled` or `needs_authorization`.
+    pub status: String,
+    /// Tools found by the last discovery.
+    pub tools: Vec<ToolInfo>,
+    pub tool_count: usize,
+    pub tools_discovered_at: Option<DateTime<Utc>>,
+    pub last_error_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whether credentials are stored, with a masked hint (e.g. `••••abcd`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthSummary {
+    pub configured: bool,
+    pub hint: Option<String>,
+}
+
+/// Body of `GET /api/connectors`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorList {
+    pub connectors: Vec<ConnectorView>,
+    /// How many connectors this user may have.
+    pub limit: u32,
+}
+
+impl From<ConnectorRecord> for ConnectorView {
+    fn from(r: ConnectorRecord) -> Self {
+        let status = if r.enabled { r.state } else { "disabled".to_owned() };
+        let tools = r.tools.0;
+        Self {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            server_url: r.server_url,
+            auth_type: r.auth_type,
+            auth: AuthSummary { configured: r.auth_configured, hint: r.auth_hint },
+            headers: r.header_names.0,
+            enabled: r.enabled,
+            status,
+            tool_count: tools.len(),
+            tools,
+            tools_discovered_at: r.tools_discovered_at,
+            last_error_code: r.last_error_code,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}

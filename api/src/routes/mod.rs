@@ -1,0 +1,49 @@
+//! HTTP routes. Each module exposes `router()`; [`app`] assembles them with the
+//! cross-cutting layers (metrics, tracing, body limits, JSON 404/405).
+
+mod connectors;
+mod docs;
+mod health;
+mod metrics;
+mod tools;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::middleware;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Body limit of the connector and tool routes.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(connectors::router())
+        .merge(tools::router())
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(docs::router(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(metrics::track))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route; see /docs for the API")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this route does not accept that method")
+}

@@ -1,0 +1,147 @@
+//! System tools: `GET /api/tools`, `POST /api/tools/{id}/connect`, `POST /api/tools/{id}/disconnect`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+use switchboard_core::store::{UserToolRecord, now};
+use switchboard_plugins::{SystemTool, ToolAuth};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::oplog::Op;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_tools)).routes(routes!(connect_tool)).routes(routes!(disconnect_tool))
+}
+
+/// A system tool as the Apps menu shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolView {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub icon: &'static str,
+    pub category: &'static str,
+    /// `none` or `oauth`.
+    pub auth_type: &'static str,
+    pub is_beta: bool,
+    /// `available`, `connected` or `coming_soon`.
+    pub status: &'static str,
+    pub functions: Vec<FunctionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FunctionView {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub read_only: bool,
+    pub destructive: bool,
+}
+
+fn view(tool: &dyn SystemTool, connected: bool) -> ToolView {
+    let d = tool.descriptor();
+    let status = match (d.is_beta, connected) {
+        (true, _) => "coming_soon",
+        (false, true) => "connected",
+        (false, false) => "available",
+    };
+    ToolView {
+        id: d.id,
+        name: d.name,
+        description: d.description,
+        icon: d.icon,
+        category: d.category,
+        auth_type: d.auth.as_str(),
+        is_beta: d.is_beta,
+        status,
+        functions: d
+            .functions
+            .iter()
+            .map(|f| FunctionView { name: f.name, description: f.description, read_only: f.read_only, destructive: f.destructive })
+            .collect(),
+    }
+}
+
+/// Every system tool, sorted by id, with this user's status.
+#[utoipa::path(get, path = "/api/tools", tag = "tools",
+    responses((status = 200, body = [ToolView]), (status = 401, body = ErrorBody)))]
+async fn list_tools(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Vec<ToolView>>> {
+    let connected: HashMap<String, bool> =
+        state.store.user_tools(&user).await?.into_iter().map(|r| (r.tool_id, r.connected)).collect();
+    Ok(Json(
+        state.tools.all().iter().map(|t| view(*t, connected.get(t.descriptor().id).copied().unwrap_or(false))).collect(),
+    ))
+}
+
+fn find(state: &AppState, id: &str) -> ApiResult<&'static dyn SystemTool> {
+    state.tools.get(id).ok_or_else(|| ApiError::not_found("system tool"))
+}
+
+/// Connects a system tool. Tools without sign-in connect at once.
+#[utoipa::path(post, path = "/api/tools/{id}/connect", tag = "tools",
+    params(("id" = String, Path, description = "System tool id")),
+    responses((status = 200, body = ToolView), (status = 404, body = ErrorBody),
+        (status = 409, description = "COMING_SOON or OAUTH_NOT_CONFIGURED", body = ErrorBody)))]
+async fn connect_tool(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ToolView>> {
+    let op = Op::start("tool.connect", &user);
+    let result = async {
+        let tool = find(&state, &id)?;
+        let d = tool.descriptor();
+        if d.is_beta {
+            return Err(ApiError::conflict("COMING_SOON", format!("{} is coming soon and cannot be connected yet", d.name)));
+        }
+        if d.auth == ToolAuth::Oauth {
+            return Err(ApiError::conflict(
+                "OAUTH_NOT_CONFIGURED",
+                format!("{} needs sign-in with its provider, which is not configured on this server", d.name),
+            ));
+        }
+        put(&state, &user, d.id, true).await?;
+        Ok(Json(view(tool, true)))
+    }
+    .await;
+    op.finish(Some(&id), result)
+}
+
+/// Disconnects a system tool and deletes its credentials. Idempotent.
+#[utoipa::path(post, path = "/api/tools/{id}/disconnect", tag = "tools",
+    params(("id" = String, Path, description = "System tool id")),
+    responses((status = 200, body = ToolView), (status = 404, body = ErrorBody)))]
+async fn disconnect_tool(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ToolView>> {
+    let op = Op::start("tool.disconnect", &user);
+    let result = async {
+        let tool = find(&state, &id)?;
+        put(&state, &user, tool.descriptor().id, false).await?;
+        Ok(Json(view(tool, false)))
+    }
+    .await;
+    op.finish(Some(&id), result)
+}
+
+async fn put(state: &AppState, user: &switchboard_core::domain::UserId, tool_id: &str, connected: bool) -> ApiResult<()> {
+    let now = now();
+    let record = UserToolRecord {
+        owner: user.as_str().to_owned(),
+        tool_id: tool_id.to_owned(),
+        connected,
+        credentials: None,
+        connected_at: connected.then_some(now),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(state.store.put_user_tool(&record).await?)
+}

@@ -1,0 +1,6 @@
+//! One module per system tool; each registers itself.
+
+mod analytics;
+mod calendar;
+mod export;
+mod gmail;
