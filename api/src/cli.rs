@@ -23,7 +23,11 @@ use crate::auth::{DEFAULT_TOKEN_TTL, mint_token};
 use crate::{server, startup};
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Connect MCP servers and system tools to your agents")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Connect MCP servers and system tools to your agents"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -107,17 +111,27 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Token { user, ttl } => {
             let secret = match &settings.jwt_secret {
                 Some(secret) => secret.clone(),
-                None if settings.is_embedded() && settings.jwks_url.is_none() => keys::jwt_secret(&settings.data_dir)?.value,
+                None if settings.is_embedded() && settings.jwks_url.is_none() => {
+                    keys::jwt_secret(&settings.data_dir)?.value
+                }
                 None => anyhow::bail!("no SWITCHBOARD_JWT_SECRET: tokens come from your identity provider (JWKS)"),
             };
             let ttl = if ttl.is_zero() { DEFAULT_TOKEN_TTL } else { ttl };
-            let token = mint_token(&secret, &user, ttl, settings.jwt_issuer.as_deref(), settings.jwt_audience.as_deref())?;
+            let token = mint_token(
+                &secret,
+                &user,
+                ttl,
+                settings.jwt_issuer.as_deref(),
+                settings.jwt_audience.as_deref(),
+            )?;
             println!("{token}");
         }
         Command::Keys(KeysCommand::Generate { id }) => {
             let id = id.unwrap_or_else(|| format!("k{}", chrono::Utc::now().format("%Y%m%d%H%M")));
             println!("{}", Vault::generate_key_entry(&id)?.expose());
-            eprintln!("put this entry first in SWITCHBOARD_ENCRYPTION_KEYS (keep the old ones after it), then run `switchboard keys rotate`");
+            eprintln!(
+                "put this entry first in SWITCHBOARD_ENCRYPTION_KEYS (keep the old ones after it), then run `switchboard keys rotate`"
+            );
         }
         Command::Keys(KeysCommand::Rotate) => {
             let secrets = startup::secrets(&settings)?;

@@ -47,7 +47,14 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None, www_authenticate: None, source: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            www_authenticate: None,
+            source: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -83,7 +90,11 @@ impl ApiError {
 
     /// 500; the cause is logged, never sent.
     pub fn internal(source: anyhow::Error) -> Self {
-        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; please retry later");
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error; please retry later",
+        );
         err.source = Some(source);
         err
     }
@@ -119,7 +130,11 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{source:#}"), code = self.code, "request failed");
         }
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                details: self.details,
+            },
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {

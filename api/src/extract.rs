@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use switchboard_core::domain::FieldError;
+use switchboard_core::domain::validation::serde_message;
 
 use crate::error::ApiError;
 
@@ -72,9 +73,17 @@ fn unsupported_media_type() -> ApiError {
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is too large")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is too large",
+            )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "could not read the request body")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "could not read the request body",
+            )
         }
     })
 }
@@ -87,18 +96,25 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return malformed(inner);
         }
         let mut loc = vec!["body".to_owned()];
-        loc.extend(err.path().iter().map(|seg| seg.to_string()).filter(|s| s != "?" && s != "."));
-        ApiError::validation(vec![FieldError { loc, msg: strip_position(&inner.to_string()) }])
+        loc.extend(
+            err.path()
+                .iter()
+                .map(|seg| seg.to_string())
+                .filter(|s| s != "?" && s != "."),
+        );
+        ApiError::validation(vec![FieldError {
+            loc,
+            msg: serde_message(inner),
+        }])
     })?;
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)
 }
 
 fn malformed(e: &serde_json::Error) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_JSON", format!("the body is not valid JSON: {e}"))
-}
-
-/// serde_json appends " at line 1 column 42"; the location is in `loc` already.
-fn strip_position(msg: &str) -> String {
-    msg.split(" at line ").next().unwrap_or(msg).to_owned()
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "MALFORMED_JSON",
+        format!("the body is not valid JSON: {e}"),
+    )
 }

@@ -18,7 +18,11 @@ pub struct Op {
 
 impl Op {
     pub fn start(operation: &'static str, user: &UserId) -> Self {
-        Self { operation, user: user.as_str().to_owned(), started: Instant::now() }
+        Self {
+            operation,
+            user: user.as_str().to_owned(),
+            started: Instant::now(),
+        }
     }
 
     /// Logs the outcome and passes the result through.

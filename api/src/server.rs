@@ -9,10 +9,17 @@ use tokio::net::TcpListener;
 use crate::routes::app;
 use crate::state::AppState;
 
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listener has no local address")?;
     tracing::info!(%addr, backend = state.store.backend(), "Switchboard API listening on http://{addr}");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("HTTP server failed")
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -31,7 +31,11 @@ pub fn secrets(settings: &Settings) -> anyhow::Result<ServiceSecrets> {
     if settings.is_embedded() {
         let encryption_keys = match &settings.encryption_keys {
             Some(keys) => keys.clone(),
-            None => announce(keys::encryption_keys(&settings.data_dir)?, "encryption key", "back it up: stored credentials cannot be decrypted without it"),
+            None => announce(
+                keys::encryption_keys(&settings.data_dir)?,
+                "encryption key",
+                "back it up: stored credentials cannot be decrypted without it",
+            ),
         };
         let jwt_secret = match (&settings.jwt_secret, &settings.jwks_url) {
             (Some(secret), _) => Some(secret.clone()),
@@ -42,7 +46,10 @@ pub fn secrets(settings: &Settings) -> anyhow::Result<ServiceSecrets> {
                 "mint a token with `cargo run -- token --user <you>`",
             )),
         };
-        return Ok(ServiceSecrets { encryption_keys, jwt_secret });
+        return Ok(ServiceSecrets {
+            encryption_keys,
+            jwt_secret,
+        });
     }
     let encryption_keys = settings.encryption_keys.clone().context(
         "SWITCHBOARD_ENCRYPTION_KEYS is required with PostgreSQL: generate a key with `switchboard keys generate` \
@@ -52,7 +59,10 @@ pub fn secrets(settings: &Settings) -> anyhow::Result<ServiceSecrets> {
         settings.jwt_secret.is_some() || settings.jwks_url.is_some(),
         "SWITCHBOARD_JWT_SECRET or SWITCHBOARD_JWKS_URL is required with PostgreSQL: tokens must be verifiable"
     );
-    Ok(ServiceSecrets { encryption_keys, jwt_secret: settings.jwt_secret.clone() })
+    Ok(ServiceSecrets {
+        encryption_keys,
+        jwt_secret: settings.jwt_secret.clone(),
+    })
 }
 
 fn announce(secret: keys::FileSecret, what: &str, hint: &str) -> Secret {

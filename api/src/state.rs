@@ -22,6 +22,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("backend", &self.store.backend()).field("vault", &self.vault).finish()
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend())
+            .field("vault", &self.vault)
+            .finish()
     }
 }

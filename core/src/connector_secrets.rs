@@ -18,7 +18,11 @@ pub struct SealedSecrets {
 }
 
 pub fn aad<'a>(column: SealedColumn, owner: &'a str, row: &'a str) -> Aad<'a> {
-    Aad { field: column.field(), owner, row }
+    Aad {
+        field: column.field(),
+        owner,
+        row,
+    }
 }
 
 /// Seals `credentials` and `headers` for connector `id` of `owner`.
@@ -26,7 +30,8 @@ pub fn seal(vault: &Vault, owner: &str, id: &str, credentials: &Credentials, hea
     SealedSecrets {
         credentials: (*credentials != Credentials::None)
             .then(|| vault.seal_json(aad(SealedColumn::ConnectorCredentials, owner, id), credentials)),
-        headers: (!headers.is_empty()).then(|| vault.seal_json(aad(SealedColumn::ConnectorHeaders, owner, id), headers)),
+        headers: (!headers.is_empty())
+            .then(|| vault.seal_json(aad(SealedColumn::ConnectorHeaders, owner, id), headers)),
         header_names: headers.names(),
         auth_configured: credentials.is_configured(),
         auth_hint: credentials.hint(),
@@ -35,7 +40,9 @@ pub fn seal(vault: &Vault, owner: &str, id: &str, credentials: &Credentials, hea
 
 /// The connector's credentials in plaintext (`Credentials::None` when nothing is stored).
 pub fn open_credentials(vault: &Vault, record: &ConnectorRecord) -> anyhow::Result<Credentials> {
-    let Some(blob) = &record.credentials else { return Ok(Credentials::None) };
+    let Some(blob) = &record.credentials else {
+        return Ok(Credentials::None);
+    };
     let id = record.id.to_string();
     vault
         .open_json(aad(SealedColumn::ConnectorCredentials, &record.owner, &id), blob)
@@ -44,7 +51,9 @@ pub fn open_credentials(vault: &Vault, record: &ConnectorRecord) -> anyhow::Resu
 
 /// The connector's custom headers in plaintext.
 pub fn open_headers(vault: &Vault, record: &ConnectorRecord) -> anyhow::Result<CustomHeaders> {
-    let Some(blob) = &record.headers else { return Ok(CustomHeaders::default()) };
+    let Some(blob) = &record.headers else {
+        return Ok(CustomHeaders::default());
+    };
     let id = record.id.to_string();
     vault
         .open_json(aad(SealedColumn::ConnectorHeaders, &record.owner, &id), blob)

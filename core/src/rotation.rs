@@ -37,7 +37,9 @@ pub async fn rotate_all(store: &dyn SealedStore, vault: &Vault) -> anyhow::Resul
                     Ok(Some(blob)) if store.replace_sealed(row, &blob).await? => report.rotated += 1,
                     Ok(Some(_)) => report.raced += 1,
                     Ok(None) => report.current += 1,
-                    Err(e) => report.failed.push((column.field().to_owned(), row.row.clone(), e.to_string())),
+                    Err(e) => report
+                        .failed
+                        .push((column.field().to_owned(), row.row.clone(), e.to_string())),
                 }
             }
             match page.last() {

@@ -22,7 +22,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.tools.iter().map(|t| t.descriptor().id)).finish()
+        f.debug_list()
+            .entries(self.tools.iter().map(|t| t.descriptor().id))
+            .finish()
     }
 }
 
@@ -32,18 +34,33 @@ impl Registry {
     pub fn new(mut tools: Vec<&'static dyn SystemTool>) -> Self {
         tools.sort_by_key(|t| t.descriptor().id);
         for pair in tools.windows(2) {
-            assert_ne!(pair[0].descriptor().id, pair[1].descriptor().id, "duplicate system tool id");
+            assert_ne!(
+                pair[0].descriptor().id,
+                pair[1].descriptor().id,
+                "duplicate system tool id"
+            );
         }
         for tool in &tools {
             let d = tool.descriptor();
             let valid_id = |s: &str, max: usize| {
-                !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                !s.is_empty()
+                    && s.len() <= max
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
             };
             assert!(valid_id(d.id, 32), "malformed system tool id `{}`", d.id);
             let mut names: Vec<&str> = d.functions.iter().map(|f| f.name).collect();
             names.sort_unstable();
-            assert!(names.windows(2).all(|w| w[0] != w[1]), "duplicate function in `{}`", d.id);
-            assert!(names.iter().all(|n| valid_id(n, 40)), "malformed function name in `{}`", d.id);
+            assert!(
+                names.windows(2).all(|w| w[0] != w[1]),
+                "duplicate function in `{}`",
+                d.id
+            );
+            assert!(
+                names.iter().all(|n| valid_id(n, 40)),
+                "malformed function name in `{}`",
+                d.id
+            );
         }
         Self { tools }
     }

@@ -1,1 +1,31 @@
+//! Switchboard's end-to-end tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
 
+/// Runs each named `async fn(Backend)` once against SQLite and once against
+/// PostgreSQL, as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(switchboard_tests::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(switchboard_tests::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+mod auth;
+mod connectors;
+mod isolation;
+mod operations;
+mod rotation;
+mod secrets;
+mod startup;
+mod system_tools;
+mod validation;

@@ -1,1 +1,19 @@
-//! placeholder
+//! # switchboard-tests
+//!
+//! Harness and fixtures for the end-to-end tests in `e2e/` (one test binary).
+//!
+//! # Layout
+//! - [`app`]: [`TestApp`], the real service on port 0 against SQLite or PostgreSQL.
+//! - [`postgres`]: a fresh database per test, cloned from a migrated template.
+//! - [`client`]: [`client::UserClient`], typed requests as one user.
+//! - [`logs`]: captures every log line of the test process (canary checks).
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+pub mod app;
+pub mod client;
+pub mod logs;
+pub mod postgres;
+
+pub use app::{Backend, TestApp};
+pub use client::{Resp, UserClient};

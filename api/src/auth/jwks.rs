@@ -33,7 +33,11 @@ impl JwksCache {
             .no_proxy()
             .build()
             .expect("static reqwest configuration");
-        Self { url, http, state: RwLock::new(Cached::default()) }
+        Self {
+            url,
+            http,
+            state: RwLock::new(Cached::default()),
+        }
     }
 
     /// The verification key for `kid` (or the only key, when the token names none).
@@ -62,7 +66,9 @@ impl JwksCache {
         if cached.set.is_none() {
             return Err("signing keys are unavailable".into());
         }
-        find(&cached, kid).ok_or_else(|| "unknown signing key".to_owned()).and_then(|jwk| decoding_key(jwk, alg))
+        find(&cached, kid)
+            .ok_or_else(|| "unknown signing key".to_owned())
+            .and_then(|jwk| decoding_key(jwk, alg))
     }
 
     async fn fetch(&self) -> anyhow::Result<JwkSet> {

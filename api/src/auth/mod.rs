@@ -8,8 +8,8 @@ mod token;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use switchboard_core::Secret;
@@ -68,30 +68,43 @@ impl Authenticator {
         let invalid = |msg: &str| AuthError::Invalid(msg.to_owned());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
         let key = match header.alg {
-            Algorithm::HS256 => self.hs256.clone().ok_or_else(|| invalid("HS256 tokens are not accepted"))?,
+            Algorithm::HS256 => self
+                .hs256
+                .clone()
+                .ok_or_else(|| invalid("HS256 tokens are not accepted"))?,
             Algorithm::RS256 | Algorithm::ES256 => {
-                let jwks = self.jwks.as_ref().ok_or_else(|| invalid("only HS256 tokens are accepted"))?;
-                jwks.key(header.kid.as_deref(), header.alg).await.map_err(AuthError::Invalid)?
+                let jwks = self
+                    .jwks
+                    .as_ref()
+                    .ok_or_else(|| invalid("only HS256 tokens are accepted"))?;
+                jwks.key(header.kid.as_deref(), header.alg)
+                    .await
+                    .map_err(AuthError::Invalid)?
             }
             _ => return Err(invalid("unsupported signing algorithm")),
         };
         let mut validation = Validation::new(header.alg);
         validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             invalid(match e.kind() {
                 ErrorKind::ExpiredSignature => "token expired",
                 ErrorKind::InvalidIssuer => "wrong issuer",
                 ErrorKind::InvalidAudience => "wrong audience",
-                ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim (exp, sub)",
+                ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
                 ErrorKind::InvalidSignature => "bad signature",
                 _ => "token rejected",
             })
@@ -109,7 +122,12 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized(AuthError::Missing.to_string(), false))?;
-        state.auth.verify(token).await.map(CurrentUser).map_err(|e| ApiError::unauthorized(e.to_string(), true))
+        state
+            .auth
+            .verify(token)
+            .await
+            .map(CurrentUser)
+            .map_err(|e| ApiError::unauthorized(e.to_string(), true))
     }
 }
 

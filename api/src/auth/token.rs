@@ -27,6 +27,16 @@ pub fn mint_token(
 ) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
-    let claims = MintClaims { sub: user, iat: now, exp: now.saturating_add(ttl), iss: issuer, aud: audience };
-    Ok(jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.expose().as_bytes()))?)
+    let claims = MintClaims {
+        sub: user,
+        iat: now,
+        exp: now.saturating_add(ttl),
+        iss: issuer,
+        aud: audience,
+    };
+    Ok(jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.expose().as_bytes()),
+    )?)
 }

@@ -14,7 +14,9 @@ use crate::state::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -32,7 +34,11 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     };
     match database {
         Ok(()) => Ok(Json(json!({"status": "ready", "checks": {"database": "ok"}}))),
-        Err(problem) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", format!("database {problem}"))
-            .with_details(json!({"database": problem}))),
+        Err(problem) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NOT_READY",
+            format!("database {problem}"),
+        )
+        .with_details(json!({"database": problem}))),
     }
 }

@@ -17,7 +17,10 @@ use crate::oplog::Op;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_tools)).routes(routes!(connect_tool)).routes(routes!(disconnect_tool))
+    OpenApiRouter::new()
+        .routes(routes!(list_tools))
+        .routes(routes!(connect_tool))
+        .routes(routes!(disconnect_tool))
 }
 
 /// A system tool as the Apps menu shows it.
@@ -63,7 +66,12 @@ fn view(tool: &dyn SystemTool, connected: bool) -> ToolView {
         functions: d
             .functions
             .iter()
-            .map(|f| FunctionView { name: f.name, description: f.description, read_only: f.read_only, destructive: f.destructive })
+            .map(|f| FunctionView {
+                name: f.name,
+                description: f.description,
+                read_only: f.read_only,
+                destructive: f.destructive,
+            })
             .collect(),
     }
 }
@@ -72,10 +80,20 @@ fn view(tool: &dyn SystemTool, connected: bool) -> ToolView {
 #[utoipa::path(get, path = "/api/tools", tag = "tools",
     responses((status = 200, body = [ToolView]), (status = 401, body = ErrorBody)))]
 async fn list_tools(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Vec<ToolView>>> {
-    let connected: HashMap<String, bool> =
-        state.store.user_tools(&user).await?.into_iter().map(|r| (r.tool_id, r.connected)).collect();
+    let connected: HashMap<String, bool> = state
+        .store
+        .user_tools(&user)
+        .await?
+        .into_iter()
+        .map(|r| (r.tool_id, r.connected))
+        .collect();
     Ok(Json(
-        state.tools.all().iter().map(|t| view(*t, connected.get(t.descriptor().id).copied().unwrap_or(false))).collect(),
+        state
+            .tools
+            .all()
+            .iter()
+            .map(|t| view(*t, connected.get(t.descriptor().id).copied().unwrap_or(false)))
+            .collect(),
     ))
 }
 
@@ -98,12 +116,18 @@ async fn connect_tool(
         let tool = find(&state, &id)?;
         let d = tool.descriptor();
         if d.is_beta {
-            return Err(ApiError::conflict("COMING_SOON", format!("{} is coming soon and cannot be connected yet", d.name)));
+            return Err(ApiError::conflict(
+                "COMING_SOON",
+                format!("{} is coming soon and cannot be connected yet", d.name),
+            ));
         }
         if d.auth == ToolAuth::Oauth {
             return Err(ApiError::conflict(
                 "OAUTH_NOT_CONFIGURED",
-                format!("{} needs sign-in with its provider, which is not configured on this server", d.name),
+                format!(
+                    "{} needs sign-in with its provider, which is not configured on this server",
+                    d.name
+                ),
             ));
         }
         put(&state, &user, d.id, true).await?;
@@ -132,7 +156,12 @@ async fn disconnect_tool(
     op.finish(Some(&id), result)
 }
 
-async fn put(state: &AppState, user: &switchboard_core::domain::UserId, tool_id: &str, connected: bool) -> ApiResult<()> {
+async fn put(
+    state: &AppState,
+    user: &switchboard_core::domain::UserId,
+    tool_id: &str,
+    connected: bool,
+) -> ApiResult<()> {
     let now = now();
     let record = UserToolRecord {
         owner: user.as_str().to_owned(),

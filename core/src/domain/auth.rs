@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::validation::{Errors, FieldError, header_safe};
+use super::validation::{Errors, FieldError, header_safe, serde_message};
 use crate::secret::Secret;
 
 const MAX_TOKEN_LEN: usize = 8192;
@@ -205,7 +205,7 @@ fn from_config<T: for<'de> Deserialize<'de> + Default>(config: Option<&Value>, e
     match T::deserialize(value) {
         Ok(parsed) => Some(parsed),
         Err(e) => {
-            errors.push(FieldError::body(&["auth_config"], e.to_string()));
+            errors.push(FieldError::body(&["auth_config"], serde_message(&e)));
             None
         }
     }

@@ -69,3 +69,33 @@ pub fn header_safe(value: &str, what: &str, max: usize) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A serde error message without the offending value: `invalid type: string
+/// "…", expected …` would echo whatever was sent, a pasted token included.
+pub fn serde_message(error: &impl std::fmt::Display) -> String {
+    let msg = error.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    for prefix in ["invalid type: string \"", "invalid value: string \""] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            if let Some((_, tail)) = rest.rsplit_once("\", ") {
+                return format!("{}a string, {tail}", &prefix[..prefix.len() - "string \"".len()]);
+            }
+        }
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serde_message;
+
+    #[test]
+    fn serde_messages_drop_the_value_and_position() {
+        let err = serde_json::from_str::<bool>("\"secret-token\"").expect_err("type mismatch");
+        let msg = serde_message(&err);
+        assert!(!msg.contains("secret-token"), "{msg}");
+        assert!(msg.starts_with("invalid type: a string, expected a boolean"), "{msg}");
+        let err = serde_json::from_str::<u8>("300").expect_err("out of range");
+        assert!(!serde_message(&err).contains("at line"));
+    }
+}

@@ -18,8 +18,7 @@ const GET: &str = "select * from connectors where owner = $1 and id = $2";
 const UPDATE: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
     auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
     enabled = $13, updated_at = $14 where owner = $1 and id = $2";
-const SET_ENABLED: &str =
-    "update connectors set enabled = coalesce($3, not enabled), updated_at = $4 where owner = $1 and id = $2 returning *";
+const SET_ENABLED: &str = "update connectors set enabled = coalesce($3, not enabled), updated_at = $4 where owner = $1 and id = $2 returning *";
 const DELETE: &str = "delete from connectors where owner = $1 and id = $2";
 
 #[async_trait]
@@ -97,7 +96,12 @@ impl ConnectorStore for SqlStore {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn set_connector_enabled(&self, owner: &UserId, id: Uuid, enabled: Option<bool>) -> StoreResult<ConnectorRecord> {
+    async fn set_connector_enabled(
+        &self,
+        owner: &UserId,
+        id: Uuid,
+        enabled: Option<bool>,
+    ) -> StoreResult<ConnectorRecord> {
         on_db!(self, pool => sqlx::query_as(SET_ENABLED)
             .bind(owner.as_str())
             .bind(id)

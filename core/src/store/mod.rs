@@ -54,8 +54,12 @@ pub trait ConnectorStore: Send + Sync {
     /// Writes the user-editable fields (name, description, URL, auth, headers, enabled).
     async fn update_connector(&self, record: &ConnectorRecord) -> StoreResult<()>;
     /// Sets `enabled`, or flips it when `None`.
-    async fn set_connector_enabled(&self, owner: &UserId, id: Uuid, enabled: Option<bool>)
-    -> StoreResult<ConnectorRecord>;
+    async fn set_connector_enabled(
+        &self,
+        owner: &UserId,
+        id: Uuid,
+        enabled: Option<bool>,
+    ) -> StoreResult<ConnectorRecord>;
     async fn delete_connector(&self, owner: &UserId, id: Uuid) -> StoreResult<()>;
 }
 
@@ -87,4 +91,6 @@ pub trait Store: ConnectorStore + UserToolStore + SealedStore {
     fn backend(&self) -> &'static str;
     /// Cheap liveness query for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Closes the pool; later calls fail.
+    async fn close(&self);
 }

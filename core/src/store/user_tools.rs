@@ -110,6 +110,10 @@ impl Store for SqlStore {
         }
     }
 
+    async fn close(&self) {
+        SqlStore::close(self).await;
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         on_db!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop)).or_store("Database ping failed")
     }

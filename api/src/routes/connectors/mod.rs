@@ -45,7 +45,10 @@ fn not_found(e: StoreError) -> ApiError {
 /// The user's connectors, oldest first, and the per-user limit.
 #[utoipa::path(get, path = "/api/connectors", tag = "connectors",
     responses((status = 200, body = ConnectorList), (status = 401, body = ErrorBody)))]
-async fn list_connectors(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<ConnectorList>> {
+async fn list_connectors(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<ConnectorList>> {
     let records = state.store.connectors(&user).await?;
     Ok(Json(ConnectorList {
         connectors: records.into_iter().map(ConnectorView::from).collect(),
@@ -113,7 +116,14 @@ async fn delete_connector(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let op = Op::start("connector.delete", &user);
-    let result = async { state.store.delete_connector(&user, parse_id(&id)?).await.map_err(not_found) }.await;
+    let result = async {
+        state
+            .store
+            .delete_connector(&user, parse_id(&id)?)
+            .await
+            .map_err(not_found)
+    }
+    .await;
     op.finish(Some(&id), result).map(|()| StatusCode::NO_CONTENT)
 }
 
@@ -137,7 +147,11 @@ async fn toggle_connector(
     let op = Op::start("connector.toggle", &user);
     let result = async {
         let enabled = input.map(|i| i.enabled);
-        state.store.set_connector_enabled(&user, parse_id(&id)?, enabled).await.map_err(not_found)
+        state
+            .store
+            .set_connector_enabled(&user, parse_id(&id)?, enabled)
+            .await
+            .map_err(not_found)
     }
     .await;
     op.finish(Some(&id), result).map(|r| Json(r.into()))

@@ -56,7 +56,10 @@ impl From<ConnectorRecord> for ConnectorView {
             description: r.description,
             server_url: r.server_url,
             auth_type: r.auth_type,
-            auth: AuthSummary { configured: r.auth_configured, hint: r.auth_hint },
+            auth: AuthSummary {
+                configured: r.auth_configured,
+                hint: r.auth_hint,
+            },
             headers: r.header_names.0,
             enabled: r.enabled,
             status,

@@ -40,7 +40,10 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
         updated_at: now,
     };
     apply(&mut record, &draft, sealed);
-    state.store.insert_connector(&record, state.settings.max_connectors).await?;
+    state
+        .store
+        .insert_connector(&record, state.settings.max_connectors)
+        .await?;
     Ok(record)
 }
 
@@ -50,7 +53,10 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
     let host_changed = ServerUrl::parse(&record.server_url).map_or(true, |old| old.origin_differs(&draft.server_url));
     let stored_credentials = connector_secrets::open_credentials(&state.vault, &record)?;
     let stored_headers = connector_secrets::open_headers(&state.vault, &record)?;
-    let credentials = draft.auth.resolve(Some(&stored_credentials), host_changed).map_err(one)?;
+    let credentials = draft
+        .auth
+        .resolve(Some(&stored_credentials), host_changed)
+        .map_err(one)?;
     let headers = match &draft.headers {
         Some(input) => CustomHeaders::parse(input, (!host_changed).then_some(&stored_headers)).map_err(one)?,
         None if host_changed && !stored_headers.is_empty() => {

@@ -1,0 +1,223 @@
+//! Connector CRUD, the per-user limit and secret handling on update.
+
+use serde_json::{Value, json};
+use switchboard_core::connector_secrets;
+use switchboard_core::domain::{Credentials, UserId};
+use switchboard_tests::{Backend, TestApp};
+use uuid::Uuid;
+
+pub fn body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Team notes",
+        "server_url": "https://mcp.example.com/mcp",
+        "auth_type": "bearer",
+        "auth_config": {"token": "tok-0123456789-abcdef-WXYZ"},
+        "headers": {"X-Tenant": "acme"}
+    })
+}
+
+async fn stored_credentials(app: &TestApp, user: &str, id: &str) -> Credentials {
+    let record = app
+        .state
+        .store
+        .connector(&UserId::parse(user).unwrap(), Uuid::parse_str(id).unwrap())
+        .await
+        .unwrap();
+    connector_secrets::open_credentials(&app.state.vault, &record).unwrap()
+}
+
+both_backends!(
+    create_get_list_update_toggle_delete,
+    update_keeps_omitted_secrets_unless_the_host_changes,
+    names_are_unique_per_user_case_insensitively,
+    the_limit_holds_under_concurrent_creates,
+);
+
+async fn create_get_list_update_toggle_delete(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice");
+
+    let created = alice.post("/api/connectors", body("Notes")).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/api/connectors/{id}").as_str())
+    );
+    let c = &created.body;
+    assert_eq!(c["name"], "Notes");
+    assert_eq!(c["auth_type"], "bearer");
+    assert_eq!(c["auth"], json!({"configured": true, "hint": "••••WXYZ"}));
+    assert_eq!(c["headers"], json!(["X-Tenant"]));
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["enabled"], true);
+    assert_eq!(c["tools"], json!([]));
+
+    let fetched = alice.get(&format!("/api/connectors/{id}")).await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.body, created.body);
+
+    alice
+        .post(
+            "/api/connectors",
+            json!({"name": "Second", "server_url": "http://localhost:3000/mcp"}),
+        )
+        .await;
+    let list = alice.get("/api/connectors").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["limit"], 10);
+    let names: Vec<&str> = list.body["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Notes", "Second"], "oldest first");
+
+    let mut edited = body("Notes renamed");
+    edited["description"] = json!("new description");
+    edited["auth_config"] = json!({});
+    let updated = alice.put(&format!("/api/connectors/{id}"), edited).await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.body["name"], "Notes renamed");
+    assert_eq!(updated.body["description"], "new description");
+    assert_eq!(updated.body["created_at"], created.body["created_at"]);
+    assert_ne!(updated.body["updated_at"], created.body["updated_at"]);
+
+    let off = alice
+        .post(&format!("/api/connectors/{id}/toggle"), json!({"enabled": false}))
+        .await;
+    assert_eq!(
+        (off.status, off.body["enabled"].clone(), off.body["status"].clone()),
+        (200, json!(false), json!("disabled"))
+    );
+    let flipped = alice.post_empty(&format!("/api/connectors/{id}/toggle")).await;
+    assert_eq!((flipped.status, flipped.body["enabled"].clone()), (200, json!(true)));
+    let flipped = alice.post_empty(&format!("/api/connectors/{id}/toggle")).await;
+    assert_eq!(flipped.body["enabled"], false);
+
+    assert_eq!(alice.delete(&format!("/api/connectors/{id}")).await.status, 204);
+    assert_eq!(alice.get(&format!("/api/connectors/{id}")).await.status, 404);
+    assert_eq!(alice.delete(&format!("/api/connectors/{id}")).await.status, 404);
+    assert_eq!(
+        alice.get("/api/connectors").await.body["connectors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn update_keeps_omitted_secrets_unless_the_host_changes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice");
+    let id = alice.post("/api/connectors", body("Notes")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/connectors/{id}");
+
+    // Same host, no token: the stored token is kept; a null header value keeps its value.
+    let mut same_host = body("Notes");
+    same_host["server_url"] = json!("https://mcp.example.com/other-path");
+    same_host["auth_config"] = json!({});
+    same_host["headers"] = json!({"X-Tenant": null, "X-Extra": "1"});
+    let kept = alice.put(&path, same_host).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(kept.body["auth"]["hint"], "••••WXYZ");
+    assert_eq!(kept.body["headers"], json!(["X-Extra", "X-Tenant"]));
+    let Credentials::Bearer { token } = stored_credentials(&app, "alice", &id).await else {
+        panic!("bearer")
+    };
+    assert_eq!(token.expose(), "tok-0123456789-abcdef-WXYZ");
+    let record = app
+        .state
+        .store
+        .connector(&UserId::parse("alice").unwrap(), Uuid::parse_str(&id).unwrap())
+        .await
+        .unwrap();
+    let headers = connector_secrets::open_headers(&app.state.vault, &record).unwrap();
+    let values: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k, v.expose())).collect();
+    assert_eq!(values, [("X-Extra", "1"), ("X-Tenant", "acme")]);
+
+    // Another host without a token: refused, nothing changes.
+    let mut moved = body("Notes");
+    moved["server_url"] = json!("https://evil.example.net/mcp");
+    moved["auth_config"] = json!({});
+    let refused = alice.put(&path, moved.clone()).await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.locs(), ["body.auth_config.token"]);
+    assert_eq!(
+        alice.get(&path).await.body["server_url"],
+        "https://mcp.example.com/other-path"
+    );
+
+    // Another host, new token, headers omitted while some are stored: refused too.
+    moved["auth_config"] = json!({"token": "new-token-for-the-new-host"});
+    moved.as_object_mut().unwrap().remove("headers");
+    assert_eq!(alice.put(&path, moved.clone()).await.locs(), ["body.headers"]);
+    moved["headers"] = json!({});
+    let ok = alice.put(&path, moved).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.body["headers"], json!([]));
+    let Credentials::Bearer { token } = stored_credentials(&app, "alice", &id).await else {
+        panic!("bearer")
+    };
+    assert_eq!(token.expose(), "new-token-for-the-new-host");
+
+    // Switching to auth none drops the credentials.
+    let none = alice
+        .put(
+            &path,
+            json!({"name": "Notes", "server_url": "https://evil.example.net/mcp"}),
+        )
+        .await;
+    assert_eq!(none.body["auth"], json!({"configured": false, "hint": null}));
+    assert_eq!(stored_credentials(&app, "alice", &id).await, Credentials::None);
+}
+
+async fn names_are_unique_per_user_case_insensitively(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice");
+    assert_eq!(alice.post("/api/connectors", body("GitHub")).await.status, 201);
+    let dup = alice.post("/api/connectors", body("github")).await;
+    assert_eq!((dup.status, dup.code()), (409, "CONNECTOR_NAME_TAKEN"));
+    // Another user may use the same name.
+    assert_eq!(
+        app.user("bob").post("/api/connectors", body("GitHub")).await.status,
+        201
+    );
+    // Renaming onto an existing name conflicts too.
+    let other = alice.post("/api/connectors", body("Other")).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rename = alice.put(&format!("/api/connectors/{other}"), body("GITHUB")).await;
+    assert_eq!((rename.status, rename.code()), (409, "CONNECTOR_NAME_TAKEN"));
+}
+
+async fn the_limit_holds_under_concurrent_creates(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice");
+    let attempts = (0..20).map(|i| alice.post("/api/connectors", body(&format!("Server {i}"))));
+    let results = futures::future::join_all(attempts).await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let refused: Vec<&str> = results.iter().filter(|r| r.status != 201).map(|r| r.code()).collect();
+    assert_eq!(created, 10, "{:?}", results.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(refused, vec!["CONNECTOR_LIMIT_REACHED"; 10]);
+    assert_eq!(
+        alice.get("/api/connectors").await.body["connectors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    // The limit is per user.
+    assert_eq!(app.user("bob").post("/api/connectors", body("Mine")).await.status, 201);
+    let message = results.iter().find(|r| r.status == 409).unwrap().body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("10"), "{message}");
+}

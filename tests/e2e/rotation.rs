@@ -1,0 +1,110 @@
+//! `keys rotate`: every sealed column moves to the first key, re-runs are
+//! no-ops, an interrupted run finishes, and a misplaced blob is reported.
+
+use switchboard_core::domain::UserId;
+use switchboard_core::rotation::rotate_all;
+use switchboard_core::store::{SealedColumn, SealedStore, UserToolRecord, now};
+use switchboard_core::vault::{Aad, Vault, key_id_of};
+use switchboard_core::{Secret, connector_secrets};
+use switchboard_tests::{Backend, TestApp};
+
+both_backends!(rotation_reseals_everything_once_and_reports_misplaced_values);
+
+async fn key_ids(store: &dyn SealedStore) -> Vec<String> {
+    let mut ids = Vec::new();
+    for column in SealedColumn::ALL {
+        for row in store.sealed_page(column, None, 100).await.unwrap() {
+            ids.push(key_id_of(&row.blob).unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+async fn rotation_reseals_everything_once_and_reports_misplaced_values(backend: Backend) {
+    let old = Vault::generate_key_entry("old").unwrap();
+    let new = Vault::generate_key_entry("new").unwrap();
+    let old_spec = old.clone();
+    let app = TestApp::builder(backend)
+        .configure(move |s| s.encryption_keys = Some(old_spec))
+        .spawn()
+        .await;
+    let alice = app.user("alice");
+    let mut ids = Vec::new();
+    for name in ["One", "Two"] {
+        ids.push(
+            alice.post("/api/connectors", crate::connectors::body(name)).await.body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let sealed_tool = app.state.vault.seal(
+        Aad {
+            field: SealedColumn::UserToolCredentials.field(),
+            owner: "alice",
+            row: "gmail",
+        },
+        b"{}",
+    );
+    let t = now();
+    let tool = UserToolRecord {
+        owner: "alice".into(),
+        tool_id: "gmail".into(),
+        connected: true,
+        credentials: Some(sealed_tool),
+        connected_at: Some(t),
+        created_at: t,
+        updated_at: t,
+    };
+    app.state.store.put_user_tool(&tool).await.unwrap();
+
+    let store: &dyn SealedStore = &*app.state.store;
+    assert_eq!(key_ids(store).await, vec!["old"; 5]);
+
+    // Pretend an earlier run was interrupted after re-sealing one value.
+    let both = Vault::from_spec(&Secret::new(format!("{},{}", new.expose(), old.expose()))).unwrap();
+    let first = store
+        .sealed_page(SealedColumn::ConnectorCredentials, None, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .replace_sealed(&first, &both.reseal(first.aad(), &first.blob).unwrap().unwrap())
+            .await
+            .unwrap()
+    );
+
+    let report = rotate_all(store, &both).await.unwrap();
+    assert_eq!((report.rotated, report.current, report.raced), (4, 1, 0), "{report:?}");
+    assert!(report.failed.is_empty());
+    assert_eq!(key_ids(store).await, vec!["new"; 5]);
+    let again = rotate_all(store, &both).await.unwrap();
+    assert_eq!((again.rotated, again.current), (0, 5), "a second run changes nothing");
+
+    // The old key can now be dropped: everything opens with the new one alone.
+    let only_new = Vault::from_spec(&new).unwrap();
+    let alice_id = UserId::parse("alice").unwrap();
+    for id in &ids {
+        let record = app.state.store.connector(&alice_id, id.parse().unwrap()).await.unwrap();
+        assert!(connector_secrets::open_credentials(&only_new, &record).is_ok());
+        assert!(connector_secrets::open_headers(&only_new, &record).is_ok());
+    }
+
+    // A blob copied into another row is refused (bound to its row), and reported.
+    let rows = store
+        .sealed_page(SealedColumn::ConnectorCredentials, None, 10)
+        .await
+        .unwrap();
+    assert!(store.replace_sealed(&rows[1], &rows[0].blob).await.unwrap());
+    let newest = Vault::from_spec(&Secret::new(format!(
+        "{},{}",
+        Vault::generate_key_entry("newest").unwrap().expose(),
+        new.expose()
+    )))
+    .unwrap();
+    let report = rotate_all(store, &newest).await.unwrap();
+    assert_eq!(report.rotated, 4);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].1, rows[1].row);
+}

@@ -1,0 +1,189 @@
+//! [`TestApp`]: the real Switchboard app, started on port 0 with a fresh
+//! database (SQLite in a temp dir, or a fresh PostgreSQL database).
+
+use std::time::Duration;
+
+use switchboard_api::AppState;
+use switchboard_api::auth::mint_token;
+use switchboard_core::Secret;
+use switchboard_core::config::Settings;
+use switchboard_core::vault::Vault;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::client::UserClient;
+use crate::postgres::PgTestDb;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
+/// Options for [`TestApp`] before it starts.
+#[allow(missing_debug_implementations)]
+pub struct TestAppBuilder {
+    backend: Backend,
+    configure: Vec<Configure>,
+    empty_database: bool,
+}
+
+impl TestAppBuilder {
+    /// Adjusts the settings before start-up.
+    pub fn configure(mut self, f: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
+        self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Starts against a PostgreSQL database without migrations.
+    pub fn unmigrated(mut self) -> Self {
+        self.empty_database = true;
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        self.try_spawn().await.expect("app starts")
+    }
+
+    /// Like [`Self::spawn`], but returns a start-up failure instead of panicking.
+    pub async fn try_spawn(self) -> anyhow::Result<TestApp> {
+        crate::logs::capture();
+        switchboard_core::telemetry::install_crypto_provider();
+        let data_dir = tempfile::tempdir().unwrap();
+        let pg = match self.backend {
+            Backend::Postgres if self.empty_database => Some(PgTestDb::create_empty().await),
+            Backend::Postgres => Some(PgTestDb::create().await),
+            Backend::Sqlite => None,
+        };
+        let mut settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: pg.as_ref().map(|db| Secret::new(db.url.clone())),
+            encryption_keys: Some(Vault::generate_key_entry("test1").unwrap()),
+            jwt_secret: Some(Secret::new(format!("test-secret-{}", uuid::Uuid::new_v4()))),
+            db_max_connections: 5,
+            ..Settings::default()
+        };
+        for f in self.configure {
+            f(&mut settings);
+        }
+        let state = switchboard_api::startup::build_state(settings.clone()).await?;
+        Ok(TestApp::start(state, settings, data_dir, pg).await)
+    }
+}
+
+/// A running app. Dropping it shuts the server down and drops its database.
+pub struct TestApp {
+    pub base_url: String,
+    pub state: AppState,
+    pub settings: Settings,
+    pub http: reqwest::Client,
+    pub data_dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    _pg: Option<PgTestDb>,
+}
+
+impl TestApp {
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder {
+            backend,
+            configure: Vec::new(),
+            empty_database: false,
+        }
+    }
+
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::builder(backend).spawn().await
+    }
+
+    async fn start(state: AppState, settings: Settings, data_dir: TempDir, pg: Option<PgTestDb>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let served = state.clone();
+        let server = tokio::spawn(async move {
+            switchboard_api::serve(served, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base_url,
+            state,
+            settings,
+            http,
+            data_dir,
+            shutdown: Some(tx),
+            server: Some(server),
+            _pg: pg,
+        }
+    }
+
+    /// A bearer token for `user`, signed with the app's secret.
+    pub fn token(&self, user: &str) -> String {
+        let secret = self
+            .settings
+            .jwt_secret
+            .as_ref()
+            .expect("tests configure an HS256 secret");
+        mint_token(
+            secret,
+            user,
+            Duration::from_secs(3600),
+            self.settings.jwt_issuer.as_deref(),
+            self.settings.jwt_audience.as_deref(),
+        )
+        .unwrap()
+    }
+
+    /// Requests as `user`.
+    pub fn user(&self, user: &str) -> UserClient<'_> {
+        UserClient::new(self, Some(self.token(user)))
+    }
+
+    /// Requests without a token.
+    pub fn anonymous(&self) -> UserClient<'_> {
+        UserClient::new(self, None)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+    }
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("base_url", &self.base_url).finish()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
