@@ -44,10 +44,10 @@ impl JwksCache {
     pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, String> {
         {
             let cached = self.state.read().await;
-            if cached.fetched_at.is_some_and(|t| t.elapsed() <= MAX_AGE) {
-                if let Some(jwk) = find(&cached, kid) {
-                    return decoding_key(jwk, alg);
-                }
+            if cached.fetched_at.is_some_and(|t| t.elapsed() <= MAX_AGE)
+                && let Some(jwk) = find(&cached, kid)
+            {
+                return decoding_key(jwk, alg);
             }
         }
         let mut cached = self.state.write().await;
@@ -87,10 +87,10 @@ fn find<'a>(cached: &'a Cached, kid: Option<&str>) -> Option<&'a jsonwebtoken::j
 }
 
 fn decoding_key(jwk: &jsonwebtoken::jwk::Jwk, alg: Algorithm) -> Result<DecodingKey, String> {
-    if let Some(key_alg) = jwk.common.key_algorithm {
-        if key_alg.to_string() != format!("{alg:?}") {
-            return Err("token algorithm does not match its key".into());
-        }
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && key_alg.to_string() != format!("{alg:?}")
+    {
+        return Err("token algorithm does not match its key".into());
     }
     DecodingKey::from_jwk(jwk).map_err(|_| "unusable signing key".to_owned())
 }

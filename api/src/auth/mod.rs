@@ -109,7 +109,7 @@ impl Authenticator {
                 _ => "token rejected",
             })
         })?;
-        UserId::parse(&data.claims.sub).map_err(|e| AuthError::Invalid(e))
+        UserId::parse(&data.claims.sub).map_err(AuthError::Invalid)
     }
 }
 

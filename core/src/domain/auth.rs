@@ -44,7 +44,7 @@ impl AuthType {
 }
 
 /// `auth_config` for `auth_type: bearer`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BearerConfig {
     /// Sent as `Authorization: Bearer <token>`. Omit on update to keep the stored one.
@@ -208,12 +208,6 @@ fn from_config<T: for<'de> Deserialize<'de> + Default>(config: Option<&Value>, e
             errors.push(FieldError::body(&["auth_config"], serde_message(&e)));
             None
         }
-    }
-}
-
-impl Default for BearerConfig {
-    fn default() -> Self {
-        Self { token: None }
     }
 }
 

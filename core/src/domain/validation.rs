@@ -76,10 +76,10 @@ pub fn serde_message(error: &impl std::fmt::Display) -> String {
     let msg = error.to_string();
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
     for prefix in ["invalid type: string \"", "invalid value: string \""] {
-        if let Some(rest) = msg.strip_prefix(prefix) {
-            if let Some((_, tail)) = rest.rsplit_once("\", ") {
-                return format!("{}a string, {tail}", &prefix[..prefix.len() - "string \"".len()]);
-            }
+        if let Some(rest) = msg.strip_prefix(prefix)
+            && let Some((_, tail)) = rest.rsplit_once("\", ")
+        {
+            return format!("{}a string, {tail}", &prefix[..prefix.len() - "string \"".len()]);
         }
     }
     msg
