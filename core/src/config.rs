@@ -44,7 +44,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `SWITCHBOARD_MAX_CONNECTORS`: connectors per user (default 10).
     pub max_connectors: u32,
-    /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: database pool size (default 10).
+    /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: database pool size (default: 2 × CPU cores; on a
+    /// small machine more connections only add context switches).
     pub db_max_connections: u32,
 }
 
@@ -63,6 +64,11 @@ impl std::str::FromStr for LogFormat {
             _ => Err("expected `text` or `json`".into()),
         }
     }
+}
+
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
 /// Which database the settings select.
@@ -86,7 +92,7 @@ impl Default for Settings {
             jwt_audience: None,
             log_format: LogFormat::Text,
             max_connectors: DEFAULT_MAX_CONNECTORS,
-            db_max_connections: 10,
+            db_max_connections: default_pool_size(),
         }
     }
 }

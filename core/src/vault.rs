@@ -99,14 +99,10 @@ impl Vault {
             let raw = BASE64
                 .decode(encoded.trim())
                 .map_err(|_| VaultError::InvalidKeySpec(format!("key `{id}` is not valid base64")))?;
-            if raw.len() != KEY_LEN {
-                return Err(VaultError::InvalidKeySpec(format!(
-                    "key `{id}` must decode to {KEY_LEN} bytes, got {}",
-                    raw.len()
-                )));
-            }
-            let cipher = Aes256Gcm::new_from_slice(&raw)
-                .map_err(|_| VaultError::InvalidKeySpec(format!("key `{id}` has the wrong length")))?;
+            let raw: [u8; KEY_LEN] = raw.try_into().map_err(|raw: Vec<u8>| {
+                VaultError::InvalidKeySpec(format!("key `{id}` must decode to {KEY_LEN} bytes, got {}", raw.len()))
+            })?;
+            let cipher = Aes256Gcm::new(&raw.into());
             keys.push(VaultKey {
                 id: id.to_owned(),
                 cipher,
@@ -161,10 +157,9 @@ impl Vault {
             .iter()
             .find(|k| k.id == parts.key_id)
             .ok_or_else(|| VaultError::UnknownKey(parts.key_id.to_owned()))?;
-        let nonce: [u8; NONCE_LEN] = parts.nonce.try_into().map_err(|_| VaultError::Malformed)?;
         key.cipher
             .decrypt(
-                &Nonce::from(nonce),
+                &Nonce::from(*parts.nonce),
                 Payload {
                     msg: parts.sealed,
                     aad: &aad.bytes(),
@@ -212,7 +207,7 @@ fn validate_key_id(id: &str) -> Result<(), VaultError> {
 
 struct Parts<'a> {
     key_id: &'a str,
-    nonce: &'a [u8],
+    nonce: &'a [u8; NONCE_LEN],
     sealed: &'a [u8],
 }
 
@@ -226,7 +221,7 @@ impl<'a> Parts<'a> {
             return Err(VaultError::Malformed);
         }
         let (id, rest) = rest.split_at(id_len);
-        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let (nonce, sealed) = rest.split_first_chunk::<NONCE_LEN>().ok_or(VaultError::Malformed)?;
         let key_id = std::str::from_utf8(id).map_err(|_| VaultError::Malformed)?;
         Ok(Self { key_id, nonce, sealed })
     }

@@ -13,7 +13,10 @@ const INSERT: &str = "insert into connectors (id, owner, name, name_key, descrip
     last_test_status, last_error_code, consecutive_failures, created_at, updated_at) \
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 const COUNT_FOR_OWNER: &str = "select count(*) from connectors where owner = $1";
-const LIST: &str = "select * from connectors where owner = $1 order by created_at, id";
+/// Lists leave out the sealed columns: nothing that lists needs them.
+const LIST: &str = "select id, owner, name, name_key, description, server_url, auth_type, auth_configured, \
+    auth_hint, header_names, enabled, state, tools, tools_discovered_at, last_test_status, last_error_code, \
+    consecutive_failures, created_at, updated_at from connectors where owner = $1 order by created_at, id";
 const GET: &str = "select * from connectors where owner = $1 and id = $2";
 const UPDATE: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
     auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \

@@ -19,7 +19,11 @@ pub struct ConnectorRecord {
     pub auth_type: String,
     pub auth_configured: bool,
     pub auth_hint: Option<String>,
+    /// Sealed; `None` in list results, which never read the sealed columns.
+    #[sqlx(default)]
     pub credentials: Option<Vec<u8>>,
+    /// Sealed; `None` in list results.
+    #[sqlx(default)]
     pub headers: Option<Vec<u8>>,
     pub header_names: Json<Vec<String>>,
     pub enabled: bool,

@@ -185,3 +185,13 @@ fn debug_lists_key_ids_only() {
     let debug = format!("{:?}", vault(&spec));
     assert_eq!(debug, r#"Vault { key_ids: ["k1"] }"#);
 }
+
+#[test]
+fn open_json_and_reseal_pass_on_open_errors() {
+    let v = vault(&key("k1"));
+    let mut blob = v.seal_json(ROW, &"x");
+    let last = blob.len() - 1;
+    blob[last] ^= 1;
+    assert_eq!(v.open_json::<String>(ROW, &blob), Err(VaultError::Decrypt));
+    assert_eq!(v.reseal(ROW, &[1]), Err(VaultError::Malformed));
+}
