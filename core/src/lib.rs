@@ -7,6 +7,7 @@
 //! - [`secret`]: [`secret::Secret`], a string that never prints.
 //! - [`vault`]: AES-256-GCM sealing of credentials, bound to (field, owner, row).
 //! - [`domain`]: parsed, always-valid values (connector names, server URLs, auth, headers).
+//! - [`egress`]: the SSRF guard for every outbound request to a user URL.
 //! - [`store`]: the storage traits and their SQL implementation for PostgreSQL and SQLite.
 //! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
 //! - [`rotation`]: re-sealing every stored secret under the first key.
@@ -17,9 +18,12 @@
 pub mod config;
 pub mod connector_secrets;
 pub mod domain;
+pub mod egress;
 pub mod keys;
+pub mod mcp;
 pub mod rotation;
 pub mod secret;
+pub mod sse;
 pub mod store;
 pub mod telemetry;
 pub mod vault;

@@ -23,6 +23,7 @@ macro_rules! both_backends {
 mod auth;
 mod connectors;
 mod isolation;
+mod mcp_client;
 mod operations;
 mod rotation;
 mod secrets;

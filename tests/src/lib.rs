@@ -12,8 +12,10 @@
 
 pub mod app;
 pub mod client;
+pub mod fixtures;
 pub mod logs;
 pub mod postgres;
+pub mod probe;
 
 pub use app::{Backend, TestApp};
 pub use client::{Resp, UserClient};

@@ -1,0 +1,125 @@
+//! The legacy HTTP+SSE transport (MCP 2024-11-05), written here because rmcp
+//! removed its client: GET the URL as an event stream, wait for the `endpoint`
+//! event, then POST JSON-RPC messages to that endpoint and read the answers as
+//! `message` events on the stream. The endpoint must be on the same origin as
+//! the URL that passed the egress check.
+
+use std::time::Duration;
+
+use futures::{Sink, Stream, StreamExt};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use tokio::time::Instant;
+use url::Url;
+
+use super::Target;
+use super::classify::{excerpt, transport_failure};
+use super::codes::{ErrorCode, Failure};
+use crate::sse::{self, SseEvent};
+
+/// A send failure on the legacy transport.
+#[derive(Debug, thiserror::Error)]
+#[error("legacy SSE transport: {0}")]
+pub struct LegacyError(String);
+
+pub type LegacySink = std::pin::Pin<Box<dyn Sink<ClientJsonRpcMessage, Error = LegacyError> + Send>>;
+pub type LegacyStream = std::pin::Pin<Box<dyn Stream<Item = ServerJsonRpcMessage> + Send>>;
+
+/// Opens the event stream and waits for the endpoint, until `deadline`.
+pub async fn connect(
+    http: &reqwest::Client,
+    target: &Target,
+    deadline: Instant,
+    max_event: usize,
+) -> Result<(LegacySink, LegacyStream), Failure> {
+    let refused = || {
+        Failure::new(
+            ErrorCode::InvalidMcpServer,
+            "the server answered neither the Streamable HTTP nor the legacy SSE MCP transport; check the URL",
+        )
+    };
+    let request = target.apply(http.get(target.url.clone()).header(ACCEPT, "text/event-stream"));
+    let response = request.send().await.map_err(|e| transport_failure(&e))?;
+    let status = response.status();
+    if status == 401 || status == 403 {
+        return Err(super::classify::auth_failure(status.as_u16(), None));
+    }
+    let is_sse = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !status.is_success() || !is_sse {
+        return Err(refused());
+    }
+    let mut events = Box::pin(sse::events(response.bytes_stream(), max_event));
+    let endpoint = loop {
+        let next = tokio::time::timeout_at(deadline, events.next()).await.map_err(|_| {
+            Failure::new(
+                ErrorCode::Timeout,
+                "the legacy SSE server did not announce its message endpoint in time",
+            )
+        })?;
+        match next {
+            Some(Ok(SseEvent { event, data, .. })) if event == "endpoint" => break data,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                return Err(Failure::new(
+                    ErrorCode::InvalidMcpServer,
+                    format!("invalid event stream: {e}"),
+                ));
+            }
+            None => return Err(refused()),
+        }
+    };
+    let endpoint = target.url.join(endpoint.trim()).map_err(|_| {
+        Failure::new(
+            ErrorCode::InvalidMcpServer,
+            format!("the server announced an invalid endpoint `{}`", excerpt(&endpoint)),
+        )
+    })?;
+    if endpoint.origin() != target.url.origin() {
+        return Err(Failure::new(
+            ErrorCode::BlockedDestination,
+            "the server announced a message endpoint on another host, which Switchboard does not follow",
+        ));
+    }
+    let stream = events.filter_map(|event| async move {
+        match event {
+            Ok(SseEvent { event, data, .. }) if event == "message" => {
+                serde_json::from_str::<ServerJsonRpcMessage>(&data).ok()
+            }
+            _ => None,
+        }
+    });
+    Ok((
+        Box::pin(poster(http.clone(), target.clone(), endpoint)),
+        Box::pin(stream),
+    ))
+}
+
+fn poster(
+    http: reqwest::Client,
+    target: Target,
+    endpoint: Url,
+) -> impl Sink<ClientJsonRpcMessage, Error = LegacyError> {
+    futures::sink::unfold(
+        (http, target, endpoint),
+        |(http, target, endpoint), message: ClientJsonRpcMessage| async move {
+            let request = target
+                .apply(http.post(endpoint.clone()).json(&message))
+                .timeout(Duration::from_secs(30));
+            let response = request
+                .send()
+                .await
+                .map_err(|e| LegacyError(transport_failure(&e).message))?;
+            if !response.status().is_success() {
+                return Err(LegacyError(format!(
+                    "the message endpoint answered HTTP {}",
+                    response.status().as_u16()
+                )));
+            }
+            Ok((http, target, endpoint))
+        },
+    )
+}
