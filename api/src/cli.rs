@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use switchboard_core::config::Settings;
+use switchboard_core::services::{self, Overrides};
 use switchboard_core::store::SqlStore;
 use switchboard_core::vault::Vault;
 use switchboard_core::{keys, rotation, telemetry};
@@ -35,8 +36,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API server (the default).
-    Serve,
+    /// Run the API server (the default). In embedded mode it also runs the workers.
+    Serve {
+        /// Do not run queue workers in this process (embedded mode).
+        #[arg(long)]
+        no_workers: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Print a bearer token for a user, signed with the HS256 secret.
@@ -82,7 +87,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+    match runtime.block_on(run(
+        cli.command.unwrap_or(Command::Serve { no_workers: false }),
+        settings,
+    )) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "switchboard failed");
@@ -95,12 +103,13 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     telemetry::install_crypto_provider();
     match command {
-        Command::Serve => {
+        Command::Serve { no_workers } => {
             let listener = TcpListener::bind(settings.listen)
                 .await
                 .with_context(|| format!("Failed to bind SWITCHBOARD_LISTEN={}", settings.listen))?;
-            let state = startup::build_state(settings).await?;
-            server::serve(state, listener, server::shutdown_signal()).await?;
+            let workers = settings.is_embedded() && !no_workers;
+            let state = startup::build_state(settings, Overrides::default()).await?;
+            server::serve_with_workers(state, listener, workers, server::shutdown_signal()).await?;
         }
         Command::Migrate => {
             let database = settings.database().map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
@@ -134,9 +143,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Keys(KeysCommand::Rotate) => {
-            let secrets = startup::secrets(&settings)?;
-            let vault = Vault::from_spec(&secrets.encryption_keys).context("SWITCHBOARD_ENCRYPTION_KEYS")?;
-            let store = startup::open_store(&settings).await?;
+            let vault =
+                Vault::from_spec(&services::encryption_keys(&settings)?).context("SWITCHBOARD_ENCRYPTION_KEYS")?;
+            let store = services::open_store(&settings).await?;
             let report = rotation::rotate_all(&store, &vault).await?;
             println!(
                 "rotated {} secret(s) to key `{}`; {} already current; {} changed concurrently",

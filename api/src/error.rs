@@ -17,14 +17,20 @@ use utoipa::ToSchema;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// An error answer. Boxed: it travels through every handler's `Result`.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Option<Value>,
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Value>,
     /// Extra `WWW-Authenticate` parameters for 401s.
-    pub www_authenticate: Option<String>,
+    www_authenticate: Option<String>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
     source: Option<anyhow::Error>,
 }
 
@@ -47,19 +53,35 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             status,
             code,
             message: message.into(),
             details: None,
             www_authenticate: None,
+            retry_after: None,
             source: None,
-        }
+        }))
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
+    }
+
+    /// Adds a `Retry-After` header.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after = Some(seconds);
+        self
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        self.0.code
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -83,7 +105,7 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>, invalid_token: bool) -> Self {
         let mut err = Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message);
         if invalid_token {
-            err.www_authenticate = Some(r#"error="invalid_token""#.into());
+            err.0.www_authenticate = Some(r#"error="invalid_token""#.into());
         }
         err
     }
@@ -95,7 +117,7 @@ impl ApiError {
             "INTERNAL",
             "internal error; please retry later",
         );
-        err.source = Some(source);
+        err.0.source = Some(source);
         err
     }
 }
@@ -126,19 +148,25 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(source) = &self.source {
-            tracing::error!(error = format!("{source:#}"), code = self.code, "request failed");
+        let this = *self.0;
+        if let Some(source) = &this.source {
+            tracing::error!(error = format!("{source:#}"), code = this.code, "request failed");
         }
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                details: self.details,
+                code: this.code.to_owned(),
+                message: this.message,
+                details: this.details,
             },
         };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            let value = match self.www_authenticate {
+        let mut response = (this.status, Json(body)).into_response();
+        if let Some(seconds) = this.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if this.status == StatusCode::UNAUTHORIZED {
+            let value = match this.www_authenticate {
                 Some(params) => format!("Bearer {params}"),
                 None => "Bearer".to_owned(),
             };

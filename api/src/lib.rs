@@ -9,6 +9,7 @@
 //! - [`routes`]: one module per resource, assembled by [`app`].
 //! - [`auth`]: bearer-token verification (HS256, JWKS) and minting.
 //! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
+//! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
 //! - [`state`]: [`AppState`], shared by the handlers.
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod oplog;
 pub mod routes;
+pub mod runs;
 pub mod server;
 pub mod startup;
 pub mod state;

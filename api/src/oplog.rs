@@ -30,7 +30,7 @@ impl Op {
         let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(e) => e.code,
+            Err(e) => e.code(),
         };
         tracing::info!(
             target: "switchboard::ops",

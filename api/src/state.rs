@@ -1,30 +1,35 @@
-//! Shared state of the HTTP handlers.
+//! Shared state of the HTTP handlers: the [`Services`] shared with the
+//! workers (reachable through `Deref`), plus what only the API needs.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use switchboard_core::config::Settings;
-use switchboard_core::store::Store;
-use switchboard_core::vault::Vault;
+use switchboard_core::ratelimit::RateLimiter;
+use switchboard_core::services::Services;
 use switchboard_plugins::Registry;
 
 use crate::auth::Authenticator;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Arc<dyn Store>,
-    pub vault: Arc<Vault>,
+    pub services: Services,
     pub auth: Arc<Authenticator>,
     pub tools: &'static Registry,
     pub metrics: PrometheusHandle,
+    /// Connection tests per user per minute.
+    pub test_limiter: Arc<RateLimiter>,
+}
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("backend", &self.store.backend())
-            .field("vault", &self.vault)
-            .finish()
+        f.debug_struct("AppState").field("services", &self.services).finish()
     }
 }

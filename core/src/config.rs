@@ -6,6 +6,7 @@
 //! `database_url`). A value that does not parse stops start-up with an error
 //! naming the setting and where the value came from. Secrets are [`Secret`]s.
 
+mod jobs;
 mod sources;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::secret::Secret;
+pub use jobs::JobSettings;
 pub use sources::{ConfigError, Sources};
 
 /// Default number of connectors a user may keep.
@@ -47,6 +49,8 @@ pub struct Settings {
     /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: database pool size (default: 2 × CPU cores; on a
     /// small machine more connections only add context switches).
     pub db_max_connections: u32,
+    /// Queues, workers, tests, health checks, events and egress.
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +75,15 @@ fn default_pool_size() -> u32 {
     u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
+/// The two supported ways to run.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// SQLite store, SQLite queue, in-process workers.
+    Embedded { db: PathBuf, queue: PathBuf },
+    /// PostgreSQL store, Redis queues and events, worker processes.
+    Distributed { db: Secret, redis: Secret },
+}
+
 /// Which database the settings select.
 #[derive(Debug, Clone)]
 pub enum Database {
@@ -93,6 +106,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             max_connectors: DEFAULT_MAX_CONNECTORS,
             db_max_connections: default_pool_size(),
+            jobs: JobSettings::default(),
         }
     }
 }
@@ -118,6 +132,7 @@ impl Settings {
             log_format: src.parse_or("SWITCHBOARD_LOG_FORMAT", d.log_format)?,
             max_connectors: src.parse_or("SWITCHBOARD_MAX_CONNECTORS", d.max_connectors)?,
             db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
+            jobs: JobSettings::from_sources(src)?,
         };
         src.check(
             "SWITCHBOARD_MAX_CONNECTORS",
@@ -137,6 +152,7 @@ impl Settings {
             )?;
         }
         settings.database().map_err(|msg| src.invalid("DATABASE_URL", msg))?;
+        settings.mode().map_err(|msg| src.invalid("REDIS_URL", msg))?;
         src.reject_unknown_file_keys()?;
         Ok(settings)
     }
@@ -163,6 +179,34 @@ impl Settings {
     /// Whether these settings select embedded mode (SQLite, in-process workers).
     pub fn is_embedded(&self) -> bool {
         matches!(self.database(), Ok(Database::Sqlite(_)))
+    }
+
+    /// The supported combinations: SQLite with the SQLite queue (embedded), or
+    /// PostgreSQL with Redis (distributed). Any other mix is refused.
+    pub fn mode(&self) -> Result<Mode, String> {
+        match (self.database()?, &self.redis_url) {
+            (Database::Sqlite(db), None) => {
+                let queue = self.jobs.queue_path.clone().unwrap_or_else(|| self.data_dir.join("queue.db"));
+                Ok(Mode::Embedded { db, queue })
+            }
+            (Database::Postgres(db), Some(redis)) => Ok(Mode::Distributed { db, redis: redis.clone() }),
+            (Database::Postgres(_), None) => {
+                Err("PostgreSQL needs Redis for its queues: set REDIS_URL (or unset DATABASE_URL for embedded mode)".into())
+            }
+            (Database::Sqlite(_), Some(_)) => Err(
+                "REDIS_URL is set but DATABASE_URL is not PostgreSQL: distributed mode needs both; embedded mode needs neither".into(),
+            ),
+        }
+    }
+
+    /// What the egress guard allows: the configured list, or the mode's default
+    /// (loopback in embedded mode, nothing in distributed mode).
+    pub fn egress_allow(&self) -> crate::egress::AllowList {
+        match &self.jobs.egress_allow {
+            Some(list) => list.clone(),
+            None if self.is_embedded() => crate::egress::AllowList::loopback(),
+            None => crate::egress::AllowList::default(),
+        }
     }
 }
 

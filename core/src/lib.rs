@@ -11,6 +11,13 @@
 //! - [`store`]: the storage traits and their SQL implementation for PostgreSQL and SQLite.
 //! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
 //! - [`rotation`]: re-sealing every stored secret under the first key.
+//! - [`mcp`]: the MCP client (connection tests) and its error codes.
+//! - [`sse`]: a bounded Server-Sent Events parser.
+//! - [`jobs`], [`queue`]: job kinds and the apalis queues (Redis or SQLite).
+//! - [`runs`]: the client-facing record of every job, and launching one.
+//! - [`events`]: run event logs and their live fan-out (memory or Redis).
+//! - [`services`]: everything above, built once from the settings.
+//! - [`ratelimit`]: per-user fixed-window limits.
 //! - [`keys`]: first-start generation of the embedded-mode key and JWT secret.
 //! - [`telemetry`]: tracing subscriber, Prometheus recorder and the rustls provider.
 #![forbid(unsafe_code)]
@@ -19,10 +26,16 @@ pub mod config;
 pub mod connector_secrets;
 pub mod domain;
 pub mod egress;
+pub mod events;
+pub mod jobs;
 pub mod keys;
 pub mod mcp;
+pub mod queue;
+pub mod ratelimit;
 pub mod rotation;
+pub mod runs;
 pub mod secret;
+pub mod services;
 pub mod sse;
 pub mod store;
 pub mod telemetry;

@@ -7,16 +7,19 @@ both_backends!(another_users_connector_is_invisible_and_untouchable);
 
 async fn another_users_connector_is_invisible_and_untouchable(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let mcp = crate::connectors::server().await;
     let alice = app.user("alice");
     let bob = app.user("bob");
-    let created = alice.post("/api/connectors", crate::connectors::body("Alice's")).await;
+    let created = alice
+        .post("/api/connectors", crate::connectors::body("Alice's", &mcp.url))
+        .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     let path = format!("/api/connectors/{id}");
 
     assert_eq!(bob.get("/api/connectors").await.body["connectors"], json!([]));
     let attempts = [
         bob.get(&path).await,
-        bob.put(&path, crate::connectors::body("Bob's now")).await,
+        bob.put(&path, crate::connectors::body("Bob's now", &mcp.url)).await,
         bob.post(&format!("{path}/toggle"), json!({"enabled": false})).await,
         bob.post_empty(&format!("{path}/toggle")).await,
         bob.delete(&path).await,

@@ -27,8 +27,12 @@ async fn health_and_readiness(backend: Backend) {
 
 async fn metrics_use_route_templates_not_paths_or_users(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let mcp = crate::connectors::server().await;
     let alice = app.user("metrics-user-canary");
-    let id = alice.post("/api/connectors", crate::connectors::body("M")).await.body["id"]
+    let id = alice
+        .post("/api/connectors", crate::connectors::body("M", &mcp.url))
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -28,11 +28,15 @@ async fn rotation_reseals_everything_once_and_reports_misplaced_values(backend: 
         .configure(move |s| s.encryption_keys = Some(old_spec))
         .spawn()
         .await;
+    let mcp = crate::connectors::server().await;
     let alice = app.user("alice");
     let mut ids = Vec::new();
     for name in ["One", "Two"] {
         ids.push(
-            alice.post("/api/connectors", crate::connectors::body(name)).await.body["id"]
+            alice
+                .post("/api/connectors", crate::connectors::body(name, &mcp.url))
+                .await
+                .body["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),

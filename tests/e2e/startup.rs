@@ -29,6 +29,7 @@ async fn embedded_mode_starts_twice_from_an_empty_data_dir_reusing_its_secrets()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
+    let mcp = crate::connectors::server().await;
     let first = embedded_on(&data).await;
     let keys_before = std::fs::read_to_string(data.join(ENCRYPTION_KEYS_FILE)).unwrap();
     let jwt_before = std::fs::read_to_string(data.join(JWT_SECRET_FILE)).unwrap();
@@ -38,7 +39,9 @@ async fn embedded_mode_starts_twice_from_an_empty_data_dir_reusing_its_secrets()
     }
     assert!(data.join("switchboard.db").exists());
     let alice = UserClient::new(&first, Some(token_from_file(&data, "alice")));
-    let created = alice.post("/api/connectors", crate::connectors::body("Kept")).await;
+    let created = alice
+        .post("/api/connectors", crate::connectors::body("Kept", &mcp.url))
+        .await;
     assert_eq!(created.status, 201, "{}", created.text);
     first.stop().await;
 

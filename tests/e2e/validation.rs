@@ -92,7 +92,9 @@ async fn each_invalid_field_is_reported_at_its_location(backend: Backend) {
     );
 
     // Update validates the same way.
-    let id = alice.post("/api/connectors", with("name", json!("Real"))).await.body["id"]
+    let mcp = crate::connectors::server().await;
+    let real = json!({"name": "Real", "server_url": mcp.url});
+    let id = alice.post("/api/connectors", real).await.body["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -103,6 +105,7 @@ async fn each_invalid_field_is_reported_at_its_location(backend: Backend) {
         )
         .await;
     assert_eq!((r.status, r.locs()), (422, vec!["body.server_url".to_owned()]));
+    assert!(mcp.hits.posts() > 0, "the valid create was verified against the server");
 }
 
 async fn http_errors_are_json_with_the_right_status(backend: Backend) {

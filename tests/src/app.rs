@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
 use switchboard_api::AppState;
 use switchboard_api::auth::mint_token;
 use switchboard_core::Secret;
-use switchboard_core::config::Settings;
+
+use switchboard_core::config::{JobSettings, Settings};
+use switchboard_core::services::Overrides;
 use switchboard_core::vault::Vault;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -15,6 +18,25 @@ use tokio::task::JoinHandle;
 
 use crate::client::UserClient;
 use crate::postgres::PgTestDb;
+use crate::redis::RedisPrefix;
+
+/// Job settings for tests: short delays, no rate limit, no scheduled checks, loopback allowed.
+pub fn fast_jobs(redis_prefix: Option<String>) -> JobSettings {
+    JobSettings {
+        test_budget: Duration::from_secs(3),
+        test_rate_limit: 0,
+        health_interval: None,
+        poll_interval: Duration::from_millis(20),
+        heartbeat: Duration::from_millis(300),
+        shutdown_grace: Duration::from_secs(2),
+        sse_keepalive: Duration::from_millis(500),
+        concurrency: 16,
+        redis_prefix: redis_prefix.unwrap_or_else(|| "switchboard".into()),
+        // Fixture servers listen on loopback: allow it in both modes (the loopback fuse stays on).
+        egress_allow: Some(switchboard_core::egress::AllowList::loopback()),
+        ..JobSettings::default()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -30,12 +52,19 @@ pub struct TestAppBuilder {
     backend: Backend,
     configure: Vec<Configure>,
     empty_database: bool,
+    workers: bool,
 }
 
 impl TestAppBuilder {
     /// Adjusts the settings before start-up.
     pub fn configure(mut self, f: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
         self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Runs no queue workers in the test process (jobs wait, or go to worker processes).
+    pub fn without_workers(mut self) -> Self {
+        self.workers = false;
         self
     }
 
@@ -59,19 +88,29 @@ impl TestAppBuilder {
             Backend::Postgres => Some(PgTestDb::create().await),
             Backend::Sqlite => None,
         };
+        let redis = pg.as_ref().map(|_| RedisPrefix::new());
         let mut settings = Settings {
             data_dir: data_dir.path().to_path_buf(),
             database_url: pg.as_ref().map(|db| Secret::new(db.url.clone())),
+            redis_url: redis.as_ref().map(|_| Secret::new(crate::redis::url())),
             encryption_keys: Some(Vault::generate_key_entry("test1").unwrap()),
             jwt_secret: Some(Secret::new(format!("test-secret-{}", uuid::Uuid::new_v4()))),
             db_max_connections: 5,
+            jobs: fast_jobs(redis.as_ref().map(|r| r.prefix.clone())),
             ..Settings::default()
         };
         for f in self.configure {
             f(&mut settings);
         }
-        let state = switchboard_api::startup::build_state(settings.clone()).await?;
-        Ok(TestApp::start(state, settings, data_dir, pg).await)
+        if redis.is_some() {
+            crate::redis::require().await;
+        }
+        let overrides = Overrides {
+            resolver: Some(Arc::new(crate::probe::test_resolver())),
+            loopback_fuse: true,
+        };
+        let state = switchboard_api::startup::build_state(settings.clone(), overrides).await?;
+        Ok(TestApp::start(state, settings, data_dir, pg, redis, self.workers).await)
     }
 }
 
@@ -84,6 +123,8 @@ pub struct TestApp {
     pub data_dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    /// The Redis prefix of this app's queues, keys and channels (distributed mode).
+    pub redis: Option<RedisPrefix>,
     _pg: Option<PgTestDb>,
 }
 
@@ -93,6 +134,7 @@ impl TestApp {
             backend,
             configure: Vec::new(),
             empty_database: false,
+            workers: true,
         }
     }
 
@@ -100,13 +142,20 @@ impl TestApp {
         Self::builder(backend).spawn().await
     }
 
-    async fn start(state: AppState, settings: Settings, data_dir: TempDir, pg: Option<PgTestDb>) -> Self {
+    async fn start(
+        state: AppState,
+        settings: Settings,
+        data_dir: TempDir,
+        pg: Option<PgTestDb>,
+        redis: Option<RedisPrefix>,
+        workers: bool,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let served = state.clone();
         let server = tokio::spawn(async move {
-            switchboard_api::serve(served, listener, async {
+            switchboard_api::server::serve_with_workers(served, listener, workers, async {
                 let _ = rx.await;
             })
             .await
@@ -125,6 +174,7 @@ impl TestApp {
             data_dir,
             shutdown: Some(tx),
             server: Some(server),
+            redis,
             _pg: pg,
         }
     }

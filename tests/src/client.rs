@@ -80,7 +80,15 @@ impl<'a> UserClient<'a> {
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    /// A request with extra headers (e.g. `Prefer: wait=5`).
+    pub async fn send_with(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
         let mut request = self.request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }

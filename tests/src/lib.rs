@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod logs;
 pub mod postgres;
 pub mod probe;
+pub mod redis;
 
 pub use app::{Backend, TestApp};
 pub use client::{Resp, UserClient};

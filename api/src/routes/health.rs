@@ -1,4 +1,4 @@
-//! `GET /healthz` (the process is alive) and `GET /readyz` (its dependencies answer).
+//! `GET /healthz` (the process is alive) and `GET /readyz` (database and queue answer).
 
 use std::time::Duration;
 
@@ -24,21 +24,35 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let database = match tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database check failed");
-            Err("unreachable")
+    let database = check(state.store.ping()).await;
+    let queue = check(state.queue.as_queue().ping()).await;
+    let checks = json!({"database": database.unwrap_or("ok"), "queue": queue.unwrap_or("ok")});
+    match (database, queue) {
+        (None, None) => Ok(Json(json!({"status": "ready", "checks": checks}))),
+        (Some(_), _) | (_, Some(_)) => {
+            let failing: Vec<&str> = [("database", database), ("queue", queue)]
+                .into_iter()
+                .filter(|(_, p)| p.is_some())
+                .map(|(n, _)| n)
+                .collect();
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "NOT_READY",
+                format!("not ready: {} unavailable", failing.join(", ")),
+            )
+            .with_details(checks))
         }
-        Err(_) => Err("timed out"),
-    };
-    match database {
-        Ok(()) => Ok(Json(json!({"status": "ready", "checks": {"database": "ok"}}))),
-        Err(problem) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "NOT_READY",
-            format!("database {problem}"),
-        )
-        .with_details(json!({"database": problem}))),
+    }
+}
+
+/// `None` when the check passes, else what went wrong.
+async fn check<E: std::fmt::Display>(probe: impl Future<Output = Result<(), E>>) -> Option<&'static str> {
+    match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Some("unreachable")
+        }
+        Err(_) => Some("timed out"),
     }
 }

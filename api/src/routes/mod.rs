@@ -5,6 +5,7 @@ mod connectors;
 mod docs;
 mod health;
 mod metrics;
+mod runs;
 mod tools;
 
 use axum::Router;
@@ -26,6 +27,7 @@ pub fn app(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(connectors::router())
         .merge(tools::router())
+        .merge(runs::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .split_for_parts();
     Router::new()

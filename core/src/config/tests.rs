@@ -66,7 +66,14 @@ fn empty_environment_values_count_as_unset() {
 
 #[test]
 fn database_url_selects_the_backend() {
-    let pg = load(None, &[("DATABASE_URL", "postgres://u:pw@db/sb")]).expect("loads");
+    let pg = load(
+        None,
+        &[
+            ("DATABASE_URL", "postgres://u:pw@db/sb"),
+            ("REDIS_URL", "redis://r:6379"),
+        ],
+    )
+    .expect("loads");
     assert!(matches!(pg.database(), Ok(Database::Postgres(_))));
     assert!(!pg.is_embedded());
     let sqlite = load(None, &[("DATABASE_URL", "sqlite:/tmp/x.db?mode=rwc")]).expect("loads");
@@ -91,6 +98,61 @@ fn secrets_are_checked_and_redacted() {
 fn numeric_limits_must_be_positive() {
     for name in ["SWITCHBOARD_MAX_CONNECTORS", "SWITCHBOARD_DB_MAX_CONNECTIONS"] {
         let err = load(None, &[(name, "0")]).expect_err(name);
+        assert!(err.to_string().contains(name), "{err}");
+    }
+}
+
+#[test]
+fn only_the_two_supported_mixes_start() {
+    let embedded = load(None, &[]).expect("embedded");
+    assert!(matches!(embedded.mode(), Ok(Mode::Embedded { queue, .. }) if queue == Path::new("./data/queue.db")));
+    let distributed = load(
+        None,
+        &[("DATABASE_URL", "postgres://db/sb"), ("REDIS_URL", "redis://r")],
+    )
+    .expect("distributed");
+    assert!(matches!(distributed.mode(), Ok(Mode::Distributed { .. })));
+    let err = load(None, &[("DATABASE_URL", "postgres://db/sb")]).expect_err("postgres without redis");
+    assert!(err.to_string().contains("REDIS_URL"), "{err}");
+    let err = load(None, &[("REDIS_URL", "redis://r")]).expect_err("sqlite with redis");
+    assert!(err.to_string().contains("distributed mode needs both"), "{err}");
+}
+
+#[test]
+fn job_settings_take_durations_and_defaults_depend_on_the_mode() {
+    let s = load(
+        None,
+        &[
+            ("SWITCHBOARD_TEST_BUDGET", "250ms"),
+            ("SWITCHBOARD_HEALTH_INTERVAL", "0"),
+        ],
+    )
+    .expect("loads");
+    assert_eq!(s.jobs.test_budget, std::time::Duration::from_millis(250));
+    assert_eq!(s.jobs.health_interval, None);
+    assert_eq!(
+        s.egress_allow(),
+        crate::egress::AllowList::loopback(),
+        "embedded allows loopback"
+    );
+    let pg = load(
+        None,
+        &[("DATABASE_URL", "postgres://db/sb"), ("REDIS_URL", "redis://r")],
+    )
+    .expect("loads");
+    assert!(pg.egress_allow().is_empty(), "distributed allows nothing private");
+    let explicit = load(None, &[("SWITCHBOARD_EGRESS_ALLOW", "none")]).expect("loads");
+    assert!(
+        explicit.egress_allow().is_empty(),
+        "setting the variable replaces the default"
+    );
+    for (name, value) in [
+        ("SWITCHBOARD_TEST_BUDGET", "soon"),
+        ("SWITCHBOARD_TEST_BUDGET", "0s"),
+        ("SWITCHBOARD_EGRESS_ALLOW", "not-a-cidr"),
+        ("SWITCHBOARD_REDIS_PREFIX", "has:colon"),
+    ] {
+        let err = load(None, &[(name, value)]).expect_err(value);
         assert!(err.to_string().contains(name), "{err}");
     }
 }

@@ -37,6 +37,9 @@ pub struct ConnectorInput {
     pub headers: Option<BTreeMap<String, Option<String>>>,
     /// Defaults to `true` on create.
     pub enabled: Option<bool>,
+    /// Create/update: a passed connection test of exactly these settings. Without
+    /// it, the server runs the test itself and refuses to save if it fails.
+    pub test_run_id: Option<uuid::Uuid>,
 }
 
 /// A connector's display name: trimmed, 1–64 characters, no control characters.

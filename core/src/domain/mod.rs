@@ -15,7 +15,7 @@ pub mod tools;
 pub mod user;
 pub mod validation;
 
-pub use auth::{AuthType, Credentials};
+pub use auth::{AuthInput, AuthType, Credentials};
 pub use connector::{ConnectorDraft, ConnectorInput, ConnectorName, Description, ServerUrl};
 pub use headers::CustomHeaders;
 pub use tools::ToolInfo;

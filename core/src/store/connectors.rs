@@ -10,17 +10,23 @@ use crate::domain::UserId;
 
 const INSERT: &str = "insert into connectors (id, owner, name, name_key, description, server_url, auth_type, \
     auth_configured, auth_hint, credentials, headers, header_names, enabled, state, tools, tools_discovered_at, \
-    last_test_status, last_error_code, consecutive_failures, created_at, updated_at) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+    last_test_status, last_error_code, consecutive_failures, next_check_at, created_at, updated_at) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 const COUNT_FOR_OWNER: &str = "select count(*) from connectors where owner = $1";
 /// Lists leave out the sealed columns: nothing that lists needs them.
 const LIST: &str = "select id, owner, name, name_key, description, server_url, auth_type, auth_configured, \
     auth_hint, header_names, enabled, state, tools, tools_discovered_at, last_test_status, last_error_code, \
-    consecutive_failures, created_at, updated_at from connectors where owner = $1 order by created_at, id";
+    consecutive_failures, next_check_at, created_at, updated_at from connectors where owner = $1 \
+    order by created_at, id";
 const GET: &str = "select * from connectors where owner = $1 and id = $2";
 const UPDATE: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
     auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
     enabled = $13, updated_at = $14 where owner = $1 and id = $2";
+/// Update after a fresh successful test: the edited fields plus the new tool snapshot and health.
+const UPDATE_VERIFIED: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
+    auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
+    enabled = $13, updated_at = $14, tools = $15, tools_discovered_at = $16, state = $17, consecutive_failures = $18, \
+    last_test_status = $19, last_error_code = $20, next_check_at = $21 where owner = $1 and id = $2";
 const SET_ENABLED: &str = "update connectors set enabled = coalesce($3, not enabled), updated_at = $4 where owner = $1 and id = $2 returning *";
 const DELETE: &str = "delete from connectors where owner = $1 and id = $2";
 
@@ -57,6 +63,7 @@ impl ConnectorStore for SqlStore {
                 .bind(&r.last_test_status)
                 .bind(&r.last_error_code)
                 .bind(r.consecutive_failures)
+                .bind(r.next_check_at)
                 .bind(r.created_at)
                 .bind(r.updated_at)
                 .execute(&mut *tx)
@@ -76,25 +83,37 @@ impl ConnectorStore for SqlStore {
             .or_store("Failed to load connector")
     }
 
-    async fn update_connector(&self, r: &ConnectorRecord) -> StoreResult<()> {
-        let done = on_db!(self, pool => sqlx::query(UPDATE)
-            .bind(&r.owner)
-            .bind(r.id)
-            .bind(&r.name)
-            .bind(&r.name_key)
-            .bind(&r.description)
-            .bind(&r.server_url)
-            .bind(&r.auth_type)
-            .bind(r.auth_configured)
-            .bind(&r.auth_hint)
-            .bind(&r.credentials)
-            .bind(&r.headers)
-            .bind(&r.header_names)
-            .bind(r.enabled)
-            .bind(r.updated_at)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
+    async fn update_connector(&self, r: &ConnectorRecord, verified: bool) -> StoreResult<()> {
+        let done = on_db!(self, pool => {
+            let query = sqlx::query(if verified { UPDATE_VERIFIED } else { UPDATE })
+                .bind(&r.owner)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(&r.name_key)
+                .bind(&r.description)
+                .bind(&r.server_url)
+                .bind(&r.auth_type)
+                .bind(r.auth_configured)
+                .bind(&r.auth_hint)
+                .bind(&r.credentials)
+                .bind(&r.headers)
+                .bind(&r.header_names)
+                .bind(r.enabled)
+                .bind(r.updated_at);
+            let query = if verified {
+                query
+                    .bind(&r.tools)
+                    .bind(r.tools_discovered_at)
+                    .bind(&r.state)
+                    .bind(r.consecutive_failures)
+                    .bind(&r.last_test_status)
+                    .bind(&r.last_error_code)
+                    .bind(r.next_check_at)
+            } else {
+                query
+            };
+            query.execute(pool).await.map(|done| done.rows_affected())
+        })
         .or_store("Failed to update connector")?;
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }

@@ -11,17 +11,23 @@
 //! Secrets arrive here already sealed by the vault; the store never sees plaintext.
 
 mod connectors;
+mod health;
 mod postgres;
 mod records;
+mod runs;
 mod sealed;
 mod sql;
 mod sqlite;
 mod user_tools;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::UserId;
+use crate::domain::{ToolInfo, UserId};
+use crate::runs::{RunRecord, RunStatus, Step};
+pub use health::DEGRADED_AFTER;
 pub use records::{ConnectorRecord, ConnectorState, UserToolRecord, now};
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
@@ -51,8 +57,9 @@ pub trait ConnectorStore: Send + Sync {
     async fn insert_connector(&self, record: &ConnectorRecord, limit: u32) -> StoreResult<()>;
     async fn connectors(&self, owner: &UserId) -> StoreResult<Vec<ConnectorRecord>>;
     async fn connector(&self, owner: &UserId, id: Uuid) -> StoreResult<ConnectorRecord>;
-    /// Writes the user-editable fields (name, description, URL, auth, headers, enabled).
-    async fn update_connector(&self, record: &ConnectorRecord) -> StoreResult<()>;
+    /// Writes the user-editable fields (name, description, URL, auth, headers, enabled);
+    /// with `verified`, also the tool snapshot and health from a fresh passed test.
+    async fn update_connector(&self, record: &ConnectorRecord, verified: bool) -> StoreResult<()>;
     /// Sets `enabled`, or flips it when `None`.
     async fn set_connector_enabled(
         &self,
@@ -84,9 +91,63 @@ pub trait SealedStore: Send + Sync {
     async fn replace_sealed(&self, row: &SealedRow, blob: &[u8]) -> StoreResult<bool>;
 }
 
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    async fn insert_run(&self, record: &RunRecord) -> StoreResult<()>;
+    /// A run of `owner` (404 for anyone else's).
+    async fn run(&self, owner: &UserId, id: Uuid) -> StoreResult<RunRecord>;
+    /// Any run, for the worker that executes it.
+    async fn run_by_id(&self, id: Uuid) -> StoreResult<RunRecord>;
+    /// Marks a queued (or, after a crash, running) run as running and counts the
+    /// attempt; `None` when it already finished (the job was delivered twice).
+    async fn start_run(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<RunRecord>>;
+    /// Ends a run and drops its sealed input; `None` when it had already ended.
+    async fn finish_run(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        steps: &[Step],
+        result: Option<&Value>,
+        error: Option<(&str, &str)>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RunRecord>>;
+    /// Deletes finished runs created before `before`.
+    async fn prune_runs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Connector health, written by discovery and the scheduler.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// A passed check: new snapshot, failures reset, `degraded` restored to `active`.
+    async fn record_check_ok(
+        &self,
+        id: Uuid,
+        tools: &[ToolInfo],
+        warning: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ConnectorRecord>>;
+    /// A failed check: one more consecutive failure; `degraded` from [`DEGRADED_AFTER`].
+    async fn record_check_failed(
+        &self,
+        id: Uuid,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ConnectorRecord>>;
+    /// Claims up to `limit` enabled connectors due at `now`, moving their next
+    /// check to `next`; concurrent callers never claim the same row.
+    async fn claim_due_checks(
+        &self,
+        now: DateTime<Utc>,
+        next: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, String)>>;
+    /// Enabled connectors currently degraded (a gauge).
+    async fn degraded_count(&self) -> StoreResult<i64>;
+}
+
 /// Everything the service needs from storage.
 #[async_trait]
-pub trait Store: ConnectorStore + UserToolStore + SealedStore {
+pub trait Store: ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     /// Cheap liveness query for `/readyz`.

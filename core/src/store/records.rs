@@ -34,6 +34,8 @@ pub struct ConnectorRecord {
     pub last_test_status: Option<String>,
     pub last_error_code: Option<String>,
     pub consecutive_failures: i32,
+    /// When the scheduler re-checks it next.
+    pub next_check_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

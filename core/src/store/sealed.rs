@@ -8,6 +8,7 @@ pub enum SealedColumn {
     ConnectorCredentials,
     ConnectorHeaders,
     UserToolCredentials,
+    RunInput,
 }
 
 impl SealedColumn {
@@ -23,6 +24,7 @@ impl SealedColumn {
             Self::ConnectorCredentials => "connectors.credentials",
             Self::ConnectorHeaders => "connectors.headers",
             Self::UserToolCredentials => "user_tools.credentials",
+            Self::RunInput => "runs.sealed_input",
         }
     }
 }
@@ -32,7 +34,7 @@ impl SealedColumn {
 pub struct SealedRow {
     pub column: SealedColumn,
     pub owner: String,
-    /// The row key inside its table: a connector id, or a system tool id.
+    /// The row key inside its table: a connector or run id, or a system tool id.
     pub row: String,
     pub blob: Vec<u8>,
 }

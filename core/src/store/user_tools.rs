@@ -47,6 +47,10 @@ fn sealed_sql(column: SealedColumn) -> (&'static str, &'static str) {
             "select owner, id, headers from connectors where headers is not null and id > $1 order by id limit $2",
             "update connectors set headers = $3 where id = $1 and headers = $2",
         ),
+        SealedColumn::RunInput => (
+            "select owner, id, sealed_input from runs where sealed_input is not null and id > $1 order by id limit $2",
+            "update runs set sealed_input = $3 where id = $1 and sealed_input = $2",
+        ),
         SealedColumn::UserToolCredentials => (
             "select owner, tool_id, credentials from user_tools where credentials is not null \
              and (owner > $1 or (owner = $1 and tool_id > $2)) order by owner, tool_id limit $3",

@@ -2,6 +2,8 @@
 //! `POST /api/connectors/{id}/toggle`. Every lookup is by (user, id): another
 //! user's connector answers 404 exactly like a missing one.
 
+mod testing;
+mod verify;
 mod view;
 mod write;
 
@@ -28,6 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_connectors, create_connector))
         .routes(routes!(get_connector, update_connector, delete_connector))
         .routes(routes!(toggle_connector))
+        .routes(routes!(testing::test_connection))
+        .routes(routes!(testing::test_saved_connector))
+        .routes(routes!(testing::refresh_connector))
 }
 
 /// A path id that is not a UUID names no connector: 404, like any unknown id.

@@ -1,20 +1,79 @@
 //! Create and update: parse the body, merge omitted secrets with the stored
-//! ones (never across a change of host), seal, and write.
+//! ones (never across a change of host), verify the connection when it is new
+//! or changed (test before save), seal, and write.
 
 use switchboard_core::connector_secrets::{self, SealedSecrets};
-use switchboard_core::domain::{ConnectorDraft, ConnectorInput, CustomHeaders, FieldError, ServerUrl, UserId};
+use switchboard_core::domain::{
+    ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId,
+};
 use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, now};
 use uuid::Uuid;
 
+use super::verify::{self, Verified};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> ApiResult<ConnectorRecord> {
-    let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
-    let id = Uuid::now_v7();
+/// How a connector reaches its server: what a connection test exercises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub url: ServerUrl,
+    pub credentials: Credentials,
+    pub headers: CustomHeaders,
+}
+
+/// The settings of a new connector.
+pub fn new_connection(draft: &ConnectorDraft) -> ApiResult<Connection> {
     let credentials = draft.auth.resolve(None, false).map_err(one)?;
     let headers = CustomHeaders::parse(draft.headers.as_ref().unwrap_or(&Default::default()), None).map_err(one)?;
-    let sealed = connector_secrets::seal(&state.vault, user.as_str(), &id.to_string(), &credentials, &headers);
+    Ok(Connection {
+        url: draft.server_url.clone(),
+        credentials,
+        headers,
+    })
+}
+
+/// The settings a connector has now.
+pub fn stored_connection(state: &AppState, record: &ConnectorRecord) -> ApiResult<Connection> {
+    Ok(Connection {
+        url: ServerUrl::parse(&record.server_url)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored URL: {e}")))?,
+        credentials: connector_secrets::open_credentials(&state.vault, record)?,
+        headers: connector_secrets::open_headers(&state.vault, record)?,
+    })
+}
+
+/// The settings after an edit: omitted secrets keep the stored ones unless
+/// the server's origin changed.
+pub fn edited_connection(current: &Connection, draft: &ConnectorDraft) -> ApiResult<Connection> {
+    let host_changed = current.url.origin_differs(&draft.server_url);
+    let credentials = draft
+        .auth
+        .resolve(Some(&current.credentials), host_changed)
+        .map_err(one)?;
+    let headers = match &draft.headers {
+        Some(input) => CustomHeaders::parse(input, (!host_changed).then_some(&current.headers)).map_err(one)?,
+        None if host_changed && !current.headers.is_empty() => {
+            return Err(one(FieldError::body(
+                &["headers"],
+                "the server host changed: send the custom headers again (or {} to remove them)",
+            )));
+        }
+        None => current.headers.clone(),
+    };
+    Ok(Connection {
+        url: draft.server_url.clone(),
+        credentials,
+        headers,
+    })
+}
+
+pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> ApiResult<ConnectorRecord> {
+    let test_run_id = input.test_run_id;
+    let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
+    let connection = new_connection(&draft)?;
+    precheck(state, user, &draft).await?;
+    let verified = verify::verify(state, user, &connection, test_run_id).await?;
+    let id = Uuid::now_v7();
     let now = now();
     let mut record = ConnectorRecord {
         id,
@@ -36,10 +95,12 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
         last_test_status: None,
         last_error_code: None,
         consecutive_failures: 0,
+        next_check_at: None,
         created_at: now,
         updated_at: now,
     };
-    apply(&mut record, &draft, sealed);
+    apply(&mut record, &draft, seal(state, user, id, &connection));
+    apply_verified(state, &mut record, verified);
     state
         .store
         .insert_connector(&record, state.settings.max_connectors)
@@ -47,34 +108,44 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
     Ok(record)
 }
 
+/// Refuses early what the insert would refuse anyway, before a connection test runs.
+async fn precheck(state: &AppState, user: &UserId, draft: &ConnectorDraft) -> ApiResult<()> {
+    let existing = state.store.connectors(user).await?;
+    if existing.len() >= state.settings.max_connectors as usize {
+        return Err(switchboard_core::store::StoreError::LimitReached(state.settings.max_connectors).into());
+    }
+    if existing.iter().any(|c| c.name_key == draft.name.key()) {
+        return Err(switchboard_core::store::StoreError::Duplicate("connector_name").into());
+    }
+    Ok(())
+}
+
 pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorInput) -> ApiResult<ConnectorRecord> {
+    let test_run_id = input.test_run_id;
     let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
     let mut record = state.store.connector(user, id).await.map_err(super::not_found)?;
-    let host_changed = ServerUrl::parse(&record.server_url).map_or(true, |old| old.origin_differs(&draft.server_url));
-    let stored_credentials = connector_secrets::open_credentials(&state.vault, &record)?;
-    let stored_headers = connector_secrets::open_headers(&state.vault, &record)?;
-    let credentials = draft
-        .auth
-        .resolve(Some(&stored_credentials), host_changed)
-        .map_err(one)?;
-    let headers = match &draft.headers {
-        Some(input) => CustomHeaders::parse(input, (!host_changed).then_some(&stored_headers)).map_err(one)?,
-        None if host_changed && !stored_headers.is_empty() => {
-            return Err(one(FieldError::body(
-                &["headers"],
-                "the server host changed: send the custom headers again (or {} to remove them)",
-            )));
-        }
-        None => stored_headers,
+    let current = stored_connection(state, &record)?;
+    let connection = edited_connection(&current, &draft)?;
+    let verified = if connection == current {
+        None
+    } else {
+        Some(verify::verify(state, user, &connection, test_run_id).await?)
     };
-    let sealed = connector_secrets::seal(&state.vault, user.as_str(), &id.to_string(), &credentials, &headers);
     if let Some(enabled) = draft.enabled {
         record.enabled = enabled;
     }
-    apply(&mut record, &draft, sealed);
+    apply(&mut record, &draft, seal(state, user, id, &connection));
     record.updated_at = now();
-    state.store.update_connector(&record).await?;
+    let reverified = verified.is_some();
+    if let Some(verified) = verified {
+        apply_verified(state, &mut record, verified);
+    }
+    state.store.update_connector(&record, reverified).await?;
     Ok(record)
+}
+
+fn seal(state: &AppState, user: &UserId, id: Uuid, c: &Connection) -> SealedSecrets {
+    connector_secrets::seal(&state.vault, user.as_str(), &id.to_string(), &c.credentials, &c.headers)
 }
 
 fn apply(record: &mut ConnectorRecord, draft: &ConnectorDraft, sealed: SealedSecrets) {
@@ -88,6 +159,22 @@ fn apply(record: &mut ConnectorRecord, draft: &ConnectorDraft, sealed: SealedSec
     record.credentials = sealed.credentials;
     record.headers = sealed.headers;
     record.header_names = Json(sealed.header_names);
+}
+
+/// A passed test's findings: the tool snapshot, and a clean bill of health.
+fn apply_verified(state: &AppState, record: &mut ConnectorRecord, verified: Verified) {
+    record.tools = Json(verified.tools);
+    record.tools_discovered_at = Some(verified.discovered_at);
+    record.state = ConnectorState::Active.as_str().to_owned();
+    record.consecutive_failures = 0;
+    record.last_test_status = Some("ok".into());
+    record.last_error_code = verified.warning;
+    record.next_check_at = state
+        .settings
+        .jobs
+        .health_interval
+        .and_then(|i| chrono::Duration::from_std(i).ok())
+        .map(|i| now() + i);
 }
 
 fn one(error: FieldError) -> ApiError {

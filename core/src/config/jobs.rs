@@ -1,0 +1,117 @@
+//! Settings of the job pipeline: queues, workers, connection tests, health
+//! checks, event streams and the egress guard. Every delay is configurable
+//! down to milliseconds (`250ms`, `10s`, `15m`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ConfigError, Sources};
+use crate::egress::AllowList;
+
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// `SWITCHBOARD_TEST_BUDGET`: time a connection test may take (default 10s).
+    pub test_budget: Duration,
+    /// `SWITCHBOARD_TEST_RATE_LIMIT`: connection tests per user per minute (default 30; 0 = off).
+    pub test_rate_limit: u32,
+    /// `SWITCHBOARD_RUN_RETENTION`: finished runs older than this are pruned (default 7d).
+    pub run_retention: Duration,
+    /// `SWITCHBOARD_HEALTH_INTERVAL`: how often enabled connectors are re-checked (default 15m; 0 = off).
+    pub health_interval: Option<Duration>,
+    /// `SWITCHBOARD_WORKER_CONCURRENCY`: jobs a worker process runs at once, per queue (default 64).
+    pub concurrency: usize,
+    /// `SWITCHBOARD_QUEUE_BATCH_SIZE`: jobs fetched per poll (default 4).
+    pub batch_size: usize,
+    /// `SWITCHBOARD_QUEUE_POLL_INTERVAL`: idle workers' fallback poll (default 50ms; pushes wake them at once).
+    pub poll_interval: Duration,
+    /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat; a worker silent for 3 of them loses its jobs (default 5s).
+    pub heartbeat: Duration,
+    /// `SWITCHBOARD_SHUTDOWN_GRACE`: time in-flight jobs get to finish on SIGTERM (default 30s).
+    pub shutdown_grace: Duration,
+    /// `SWITCHBOARD_REDIS_PREFIX`: prefix of every Redis key, queue and channel (default `switchboard`).
+    pub redis_prefix: String,
+    /// `SWITCHBOARD_QUEUE_PATH`: embedded mode's queue file (default `<data dir>/queue.db`).
+    pub queue_path: Option<PathBuf>,
+    /// `SWITCHBOARD_WORKER_LISTEN`: where a worker serves `/metrics` and `/healthz` (default 127.0.0.1:9091).
+    pub worker_listen: SocketAddr,
+    /// `SWITCHBOARD_SSE_KEEPALIVE`: keep-alive comment interval on event streams (default 15s).
+    pub sse_keepalive: Duration,
+    /// `SWITCHBOARD_EGRESS_ALLOW`: CIDRs and host:port that may be reached although private,
+    /// or `none`. Default: loopback in embedded mode, nothing in distributed mode.
+    pub egress_allow: Option<AllowList>,
+    /// `SWITCHBOARD_MCP_MAX_RESPONSE_BYTES`: largest JSON body or SSE event from a server (default 2 MiB).
+    pub mcp_max_response_bytes: usize,
+    /// `SWITCHBOARD_MCP_MAX_TOOLS`: most tools accepted from one server (default 1000).
+    pub mcp_max_tools: usize,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            test_budget: Duration::from_secs(10),
+            test_rate_limit: 30,
+            run_retention: Duration::from_secs(7 * 24 * 3600),
+            health_interval: Some(Duration::from_secs(15 * 60)),
+            concurrency: 64,
+            batch_size: 4,
+            poll_interval: Duration::from_millis(50),
+            heartbeat: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(30),
+            redis_prefix: "switchboard".into(),
+            queue_path: None,
+            worker_listen: SocketAddr::from(([127, 0, 0, 1], 9091)),
+            sse_keepalive: Duration::from_secs(15),
+            egress_allow: None,
+            mcp_max_response_bytes: 2 * 1024 * 1024,
+            mcp_max_tools: 1000,
+        }
+    }
+}
+
+impl JobSettings {
+    pub(super) fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let health = src.duration_or("SWITCHBOARD_HEALTH_INTERVAL", d.health_interval.unwrap_or_default())?;
+        let settings = Self {
+            test_budget: src.duration_or("SWITCHBOARD_TEST_BUDGET", d.test_budget)?,
+            test_rate_limit: src.parse_or("SWITCHBOARD_TEST_RATE_LIMIT", d.test_rate_limit)?,
+            run_retention: src.duration_or("SWITCHBOARD_RUN_RETENTION", d.run_retention)?,
+            health_interval: (!health.is_zero()).then_some(health),
+            concurrency: src.parse_or("SWITCHBOARD_WORKER_CONCURRENCY", d.concurrency)?,
+            batch_size: src.parse_or("SWITCHBOARD_QUEUE_BATCH_SIZE", d.batch_size)?,
+            poll_interval: src.duration_or("SWITCHBOARD_QUEUE_POLL_INTERVAL", d.poll_interval)?,
+            heartbeat: src.duration_or("SWITCHBOARD_WORKER_HEARTBEAT", d.heartbeat)?,
+            shutdown_grace: src.duration_or("SWITCHBOARD_SHUTDOWN_GRACE", d.shutdown_grace)?,
+            redis_prefix: src.parse_or("SWITCHBOARD_REDIS_PREFIX", d.redis_prefix)?,
+            queue_path: src.parse("SWITCHBOARD_QUEUE_PATH")?,
+            worker_listen: src.parse_or("SWITCHBOARD_WORKER_LISTEN", d.worker_listen)?,
+            sse_keepalive: src.duration_or("SWITCHBOARD_SSE_KEEPALIVE", d.sse_keepalive)?,
+            egress_allow: src.parse("SWITCHBOARD_EGRESS_ALLOW")?,
+            mcp_max_response_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_RESPONSE_BYTES", d.mcp_max_response_bytes)?,
+            mcp_max_tools: src.parse_or("SWITCHBOARD_MCP_MAX_TOOLS", d.mcp_max_tools)?,
+        };
+        for (name, ok) in [
+            ("SWITCHBOARD_TEST_BUDGET", !settings.test_budget.is_zero()),
+            ("SWITCHBOARD_WORKER_CONCURRENCY", settings.concurrency >= 1),
+            ("SWITCHBOARD_QUEUE_BATCH_SIZE", settings.batch_size >= 1),
+            ("SWITCHBOARD_QUEUE_POLL_INTERVAL", !settings.poll_interval.is_zero()),
+            ("SWITCHBOARD_WORKER_HEARTBEAT", !settings.heartbeat.is_zero()),
+            ("SWITCHBOARD_SSE_KEEPALIVE", !settings.sse_keepalive.is_zero()),
+            ("SWITCHBOARD_MCP_MAX_TOOLS", settings.mcp_max_tools >= 1),
+        ] {
+            src.check(name, ok, "must be greater than zero")?;
+        }
+        let prefix_ok = !settings.redis_prefix.is_empty()
+            && settings
+                .redis_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        src.check(
+            "SWITCHBOARD_REDIS_PREFIX",
+            prefix_ok,
+            "use letters, digits, `_` and `-` only",
+        )?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,142 @@
+//! The Redis event bus (distributed mode): a list per run holds the log (one
+//! Lua call appends, sets the TTL and publishes), and one subscriber task per
+//! process fans published events out to local watchers, reconnecting if Redis
+//! drops the subscription (watchers fill any gap from the log).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use redis::aio::ConnectionManager;
+use uuid::Uuid;
+
+use super::watchers::{Watch, Watchers};
+use super::{Envelope, EventBus};
+use crate::runs::RunEvent;
+
+const APPEND: &str = r"
+local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[3] .. seq .. '}')
+return seq
+";
+
+#[derive(Debug, Clone)]
+pub struct RedisBus {
+    conn: ConnectionManager,
+    prefix: String,
+    retention: Duration,
+    watchers: Watchers,
+    script: std::sync::Arc<redis::Script>,
+}
+
+impl RedisBus {
+    /// Starts this process's subscriber and waits until it is subscribed.
+    pub async fn start(
+        client: redis::Client,
+        conn: ConnectionManager,
+        prefix: &str,
+        retention: Duration,
+    ) -> anyhow::Result<Self> {
+        let bus = Self {
+            conn,
+            prefix: prefix.to_owned(),
+            retention,
+            watchers: Watchers::default(),
+            script: std::sync::Arc::new(redis::Script::new(APPEND)),
+        };
+        let (ready_tx, ready) = tokio::sync::oneshot::channel();
+        tokio::spawn(subscribe_forever(client, bus.channel(), bus.watchers.clone(), ready_tx));
+        tokio::time::timeout(Duration::from_secs(10), ready)
+            .await
+            .context("timed out subscribing to run events in Redis")?
+            .context("the run event subscriber stopped")?;
+        Ok(bus)
+    }
+
+    fn channel(&self) -> String {
+        format!("{}:run-events", self.prefix)
+    }
+
+    fn log_key(&self, run_id: Uuid) -> String {
+        format!("{}:run:{run_id}:events", self.prefix)
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisBus {
+    async fn append(&self, run_id: Uuid, event: RunEvent) -> anyhow::Result<u64> {
+        let json = serde_json::to_string(&event)?;
+        let head = format!(r#"{{"run_id":"{run_id}","event":{json},"seq":"#);
+        let mut conn = self.conn.clone();
+        let seq: u64 = self
+            .script
+            .key(self.log_key(run_id))
+            .key(self.channel())
+            .arg(&json)
+            .arg(self.retention.as_secs().max(1))
+            .arg(head)
+            .invoke_async(&mut conn)
+            .await
+            .context("Failed to append a run event to Redis")?;
+        Ok(seq)
+    }
+
+    async fn since(&self, run_id: Uuid, after: u64) -> anyhow::Result<Vec<(u64, RunEvent)>> {
+        let mut conn = self.conn.clone();
+        let start = isize::try_from(after).unwrap_or(isize::MAX);
+        let raw: Vec<String> = redis::cmd("LRANGE")
+            .arg(self.log_key(run_id))
+            .arg(start)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .context("Failed to read run events from Redis")?;
+        raw.iter()
+            .enumerate()
+            .map(|(i, json)| Ok((after + i as u64 + 1, serde_json::from_str(json)?)))
+            .collect()
+    }
+
+    fn watch(&self, run_id: Uuid) -> Watch {
+        self.watchers.watch(run_id)
+    }
+}
+
+async fn subscribe_forever(
+    client: redis::Client,
+    channel: String,
+    watchers: Watchers,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    backoff = Duration::from_millis(100);
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<Envelope>(&payload) {
+                            Ok(envelope) => watchers.dispatch(envelope),
+                            Err(e) => tracing::warn!(error = %e, "ignoring a malformed run event"),
+                        }
+                    }
+                    tracing::warn!("run event subscription ended; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "failed to subscribe to run events"),
+            },
+            Err(e) => tracing::warn!(error = %e, "failed to open the run event subscription"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,118 @@
+//! The Redis queue (apalis-redis).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apalis_core::backend::TaskSink as _;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_core::task::task_id::TaskId;
+use apalis_redis::{Config, ConnectionManager, RedisStorage};
+use async_trait::async_trait;
+use redis::aio::ConnectionManagerConfig;
+use uuid::Uuid;
+
+use super::wake::{self, Wakes};
+use super::{JobQueue, QueueSettings, task_id};
+use crate::jobs::{RunJob, RunKind};
+use crate::secret::Secret;
+
+/// Producer handle on the Redis queues; cheap to clone.
+#[derive(Clone)]
+pub struct RedisQueue {
+    conn: ConnectionManager,
+    client: redis::Client,
+    settings: QueueSettings,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("prefix", &self.settings.prefix)
+            .finish()
+    }
+}
+
+impl RedisQueue {
+    /// Connects with no response timeout: apalis's default 500 ms can stop a busy worker.
+    pub async fn connect(url: &Secret, settings: QueueSettings) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url.expose()).context("REDIS_URL is not a valid Redis URL")?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(Duration::from_secs(5)));
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .context("Failed to connect to Redis (REDIS_URL)")?;
+        Ok(Self { conn, client, settings })
+    }
+
+    pub fn settings(&self) -> &QueueSettings {
+        &self.settings
+    }
+
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The apalis configuration of `kind`'s queue.
+    pub fn config(&self, kind: RunKind) -> Config {
+        Config::default()
+            .queue(self.settings.queue_name(kind))
+            .heartbeat_interval(self.settings.heartbeat)
+            .missed_heartbeats(self.settings.missed_heartbeats)
+            .batch_size(self.settings.batch_size)
+            .persist_results(false)
+    }
+
+    /// Starts this process's wake-up listener for every queue.
+    pub async fn listen_for_pushes(&self) -> anyhow::Result<Wakes> {
+        let wakes = wake::wakes();
+        let channels = RunKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    format!("tasks:{}:available", self.config(kind).active_jobs_list()),
+                    kind,
+                )
+            })
+            .collect();
+        wake::listen_redis(self.client.clone(), channels, wakes.clone()).await?;
+        Ok(wakes)
+    }
+
+    pub fn storage(&self, kind: RunKind) -> RedisStorage<RunJob, ConnectionManager> {
+        RedisStorage::new(self.conn.clone()).with_config(self.config(kind))
+    }
+}
+
+#[async_trait]
+impl JobQueue for RedisQueue {
+    async fn enqueue(&self, kind: RunKind, run_id: Uuid) -> anyhow::Result<()> {
+        let task = TaskBuilder::new(RunJob { run_id })
+            .task_id(TaskId::from_ulid(task_id(run_id)))
+            .build();
+        self.storage(kind)
+            .push_task(task)
+            .await
+            .context("Failed to enqueue job in Redis")
+    }
+
+    async fn depth(&self, kind: RunKind) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        let n: u64 = redis::cmd("LLEN")
+            .arg(self.config(kind).active_jobs_list())
+            .query_async(&mut conn)
+            .await?;
+        Ok(n)
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! Creating a run and queueing its job. Secrets a test needs are sealed into
+//! the run row first (the job payload is the run id only).
+
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{RunInput, RunRecord, RunStatus, Step, TestResult};
+use crate::domain::{Credentials, CustomHeaders, UserId};
+use crate::jobs::RunKind;
+use crate::mcp::{Failure, StepStatus, TEST_STEPS};
+use crate::services::Services;
+use crate::store::{SealedColumn, now};
+use crate::vault::Aad;
+
+/// What a connection test connects with, sealed in `runs.sealed_input`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedRunInput {
+    pub credentials: Credentials,
+    pub headers: CustomHeaders,
+}
+
+/// A run about to be created.
+#[derive(Debug)]
+pub struct NewRun {
+    pub owner: UserId,
+    pub kind: RunKind,
+    pub connector_id: Option<Uuid>,
+    pub input: RunInput,
+    pub secrets: Option<SealedRunInput>,
+}
+
+pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {
+    Aad {
+        field: SealedColumn::RunInput.field(),
+        owner,
+        row,
+    }
+}
+
+fn record(services: &Services, new: NewRun) -> RunRecord {
+    let id = Uuid::now_v7();
+    let now = now();
+    let sealed_input = new.secrets.map(|s| {
+        services
+            .vault
+            .seal_json(sealed_input_aad(new.owner.as_str(), &id.to_string()), &s)
+    });
+    RunRecord {
+        id,
+        owner: new.owner.as_str().to_owned(),
+        kind: new.kind.as_str().to_owned(),
+        status: RunStatus::Queued.as_str().to_owned(),
+        connector_id: new.connector_id,
+        input: Json(new.input),
+        sealed_input,
+        steps: Json(TEST_STEPS.iter().map(|s| Step::pending(s)).collect()),
+        result: None,
+        error_code: None,
+        error_message: None,
+        attempts: 0,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+        updated_at: now,
+    }
+}
+
+/// Creates the run and queues its job. If the queue refuses the job, the run
+/// is marked failed (the client sees why) and the error is returned.
+pub async fn launch(services: &Services, new: NewRun) -> anyhow::Result<RunRecord> {
+    let kind = new.kind;
+    let run = record(services, new);
+    services.store.insert_run(&run).await?;
+    if let Err(e) = services.queue.as_queue().enqueue(kind, run.id).await {
+        let message = "the job queue is unavailable; please retry shortly";
+        services
+            .store
+            .finish_run(
+                run.id,
+                RunStatus::Failed,
+                &run.steps,
+                None,
+                Some(("QUEUE_UNAVAILABLE", message)),
+                now(),
+            )
+            .await?;
+        return Err(e.context("Failed to queue the run"));
+    }
+    metrics::counter!("switchboard_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
+    Ok(run)
+}
+
+/// Records a connection test that failed before it needed a worker (a malformed URL).
+pub async fn failed_at_once(services: &Services, new: NewRun, failure: Failure) -> anyhow::Result<RunRecord> {
+    let mut run = record(services, NewRun { secrets: None, ..new });
+    run.sealed_input = None;
+    for step in run.steps.iter_mut() {
+        step.status = if step.name == "parse_url" {
+            StepStatus::Failed
+        } else {
+            StepStatus::Skipped
+        };
+        if step.name == "parse_url" {
+            step.message = Some(failure.message.clone());
+            step.duration_ms = Some(0.0);
+        }
+    }
+    let result = TestResult {
+        success: false,
+        error_code: Some(failure.code.as_str().to_owned()),
+        error_message: Some(failure.message.clone()),
+        tools: Vec::new(),
+        server: None,
+    };
+    run.status = RunStatus::Failed.as_str().to_owned();
+    run.result = Some(Json(serde_json::to_value(result)?));
+    run.error_code = Some(failure.code.as_str().to_owned());
+    run.error_message = Some(failure.message);
+    run.started_at = Some(run.created_at);
+    run.finished_at = Some(run.created_at);
+    services.store.insert_run(&run).await?;
+    metrics::counter!("switchboard_connection_tests_total", "code" => failure.code.as_str()).increment(1);
+    Ok(run)
+}

@@ -1,0 +1,107 @@
+//! Runs: what a client sees of a job. A run is created `queued` by the API,
+//! becomes `running` when a worker takes its job, and ends `succeeded` or
+//! `failed` with a result. While it runs, its steps travel as [`RunEvent`]s
+//! (see [`crate::events`]); the row holds the final steps and result.
+
+mod fingerprint;
+pub mod launch;
+mod record;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub use fingerprint::Fingerprint;
+pub use record::{RunInput, RunRecord, RunStatus};
+
+use crate::domain::ToolInfo;
+use crate::mcp::{ServerInfo, StepStatus, StepUpdate};
+
+/// One step of a run, as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Step {
+    pub name: String,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// What went wrong, or a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Step {
+    pub fn pending(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            status: StepStatus::Pending,
+            duration_ms: None,
+            message: None,
+        }
+    }
+}
+
+impl From<StepUpdate> for Step {
+    fn from(u: StepUpdate) -> Self {
+        Self {
+            name: u.name.to_owned(),
+            status: u.status,
+            duration_ms: u.duration_ms.map(round_ms),
+            message: u.message,
+        }
+    }
+}
+
+/// Milliseconds to 0.01 ms.
+pub fn round_ms(ms: f64) -> f64 {
+    (ms * 100.0).round() / 100.0
+}
+
+/// Applies a step update to a step list (by name).
+pub fn apply_step(steps: &mut Vec<Step>, step: Step) {
+    match steps.iter_mut().find(|s| s.name == step.name) {
+        Some(existing) => *existing = step,
+        None => steps.push(step),
+    }
+}
+
+/// The result of a connection test or a discovery (the original synchronous contract).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TestResult {
+    /// True when the server works (also with the `NO_TOOLS` warning).
+    pub success: bool,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub tools: Vec<ToolInfo>,
+    pub server: Option<ServerInfo>,
+}
+
+/// A change to a run, in order; `seq` numbers them per run (SSE `id:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// A worker took the job (again, after a crash, when `attempt` > 1).
+    Started { attempt: i32 },
+    /// A step started or ended.
+    Step { step: Step },
+    /// The run ended; terminal.
+    Finished {
+        status: RunStatus,
+        result: Option<Value>,
+        error_code: Option<String>,
+        error_message: Option<String>,
+    },
+}
+
+impl RunEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Started { .. } => "started",
+            Self::Step { .. } => "step",
+            Self::Finished { .. } => "finished",
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Finished { .. })
+    }
+}

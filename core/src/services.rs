@@ -1,0 +1,152 @@
+//! Everything the API and the workers share at run time, built once from the
+//! settings: store, vault, MCP client (with its egress guard), event bus and
+//! job queue. Embedded mode: SQLite, the SQLite queue and an in-process bus;
+//! distributed mode: PostgreSQL, Redis queues and the Redis bus.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::config::{Mode, Settings};
+use crate::egress::{EgressGuard, EgressPolicy, NameResolver, SystemResolver};
+use crate::events::{DynEventBus, MemoryBus, RedisBus};
+use crate::keys;
+use crate::mcp::{McpClient, McpLimits};
+use crate::queue::{QueueBackend, QueueSettings, RedisQueue, SqliteQueue};
+use crate::secret::Secret;
+use crate::store::{SqlStore, Store};
+use crate::vault::Vault;
+
+/// Replacements for tests, injected in code (never from the environment).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Resolve names from a table instead of DNS.
+    pub resolver: Option<Arc<dyn NameResolver>>,
+    /// Refuse every non-loopback address whatever the allow-list says.
+    pub loopback_fuse: bool,
+}
+
+#[derive(Clone)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub vault: Arc<Vault>,
+    pub mcp: McpClient,
+    pub events: DynEventBus,
+    pub queue: QueueBackend,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("backend", &self.store.backend())
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl Services {
+    pub async fn build(settings: Settings, overrides: Overrides) -> anyhow::Result<Self> {
+        crate::telemetry::install_crypto_provider();
+        let mode = settings.mode().map_err(|e| anyhow::anyhow!(e))?;
+        let vault = Vault::from_spec(&encryption_keys(&settings)?).context("SWITCHBOARD_ENCRYPTION_KEYS")?;
+        let store = open_store(&settings).await?;
+        let queue_settings = QueueSettings {
+            prefix: settings.jobs.redis_prefix.clone(),
+            heartbeat: settings.jobs.heartbeat,
+            missed_heartbeats: 3,
+            poll_interval: settings.jobs.poll_interval,
+            batch_size: settings.jobs.batch_size,
+        };
+        let retention = settings
+            .jobs
+            .run_retention
+            .min(std::time::Duration::from_secs(24 * 3600));
+        let (queue, events): (QueueBackend, DynEventBus) = match &mode {
+            Mode::Embedded { queue, .. } => (
+                QueueBackend::Sqlite(SqliteQueue::open(queue, queue_settings).await?),
+                Arc::new(MemoryBus::new(retention)),
+            ),
+            Mode::Distributed { redis, .. } => {
+                let queue = RedisQueue::connect(redis, queue_settings).await?;
+                let bus = RedisBus::start(
+                    queue.client().clone(),
+                    queue.connection(),
+                    &settings.jobs.redis_prefix,
+                    retention,
+                )
+                .await?;
+                (QueueBackend::Redis(queue), Arc::new(bus))
+            }
+        };
+        let allow = settings.egress_allow();
+        tracing::info!(allow = %allow, "egress guard: private destinations allowed only if listed");
+        let policy = EgressPolicy {
+            allow,
+            loopback_fuse: overrides.loopback_fuse,
+        };
+        let resolver = overrides.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
+        let limits = McpLimits {
+            max_message_bytes: settings.jobs.mcp_max_response_bytes,
+            max_tools: settings.jobs.mcp_max_tools,
+            ..McpLimits::default()
+        };
+        let mcp = McpClient::new(EgressGuard::new(policy, resolver), limits)?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            store: Arc::new(store),
+            vault: Arc::new(vault),
+            mcp,
+            events,
+            queue,
+        })
+    }
+}
+
+/// The encryption keys: from the environment, or (embedded mode only)
+/// generated once into the data dir.
+pub fn encryption_keys(settings: &Settings) -> anyhow::Result<Secret> {
+    if let Some(keys) = &settings.encryption_keys {
+        return Ok(keys.clone());
+    }
+    anyhow::ensure!(
+        settings.is_embedded(),
+        "SWITCHBOARD_ENCRYPTION_KEYS is required with PostgreSQL: generate a key with `switchboard keys generate` \
+         and set SWITCHBOARD_ENCRYPTION_KEYS=<id:base64>"
+    );
+    Ok(announce(
+        keys::encryption_keys(&settings.data_dir)?,
+        "encryption key",
+        "back it up: stored credentials cannot be decrypted without it",
+    ))
+}
+
+/// Logs where a data-dir secret is, loudly when it was just generated.
+pub fn announce(secret: keys::FileSecret, what: &str, hint: &str) -> Secret {
+    if secret.generated {
+        tracing::warn!(path = %secret.path.display(), "generated a new {what} at {} (mode 0600); {hint}", secret.path.display());
+    } else {
+        tracing::info!(path = %secret.path.display(), "using the {what} in {}", secret.path.display());
+    }
+    secret.value
+}
+
+/// Connects the database; in embedded mode migrates it, otherwise checks it is migrated.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
+    let database = settings.database().map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let store = SqlStore::connect(&database, settings.db_max_connections).await?;
+    match database {
+        crate::config::Database::Sqlite(path) => {
+            store.migrate().await?;
+            tracing::info!(path = %path.display(), "embedded mode: SQLite database ready");
+        }
+        crate::config::Database::Postgres(_) => {
+            anyhow::ensure!(
+                store.is_migrated().await,
+                "the PostgreSQL database is not migrated: run `switchboard migrate` first"
+            );
+            tracing::info!("distributed mode: PostgreSQL database ready");
+        }
+    }
+    Ok(store)
+}

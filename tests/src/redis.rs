@@ -1,0 +1,147 @@
+//! Redis for distributed-mode tests: the server on this machine, and a key /
+//! queue / channel prefix per test (pub/sub ignores database numbers), whose
+//! keys are deleted when the test ends.
+
+/// `SWITCHBOARD_TEST_REDIS_URL`, or the local server.
+pub fn url() -> String {
+    std::env::var("SWITCHBOARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+}
+
+/// Fails the test loudly when Redis is not running.
+pub async fn require() {
+    let client = redis::Client::open(url()).expect("valid Redis URL");
+    let reachable = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(3), reachable)
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out",
+            )))
+        })
+    {
+        panic!(
+            "Redis is required for this test but is not reachable at {} ({e}). Start it with `redis-server --daemonize yes \
+             --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no` or set SWITCHBOARD_TEST_REDIS_URL.",
+            url()
+        );
+    }
+}
+
+/// A unique prefix; its keys are removed on drop.
+#[derive(Debug)]
+pub struct RedisPrefix {
+    pub prefix: String,
+}
+
+impl RedisPrefix {
+    pub fn new() -> Self {
+        Self {
+            prefix: format!("sbt-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        }
+    }
+}
+
+impl Default for RedisPrefix {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        let cleaner = std::thread::spawn(move || {
+            let Ok(client) = redis::Client::open(url()) else { return };
+            let Ok(mut conn) = client.get_connection() else { return };
+            // apalis keys are `{queue}:…` and ours `{prefix}:…`; both start with the prefix.
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query(&mut conn)
+                .unwrap_or_default();
+            for chunk in keys.chunks(500) {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+            }
+            let tasks: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("tasks:{prefix}*"))
+                .query(&mut conn)
+                .unwrap_or_default();
+            for chunk in tasks.chunks(500) {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+            }
+        });
+        let _ = cleaner.join();
+    }
+}
+
+/// Every key under `prefix` with its value(s), as text: for leak checks.
+pub async fn dump(prefix: &str) -> String {
+    let client = redis::Client::open(url()).expect("valid Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis connection");
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    keys.extend(
+        redis::cmd("KEYS")
+            .arg(format!("tasks:{prefix}*"))
+            .query_async::<Vec<String>>(&mut conn)
+            .await
+            .unwrap_or_default(),
+    );
+    let mut out = String::new();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        let values: Vec<Vec<u8>> = match kind.as_str() {
+            "string" => redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Vec<u8>>(&mut conn)
+                .await
+                .map(|v| vec![v])
+                .unwrap_or_default(),
+            "list" => redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default(),
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default(),
+            "set" => redis::cmd("SMEMBERS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        out.push_str(&key);
+        out.push('\n');
+        for value in values {
+            out.push_str(&String::from_utf8_lossy(&value));
+            out.push('\n');
+        }
+    }
+    out
+}

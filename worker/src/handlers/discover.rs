@@ -1,0 +1,81 @@
+//! `DiscoverTools`: re-check a stored connector with its owner's credentials,
+//! refresh its tool snapshot and track its health (three consecutive failures
+//! make it `degraded`; one success restores it).
+
+use switchboard_core::connector_secrets;
+use switchboard_core::domain::UserId;
+use switchboard_core::runs::RunRecord;
+use switchboard_core::services::Services;
+use switchboard_core::store::{ConnectorState, DEGRADED_AFTER, StoreError, now};
+
+use super::Outcome;
+use crate::progress::Progress;
+
+pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome> {
+    let owner = UserId::parse(&run.owner).map_err(anyhow::Error::msg)?;
+    let Some(connector_id) = run.connector_id else {
+        return Ok(Outcome::failed(run, "INTERNAL_ERROR", "this run names no connector"));
+    };
+    let connector = match services.store.connector(&owner, connector_id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Ok(Outcome::failed(run, "CONNECTOR_DELETED", "the connector was deleted")),
+        Err(e) => return Err(e.into()),
+    };
+    let secrets = connector_secrets::open_credentials(&services.vault, &connector)
+        .and_then(|c| Ok((c, connector_secrets::open_headers(&services.vault, &connector)?)));
+    let (credentials, headers) = match secrets {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(connector_id = %connector.id, error = format!("{e:#}"), "cannot open a connector's secrets");
+            return Ok(Outcome::failed(
+                run,
+                "INTERNAL_ERROR",
+                "the stored credentials could not be read; edit the connector",
+            ));
+        }
+    };
+    let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
+    let budget = services.settings.jobs.test_budget;
+    let report = services
+        .mcp
+        .probe(
+            &connector.server_url,
+            &credentials,
+            &headers,
+            budget,
+            &progress.observer(),
+        )
+        .await;
+    let outcome = Outcome::from_report(report, progress.finish().await);
+
+    let was_degraded = connector.state == ConnectorState::Degraded.as_str();
+    match (&outcome.error, &outcome.result) {
+        (None, Some(result)) => {
+            let warning = result.error_code.as_deref();
+            services
+                .store
+                .record_check_ok(connector.id, &result.tools, warning, now())
+                .await?;
+            if was_degraded {
+                tracing::info!(target: "switchboard::health", event = "connector_restored", connector_id = %connector.id, user_id = %owner, "connector is healthy again");
+            }
+        }
+        (Some((code, _)), _) => {
+            let updated = services.store.record_check_failed(connector.id, code, now()).await?;
+            if let Some(c) = updated.filter(|c| c.state == ConnectorState::Degraded.as_str() && !was_degraded) {
+                tracing::warn!(
+                    target: "switchboard::health",
+                    event = "connector_degraded",
+                    connector_id = %c.id,
+                    user_id = %owner,
+                    consecutive_failures = c.consecutive_failures,
+                    threshold = DEGRADED_AFTER,
+                    code = %code,
+                    "connector degraded after repeated failed checks"
+                );
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,44 @@
+//! `ConnectionTest`: probe the server with the settings sealed into the run.
+
+use switchboard_core::domain::{Credentials, CustomHeaders};
+use switchboard_core::runs::RunRecord;
+use switchboard_core::runs::launch::{SealedRunInput, sealed_input_aad};
+use switchboard_core::services::Services;
+
+use super::Outcome;
+use crate::progress::Progress;
+
+pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome> {
+    let input = match &run.sealed_input {
+        Some(blob) => match services
+            .vault
+            .open_json::<SealedRunInput>(sealed_input_aad(&run.owner, &run.id.to_string()), blob)
+        {
+            Ok(input) => input,
+            Err(e) => {
+                tracing::error!(run_id = %run.id, error = %e, "cannot open a run's sealed input");
+                return Ok(Outcome::failed(
+                    run,
+                    "INTERNAL_ERROR",
+                    "the test's credentials could not be read; please test again",
+                ));
+            }
+        },
+        None => SealedRunInput {
+            credentials: Credentials::None,
+            headers: CustomHeaders::default(),
+        },
+    };
+    let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
+    let report = services
+        .mcp
+        .probe(
+            &run.input.server_url,
+            &input.credentials,
+            &input.headers,
+            services.settings.jobs.test_budget,
+            &progress.observer(),
+        )
+        .await;
+    Ok(Outcome::from_report(report, progress.finish().await))
+}

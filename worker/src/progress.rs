@@ -1,0 +1,59 @@
+//! Turns the MCP client's step updates into run events, in order, while
+//! keeping the step list that is written to the run at the end.
+
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::events::DynEventBus;
+use switchboard_core::mcp::{StepObserver, StepUpdate};
+use switchboard_core::runs::{RunEvent, Step, apply_step};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Forwards step updates to the event bus from a task of its own (the
+/// observer is called synchronously from inside the probe).
+#[derive(Debug)]
+pub struct Progress {
+    tx: mpsc::UnboundedSender<Step>,
+    steps: Arc<Mutex<Vec<Step>>>,
+    forwarder: JoinHandle<()>,
+}
+
+impl Progress {
+    pub fn start(events: DynEventBus, run_id: Uuid, initial: Vec<Step>) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Step>();
+        let steps = Arc::new(Mutex::new(initial));
+        let forwarder = tokio::spawn(async move {
+            while let Some(step) = rx.recv().await {
+                if let Err(e) = events.append(run_id, RunEvent::Step { step }).await {
+                    tracing::warn!(error = %e, %run_id, "failed to publish a step event");
+                }
+            }
+        });
+        Self { tx, steps, forwarder }
+    }
+
+    /// Waits until every update has been published; returns the final steps.
+    pub async fn finish(self) -> Vec<Step> {
+        drop(self.tx);
+        let _ = self.forwarder.await;
+        Arc::try_unwrap(self.steps).map_or_else(
+            |shared| shared.lock().expect("steps lock").clone(),
+            |m| m.into_inner().expect("steps lock"),
+        )
+    }
+
+    pub fn observer(&self) -> impl StepObserver + '_ {
+        Observer(self)
+    }
+}
+
+struct Observer<'a>(&'a Progress);
+
+impl StepObserver for Observer<'_> {
+    fn update(&self, update: StepUpdate) {
+        let step = Step::from(update);
+        apply_step(&mut self.0.steps.lock().expect("steps lock"), step.clone());
+        let _ = self.0.tx.send(step);
+    }
+}

@@ -1,0 +1,77 @@
+//! Periodic work of every worker process: re-checking connectors whose check
+//! is due (claimed atomically, so each is checked once per interval however
+//! many processes run), pruning old runs, and the gauges and heartbeat metrics.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use switchboard_core::domain::UserId;
+use switchboard_core::jobs::RunKind;
+use switchboard_core::runs::RunInput;
+use switchboard_core::runs::launch::{NewRun, launch};
+use switchboard_core::services::Services;
+
+use crate::metrics;
+
+/// Connectors claimed per tick.
+const CLAIM_BATCH: u32 = 100;
+
+pub async fn run(services: Services) {
+    let jobs = &services.settings.jobs;
+    let tick = jobs.health_interval.map_or(Duration::from_secs(1), |i| {
+        (i / 4).clamp(Duration::from_millis(20), Duration::from_secs(5))
+    });
+    let maintenance_every = jobs.heartbeat;
+    let mut last_maintenance = tokio::time::Instant::now() - maintenance_every;
+    let mut ticker = tokio::time::interval(tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Some(interval) = jobs.health_interval
+            && let Err(e) = schedule_checks(&services, interval).await
+        {
+            tracing::warn!(error = format!("{e:#}"), "failed to schedule connector checks");
+        }
+        if last_maintenance.elapsed() >= maintenance_every {
+            last_maintenance = tokio::time::Instant::now();
+            maintain(&services).await;
+        }
+    }
+}
+
+async fn schedule_checks(services: &Services, interval: Duration) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let next = now + chrono::Duration::from_std(interval)?;
+    for (connector_id, owner) in services.store.claim_due_checks(now, next, CLAIM_BATCH).await? {
+        let new = NewRun {
+            owner: UserId::parse(&owner).map_err(anyhow::Error::msg)?,
+            kind: RunKind::DiscoverTools,
+            connector_id: Some(connector_id),
+            input: RunInput::default(),
+            secrets: None,
+        };
+        if let Err(e) = launch(services, new).await {
+            tracing::warn!(%connector_id, error = format!("{e:#}"), "failed to queue a connector check");
+        }
+    }
+    Ok(())
+}
+
+async fn maintain(services: &Services) {
+    metrics::heartbeat();
+    let retention =
+        chrono::Duration::from_std(services.settings.jobs.run_retention).unwrap_or(chrono::Duration::days(7));
+    match services.store.prune_runs(Utc::now() - retention).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned old runs"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune runs"),
+    }
+    for kind in RunKind::ALL {
+        if let Ok(depth) = services.queue.as_queue().depth(kind).await {
+            metrics::queue_depth(kind, depth);
+        }
+    }
+    if let Ok(count) = services.store.degraded_count().await {
+        metrics::degraded_connectors(count);
+    }
+}
