@@ -21,7 +21,10 @@ macro_rules! both_backends {
 }
 
 mod auth;
+mod connection_tests;
 mod connectors;
+mod events;
+mod health;
 mod isolation;
 mod mcp_client;
 mod operations;

@@ -27,7 +27,7 @@ pub fn fast_jobs(redis_prefix: Option<String>) -> JobSettings {
         test_rate_limit: 0,
         health_interval: None,
         poll_interval: Duration::from_millis(20),
-        heartbeat: Duration::from_millis(300),
+        heartbeat: Duration::from_secs(1),
         shutdown_grace: Duration::from_secs(2),
         sse_keepalive: Duration::from_millis(500),
         concurrency: 16,

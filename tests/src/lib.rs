@@ -17,6 +17,7 @@ pub mod logs;
 pub mod postgres;
 pub mod probe;
 pub mod redis;
+pub mod runs;
 
 pub use app::{Backend, TestApp};
 pub use client::{Resp, UserClient};

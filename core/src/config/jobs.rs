@@ -25,7 +25,8 @@ pub struct JobSettings {
     pub batch_size: usize,
     /// `SWITCHBOARD_QUEUE_POLL_INTERVAL`: idle workers' fallback poll (default 50ms; pushes wake them at once).
     pub poll_interval: Duration,
-    /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat; a worker silent for 3 of them loses its jobs (default 5s).
+    /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat, at least 1s; a worker silent for 3 of
+    /// them loses its jobs to the others (default 5s: recovery within 15-20 s).
     pub heartbeat: Duration,
     /// `SWITCHBOARD_SHUTDOWN_GRACE`: time in-flight jobs get to finish on SIGTERM (default 30s).
     pub shutdown_grace: Duration,
@@ -102,6 +103,13 @@ impl JobSettings {
         ] {
             src.check(name, ok, "must be greater than zero")?;
         }
+        // apalis stores heartbeats as whole seconds: below one second a worker
+        // would look dead to itself and re-run its own jobs.
+        src.check(
+            "SWITCHBOARD_WORKER_HEARTBEAT",
+            settings.heartbeat >= Duration::from_secs(1),
+            "must be at least 1s (the queues track heartbeats in whole seconds)",
+        )?;
         let prefix_ok = !settings.redis_prefix.is_empty()
             && settings
                 .redis_prefix

@@ -151,6 +151,7 @@ fn job_settings_take_durations_and_defaults_depend_on_the_mode() {
         ("SWITCHBOARD_TEST_BUDGET", "0s"),
         ("SWITCHBOARD_EGRESS_ALLOW", "not-a-cidr"),
         ("SWITCHBOARD_REDIS_PREFIX", "has:colon"),
+        ("SWITCHBOARD_WORKER_HEARTBEAT", "500ms"),
     ] {
         let err = load(None, &[(name, value)]).expect_err(value);
         assert!(err.to_string().contains(name), "{err}");

@@ -58,7 +58,10 @@ impl RedisQueue {
         self.conn.clone()
     }
 
-    /// The apalis configuration of `kind`'s queue.
+    /// The apalis configuration of `kind`'s queue. apalis-redis keeps worker
+    /// heartbeats in whole seconds and, when recovering orphans, also considers
+    /// the calling worker: it is safe only because the worker's own heartbeat is
+    /// refreshed just before, and the orphan timeout (3 heartbeats) is ≥ 3 s.
     pub fn config(&self, kind: RunKind) -> Config {
         Config::default()
             .queue(self.settings.queue_name(kind))
