@@ -33,3 +33,4 @@ mod secrets;
 mod startup;
 mod system_tools;
 mod validation;
+mod workers;

@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod probe;
 pub mod redis;
 pub mod runs;
+pub mod workers;
 
 pub use app::{Backend, TestApp};
 pub use client::{Resp, UserClient};

@@ -22,7 +22,10 @@ pub mod scheduler;
 
 use std::future::Future;
 
-use switchboard_core::services::Services;
+use anyhow::Context as _;
+use switchboard_core::config::Settings;
+use switchboard_core::services::{Overrides, Services};
+use switchboard_core::telemetry;
 
 /// Runs the queue workers and the scheduler until `shutdown` resolves.
 pub async fn run(services: Services, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
@@ -30,4 +33,39 @@ pub async fn run(services: Services, shutdown: impl Future<Output = ()> + Send +
     let result = runtime::run_workers(services, shutdown).await;
     scheduler.abort();
     result
+}
+
+/// A worker process: builds the services, serves `/metrics` and `/healthz` on
+/// `SWITCHBOARD_WORKER_LISTEN`, and runs until `shutdown` (SIGTERM).
+pub async fn run_process(
+    settings: Settings,
+    overrides: Overrides,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !settings.is_embedded(),
+        "switchboard-worker serves distributed mode (DATABASE_URL=postgres://…, REDIS_URL); \
+         in embedded mode `switchboard serve` runs the workers itself"
+    );
+    let listen = settings.jobs.worker_listen;
+    let services = Services::build(settings, overrides).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("Failed to bind SWITCHBOARD_WORKER_LISTEN={listen}"))?;
+    tracing::info!(%listen, "worker metrics on http://{listen}/metrics");
+    tokio::spawn(http::serve(listener, telemetry::metrics_handle()));
+    run(services, shutdown).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutdown signal received; letting in-flight jobs finish");
 }

@@ -1,0 +1,136 @@
+//! Distributed mode with real worker processes: they share the queue, a
+//! killed worker's job is finished by another, and SIGTERM lets in-flight
+//! jobs finish. (Multi-process tests run one at a time: see .config/nextest.toml.)
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_tests::fixtures::mcp::McpFixture;
+use switchboard_tests::runs::wait_for_run;
+use switchboard_tests::workers::WorkerProcess;
+use switchboard_tests::{Backend, TestApp, UserClient};
+
+async fn worker(app: &TestApp, extra: &[(&str, &str)]) -> WorkerProcess {
+    WorkerProcess::spawn(env!("CARGO_BIN_EXE_test-worker"), app, extra).await
+}
+
+/// An API with no workers of its own: jobs must go to the worker processes.
+async fn api_only() -> TestApp {
+    TestApp::builder(Backend::Postgres)
+        .without_workers()
+        .configure(|s| s.jobs.test_budget = Duration::from_secs(10))
+        .spawn()
+        .await
+}
+
+async fn wait_until_running(user: &UserClient<'_>, id: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while user.get(&format!("/api/runs/{id}")).await.body["status"] != "running" {
+        assert!(tokio::time::Instant::now() < deadline, "run {id} never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs still queued or running in the app's database.
+async fn unfinished_runs(app: &TestApp) -> i64 {
+    let url = app.settings.database_url.as_ref().unwrap().expose().to_owned();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("select count(*) from runs where status in ('queued', 'running')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+fn jobs_done(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("switchboard_jobs_total") && l.contains(r#"outcome="succeeded""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_share_the_queue() {
+    let app = api_only().await;
+    let fixture = McpFixture::with_tools(2, 5);
+    fixture.set_delay(Duration::from_millis(100));
+    let mcp = fixture.clone().spawn().await;
+    let limited = [("SWITCHBOARD_WORKER_CONCURRENCY", "2")];
+    let (a, b) = (worker(&app, &limited).await, worker(&app, &limited).await);
+    let alice = app.user("alice");
+    let tests = (0..12).map(|_| {
+        alice.send_with(
+            reqwest::Method::POST,
+            "/api/connectors/test",
+            Some(json!({"server_url": mcp.url})),
+            &[("prefer", "wait=30")],
+        )
+    });
+    for run in futures::future::join_all(tests).await {
+        assert_eq!(run.body["status"], "succeeded", "{}", run.text);
+        assert_eq!(run.body["attempts"], 1);
+    }
+    let (done_a, done_b) = (jobs_done(&a.metrics().await), jobs_done(&b.metrics().await));
+    assert_eq!(done_a + done_b, 12.0);
+    assert!(
+        done_a > 0.0 && done_b > 0.0,
+        "both processes took jobs: {done_a} + {done_b}"
+    );
+    assert_eq!(unfinished_runs(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_job_is_finished_by_another() {
+    let app = api_only().await;
+    let fixture = McpFixture::with_tools(2, 5);
+    fixture.set_delay(Duration::from_millis(1500));
+    let mcp = fixture.clone().spawn().await;
+    let mut doomed = worker(&app, &[]).await;
+    let alice = app.user("alice");
+    let run = alice.post("/api/connectors/test", json!({"server_url": mcp.url})).await;
+    let id = run.body["id"].as_str().unwrap().to_owned();
+    wait_until_running(&alice, &id).await;
+
+    let survivor = worker(&app, &[]).await;
+    doomed.signal("KILL");
+    doomed.wait(Duration::from_secs(5)).await;
+    fixture.set_delay(Duration::from_millis(100));
+    let finished = wait_for_run(&alice, &id, Duration::from_secs(30)).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(finished["attempts"], 2, "the survivor ran it again");
+    assert_eq!(unfinished_runs(&app).await, 0, "nothing is left queued or running");
+    assert_eq!(jobs_done(&survivor.metrics().await), 1.0);
+    let depth = app
+        .state
+        .queue
+        .as_queue()
+        .depth(switchboard_core::jobs::RunKind::ConnectionTest)
+        .await
+        .unwrap();
+    assert_eq!(depth, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_jobs_finish() {
+    let app = api_only().await;
+    let fixture = McpFixture::with_tools(2, 5);
+    fixture.set_delay(Duration::from_millis(400));
+    let mcp = fixture.clone().spawn().await;
+    let mut worker = worker(&app, &[]).await;
+    let alice = app.user("alice");
+    let run = alice.post("/api/connectors/test", json!({"server_url": mcp.url})).await;
+    let id = run.body["id"].as_str().unwrap().to_owned();
+    wait_until_running(&alice, &id).await;
+    worker.signal("TERM");
+    let status = worker.wait(Duration::from_secs(15)).await;
+    assert!(status.success(), "a clean exit: {status}");
+    let finished = alice.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(
+        finished.body["status"], "succeeded",
+        "the in-flight job finished first: {}",
+        finished.text
+    );
+    assert_eq!(finished.body["attempts"], 1);
+}
