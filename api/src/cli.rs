@@ -1,11 +1,13 @@
 //! The `switchboard` command line.
 //!
 //! ```text
-//! switchboard [serve]                      run the API (default)
-//! switchboard migrate                      apply database migrations
-//! switchboard token --user ID [--ttl 1h]   mint an HS256 bearer token
-//! switchboard keys generate [--id ID]      print a new encryption key entry
-//! switchboard keys rotate                  re-encrypt every secret under the first key
+//! switchboard [serve] [--no-workers]        run the API (embedded mode: and the workers)
+//! switchboard migrate                       apply database migrations
+//! switchboard token --user ID [--ttl 1h]    mint an HS256 bearer token
+//! switchboard keys generate [--id ID]       print a new encryption key entry
+//! switchboard keys rotate                   re-encrypt every secret under the first key
+//! switchboard mcp probe URL                 test a connection from the command line
+//! switchboard mcp conformance-client URL    the MCP conformance suite's client command
 //! ```
 
 use std::process::ExitCode;
@@ -14,13 +16,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use switchboard_core::config::Settings;
-use switchboard_core::services::{self, Overrides};
+use switchboard_core::services::Overrides;
 use switchboard_core::store::SqlStore;
-use switchboard_core::vault::Vault;
-use switchboard_core::{keys, rotation, telemetry};
+use switchboard_core::telemetry;
 use tokio::net::TcpListener;
 
-use crate::auth::{DEFAULT_TOKEN_TTL, mint_token};
+use crate::commands::{keys, mcp};
 use crate::{server, startup};
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,9 @@ enum Command {
     /// Manage encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Talk to an MCP server directly.
+    #[command(subcommand)]
+    Mcp(McpCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +71,25 @@ enum KeysCommand {
     },
     /// Re-encrypt every stored secret under the first configured key (idempotent).
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum McpCommand {
+    /// Run a connection test and print the report as JSON (exit 1 when it fails).
+    Probe {
+        url: String,
+        /// Bearer token to send.
+        #[arg(long)]
+        bearer: Option<String>,
+        /// Extra header, `NAME=VALUE` (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// Time the whole test may take.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+        budget: Duration,
+    },
+    /// Client command for the official MCP conformance suite.
+    ConformanceClient { url: String },
 }
 
 /// Parses arguments, loads settings and runs the command.
@@ -110,57 +133,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let workers = settings.is_embedded() && !no_workers;
             let state = startup::build_state(settings, Overrides::default()).await?;
             server::serve_with_workers(state, listener, workers, server::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let database = settings.database().map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
-            let store = SqlStore::connect(&database, 1).await?;
-            store.migrate().await?;
+            SqlStore::connect(&database, 1).await?.migrate().await?;
             println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Token { user, ttl } => {
-            let secret = match &settings.jwt_secret {
-                Some(secret) => secret.clone(),
-                None if settings.is_embedded() && settings.jwks_url.is_none() => {
-                    keys::jwt_secret(&settings.data_dir)?.value
-                }
-                None => anyhow::bail!("no SWITCHBOARD_JWT_SECRET: tokens come from your identity provider (JWKS)"),
-            };
-            let ttl = if ttl.is_zero() { DEFAULT_TOKEN_TTL } else { ttl };
-            let token = mint_token(
-                &secret,
-                &user,
-                ttl,
-                settings.jwt_issuer.as_deref(),
-                settings.jwt_audience.as_deref(),
-            )?;
-            println!("{token}");
-        }
-        Command::Keys(KeysCommand::Generate { id }) => {
-            let id = id.unwrap_or_else(|| format!("k{}", chrono::Utc::now().format("%Y%m%d%H%M")));
-            println!("{}", Vault::generate_key_entry(&id)?.expose());
-            eprintln!(
-                "put this entry first in SWITCHBOARD_ENCRYPTION_KEYS (keep the old ones after it), then run `switchboard keys rotate`"
-            );
-        }
-        Command::Keys(KeysCommand::Rotate) => {
-            let vault =
-                Vault::from_spec(&services::encryption_keys(&settings)?).context("SWITCHBOARD_ENCRYPTION_KEYS")?;
-            let store = services::open_store(&settings).await?;
-            let report = rotation::rotate_all(&store, &vault).await?;
-            println!(
-                "rotated {} secret(s) to key `{}`; {} already current; {} changed concurrently",
-                report.rotated,
-                vault.primary_key_id(),
-                report.current,
-                report.raced
-            );
-            for (field, row, reason) in &report.failed {
-                eprintln!("could not re-encrypt {field} of {row}: {reason}");
-            }
-            if !report.failed.is_empty() {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Command::Token { user, ttl } => keys::token(&settings, &user, ttl),
+        Command::Keys(KeysCommand::Generate { id }) => keys::generate(id),
+        Command::Keys(KeysCommand::Rotate) => keys::rotate(&settings).await,
+        Command::Mcp(McpCommand::Probe {
+            url,
+            bearer,
+            headers,
+            budget,
+        }) => mcp::probe(&settings, &url, bearer, &headers, budget).await,
+        Command::Mcp(McpCommand::ConformanceClient { url }) => mcp::conformance_client(&settings, &url).await,
     }
-    Ok(ExitCode::SUCCESS)
 }

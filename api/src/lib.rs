@@ -3,7 +3,7 @@
 //! The HTTP API and the `switchboard` binary (`serve`, `migrate`, `token`, `keys`).
 //!
 //! # Layout
-//! - [`cli`]: command-line parsing and the subcommands.
+//! - [`cli`]: command-line parsing; [`commands`]: `token`, `keys`, `mcp`.
 //! - [`startup`]: settings → secrets, database, shared state.
 //! - [`server`]: [`serve`] runs the app on a bound listener until a shutdown future resolves.
 //! - [`routes`]: one module per resource, assembled by [`app`].
@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod oplog;

@@ -13,10 +13,14 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Log filter unless `RUST_LOG` says otherwise: rmcp reports an expected
+/// transport fallback (a legacy SSE server refusing the POST) as an error.
+const DEFAULT_FILTER: &str = "info,rmcp=warn,rmcp::transport::worker=off";
+
 /// Installs the global tracing subscriber: JSON lines or human-readable text,
-/// filtered by `RUST_LOG` (default `info`).
+/// filtered by `RUST_LOG` (default [`DEFAULT_FILTER`]).
 pub fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

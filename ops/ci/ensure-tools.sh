@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the checks need that a fresh machine lacks (Debian packages).
+# Installs what the checks need that a fresh machine lacks: Debian packages
+# (docker-compose to validate the compose file, prometheus for promtool) and
+# the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
+# the reference server).
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 
 need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
   echo "installing ${need[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+
+if [ ! -x ops/conformance/node_modules/node/bin/node ] || [ ops/conformance/package-lock.json -nt ops/conformance/node_modules/.package-lock.json ]; then
+  echo "installing the pinned MCP peers (npm ci)"
+  (cd ops/conformance && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -25,7 +25,7 @@ use crate::egress::EgressGuard;
 use crate::egress::resolver::GuardedResolver;
 use crate::secret::Secret;
 pub use codes::{ErrorCode, Failure};
-pub use probe::{ProbeReport, ServerInfo, StepObserver, StepStatus, StepUpdate, TEST_STEPS};
+pub use probe::{ProbeReport, ServerInfo, Session, StepObserver, StepStatus, StepUpdate, TEST_STEPS, close};
 
 /// Caps on what an (untrusted) server may send.
 #[derive(Debug, Clone, Copy)]

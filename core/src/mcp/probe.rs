@@ -78,7 +78,16 @@ pub struct ProbeReport {
     pub warning: Option<Failure>,
 }
 
-type Client = RunningService<RoleClient, ClientConfig>;
+/// An initialized MCP session; end it with [`close`].
+pub type Session = RunningService<RoleClient, ClientConfig>;
+type Client = Session;
+
+/// Ignores step updates (sessions opened for tool calls).
+struct Silent;
+
+impl StepObserver for Silent {
+    fn update(&self, _: StepUpdate) {}
+}
 
 struct Steps<'a> {
     observer: &'a dyn StepObserver,
@@ -153,6 +162,37 @@ fn client_config() -> ClientConfig {
 }
 
 impl McpClient {
+    /// Opens a session for tool calls: egress check, connect and handshake
+    /// (with the legacy fallback), without step reporting.
+    pub async fn connect(
+        &self,
+        url: &ServerUrl,
+        credentials: &Credentials,
+        headers: &CustomHeaders,
+        budget: Duration,
+    ) -> Result<(Session, Option<ServerInfo>), Failure> {
+        let steps = Steps {
+            observer: &Silent,
+            deadline: Instant::now() + budget,
+            budget,
+        };
+        let target = Target::new(url.as_url().clone(), credentials, headers);
+        self.check_egress(&target).await?;
+        let (session, transport) = self.handshake(&target, &steps, &mut "connect").await?;
+        let info = server_info(&session, transport);
+        Ok((session, info))
+    }
+
+    async fn check_egress(&self, target: &Target) -> Result<(), Failure> {
+        self.guard.check_url(&target.url).await.map(drop).map_err(|e| {
+            let code = match e {
+                crate::egress::EgressError::Blocked { .. } => ErrorCode::BlockedDestination,
+                crate::egress::EgressError::Unresolvable { .. } => ErrorCode::ConnectionFailed,
+            };
+            Failure::new(code, classify::blocked_message(&e))
+        })
+    }
+
     /// Tests a connection: every step reported to `observer`, the whole test
     /// bounded by `budget`.
     pub async fn probe(
@@ -197,28 +237,12 @@ impl McpClient {
         let target = Target::new(url.as_url().clone(), credentials, headers);
 
         *last = "egress_check";
-        steps
-            .run("egress_check", async {
-                self.guard.check_url(&target.url).await.map_err(|e| {
-                    let code = match e {
-                        crate::egress::EgressError::Blocked { .. } => ErrorCode::BlockedDestination,
-                        crate::egress::EgressError::Unresolvable { .. } => ErrorCode::ConnectionFailed,
-                    };
-                    Failure::new(code, classify::blocked_message(&e))
-                })
-            })
-            .await?;
+        steps.run("egress_check", self.check_egress(&target)).await?;
 
         *last = "connect";
         let (client, transport) = self.handshake(&target, steps, last).await?;
-        let info = client.peer_info();
-        report.server = info.as_ref().map(|i| ServerInfo {
-            name: i.server_info.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-            version: i.server_info.as_ref().map(|s| s.version.clone()).unwrap_or_default(),
-            protocol_version: i.protocol_version.to_string(),
-            transport: transport.to_owned(),
-        });
-        let has_tools = info.as_ref().is_some_and(|i| i.capabilities.tools.is_some());
+        report.server = server_info(&client, transport);
+        let has_tools = client.peer_info().is_some_and(|i| i.capabilities.tools.is_some());
 
         *last = "list_tools";
         let listed = if has_tools {
@@ -399,7 +423,16 @@ fn tool_info(tool: rmcp::model::Tool) -> ToolInfo {
     }
 }
 
-/// Ends the session (DELETE for Streamable HTTP), without letting a slow server hold the test.
-async fn close(client: Client) {
+fn server_info(session: &Session, transport: &str) -> Option<ServerInfo> {
+    session.peer_info().map(|i| ServerInfo {
+        name: i.server_info.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+        version: i.server_info.as_ref().map(|s| s.version.clone()).unwrap_or_default(),
+        protocol_version: i.protocol_version.to_string(),
+        transport: transport.to_owned(),
+    })
+}
+
+/// Ends the session (DELETE for Streamable HTTP), without letting a slow server hold the caller.
+pub async fn close(client: Client) {
     let _ = tokio::time::timeout(Duration::from_secs(2), client.cancel()).await;
 }

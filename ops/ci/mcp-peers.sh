@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Switchboard's MCP client against peers nobody here wrote:
+#  - the reference server @modelcontextprotocol/server-everything, in its
+#    streamableHttp and (legacy) sse modes: the connection test must pass and
+#    list its tools;
+#  - the official conformance suite @modelcontextprotocol/conformance, client
+#    scenarios run against `switchboard mcp conformance-client`.
+# Everything listens on loopback. Needs ops/ci/ensure-tools.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+peers=$PWD/ops/conformance
+export PATH="$peers/node_modules/node/bin:$PATH"
+cargo build -q -p switchboard-api --locked
+bin=$PWD/target/debug/switchboard
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+reference() { # mode path
+  local port; port=$(free_port)
+  PORT=$port node "$peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js" "$1" >"$work/everything-$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  (cd "$work" && RUST_LOG="warn,rmcp::transport::worker=off" "$bin" mcp probe "http://127.0.0.1:$port$2" >"$work/probe-$1.json")
+  python3 - "$work/probe-$1.json" "$1" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+expected = {"streamableHttp": "streamable_http", "sse": "sse"}[sys.argv[2]]
+assert report["success"], report
+assert report["server"]["transport"] == expected, report["server"]
+assert len(report["tools"]) >= 5, len(report["tools"])
+print(f"server-everything {sys.argv[2]}: {report['server']['name']} {report['server']['version']}, "
+      f"{len(report['tools'])} tools over {expected}")
+PY
+}
+
+reference streamableHttp /mcp
+reference sse /sse
+
+for scenario in initialize tools_call; do
+  (cd "$work" && node "$peers/node_modules/.bin/conformance" client \
+      --command "$bin mcp conformance-client" --scenario "$scenario" -o "$work/conformance" >"$work/conformance-$scenario.log" 2>&1) || {
+    cat "$work/conformance-$scenario.log"; exit 1; }
+  grep -E "Passed:|OVERALL" "$work/conformance-$scenario.log" | sed "s/^/conformance $scenario: /"
+done
