@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use futures::FutureExt as _;
 use tokio::net::TcpListener;
 
@@ -33,6 +34,11 @@ pub async fn serve_with_workers(
     let worker_task = workers.then(|| {
         let services = state.services.clone();
         tokio::spawn(switchboard_worker::run(services, shutdown.clone()))
+    });
+    // Event streams write small chunks: without TCP_NODELAY, Nagle's algorithm
+    // and the client's delayed ACK can hold each one back ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
     });
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)

@@ -5,6 +5,7 @@ use switchboard_tests::{Backend, TestApp};
 both_backends!(
     health_and_readiness,
     metrics_use_route_templates_not_paths_or_users,
+    job_metrics_are_counted_without_user_or_url_labels,
     openapi_and_embedded_docs
 );
 
@@ -86,5 +87,49 @@ async fn openapi_and_embedded_docs(backend: Backend) {
     for text in [&page.text, &initializer.text] {
         assert!(!text.contains("src=\"http"), "docs load assets from elsewhere: {text}");
         assert!(!text.contains("cdn."), "docs use a CDN: {text}");
+    }
+}
+
+async fn job_metrics_are_counted_without_user_or_url_labels(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mcp = crate::connectors::server().await;
+    let alice = app.user("metrics-user-canary");
+    let wait = [("prefer", "wait=10")];
+    let ok = alice
+        .send_with(
+            reqwest::Method::POST,
+            "/api/connectors/test",
+            Some(serde_json::json!({"server_url": mcp.url})),
+            &wait,
+        )
+        .await;
+    assert_eq!(ok.body["status"], "succeeded");
+    let blocked = serde_json::json!({"server_url": "http://10.9.8.7/mcp"});
+    alice
+        .send_with(reqwest::Method::POST, "/api/connectors/test", Some(blocked), &wait)
+        .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let text = app.anonymous().get("/metrics").await.text;
+        if text.contains("switchboard_queue_depth") && text.contains("switchboard_worker_heartbeats_total") {
+            break text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gauges never reported: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    for expected in [
+        r#"switchboard_jobs_total{kind="connection_test",outcome="succeeded"} 1"#,
+        r#"switchboard_jobs_total{kind="connection_test",outcome="failed"} 1"#,
+        r#"switchboard_connection_tests_total{code="OK"} 1"#,
+        r#"switchboard_connection_tests_total{code="BLOCKED_DESTINATION"} 1"#,
+        r#"switchboard_job_wait_seconds_bucket{kind="connection_test""#,
+        r#"switchboard_job_run_seconds_bucket{kind="connection_test""#,
+        r#"switchboard_queue_depth{kind="connection_test"} 0"#,
+        "switchboard_degraded_connectors 0",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in {text}");
+    }
+    for private in ["metrics-user-canary", "127.0.0.1", "10.9.8.7"] {
+        assert!(!text.contains(private), "`{private}` leaked into metrics");
     }
 }

@@ -24,9 +24,14 @@ impl Progress {
         let (tx, mut rx) = mpsc::unbounded_channel::<Step>();
         let steps = Arc::new(Mutex::new(initial));
         let forwarder = tokio::spawn(async move {
+            // Updates that piled up while the last append was in flight go together.
             while let Some(step) = rx.recv().await {
-                if let Err(e) = events.append(run_id, RunEvent::Step { step }).await {
-                    tracing::warn!(error = %e, %run_id, "failed to publish a step event");
+                let mut batch = vec![RunEvent::Step { step }];
+                while let Ok(step) = rx.try_recv() {
+                    batch.push(RunEvent::Step { step });
+                }
+                if let Err(e) = events.append_all(run_id, batch).await {
+                    tracing::warn!(error = %e, %run_id, "failed to publish step events");
                 }
             }
         });

@@ -23,7 +23,8 @@ pub struct JobSettings {
     pub concurrency: usize,
     /// `SWITCHBOARD_QUEUE_BATCH_SIZE`: jobs fetched per poll (default 4).
     pub batch_size: usize,
-    /// `SWITCHBOARD_QUEUE_POLL_INTERVAL`: idle workers' fallback poll (default 50ms; pushes wake them at once).
+    /// `SWITCHBOARD_QUEUE_POLL_INTERVAL`: idle workers' fallback poll (default 20ms; pushes wake them at
+    /// once, the poll only catches a wake-up apalis consumed during a fetch).
     pub poll_interval: Duration,
     /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat, at least 1s; a worker silent for 3 of
     /// them loses its jobs to the others (default 5s: recovery within 15-20 s).
@@ -56,7 +57,7 @@ impl Default for JobSettings {
             health_interval: Some(Duration::from_secs(15 * 60)),
             concurrency: 64,
             batch_size: 4,
-            poll_interval: Duration::from_millis(50),
+            poll_interval: Duration::from_millis(20),
             heartbeat: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(30),
             redis_prefix: "switchboard".into(),

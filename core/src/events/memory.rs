@@ -40,25 +40,29 @@ impl MemoryBus {
 
 #[async_trait]
 impl EventBus for MemoryBus {
-    async fn append(&self, run_id: Uuid, event: RunEvent) -> anyhow::Result<u64> {
-        let seq = {
-            let mut logs = self.logs.lock().expect("logs lock");
-            while let Some((at, id)) = logs.finished.front().copied() {
-                if at.elapsed() < self.retention && logs.finished.len() < MAX_FINISHED_LOGS {
-                    break;
+    async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64> {
+        let mut last = 0;
+        for event in events {
+            let seq = {
+                let mut logs = self.logs.lock().expect("logs lock");
+                while let Some((at, id)) = logs.finished.front().copied() {
+                    if at.elapsed() < self.retention && logs.finished.len() < MAX_FINISHED_LOGS {
+                        break;
+                    }
+                    logs.finished.pop_front();
+                    logs.events.remove(&id);
                 }
-                logs.finished.pop_front();
-                logs.events.remove(&id);
-            }
-            if event.is_terminal() {
-                logs.finished.push_back((Instant::now(), run_id));
-            }
-            let log = logs.events.entry(run_id).or_default();
-            log.push(event.clone());
-            log.len() as u64
-        };
-        self.watchers.dispatch(Envelope { run_id, seq, event });
-        Ok(seq)
+                if event.is_terminal() {
+                    logs.finished.push_back((Instant::now(), run_id));
+                }
+                let log = logs.events.entry(run_id).or_default();
+                log.push(event.clone());
+                log.len() as u64
+            };
+            self.watchers.dispatch(Envelope { run_id, seq, event });
+            last = seq;
+        }
+        Ok(last)
     }
 
     async fn since(&self, run_id: Uuid, after: u64) -> anyhow::Result<Vec<(u64, RunEvent)>> {

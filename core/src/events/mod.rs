@@ -33,7 +33,11 @@ pub struct Envelope {
 #[async_trait]
 pub trait EventBus: Send + Sync + std::fmt::Debug {
     /// Appends `event` to the run's log and publishes it; returns its sequence number.
-    async fn append(&self, run_id: Uuid, event: RunEvent) -> anyhow::Result<u64>;
+    async fn append(&self, run_id: Uuid, event: RunEvent) -> anyhow::Result<u64> {
+        self.append_all(run_id, vec![event]).await
+    }
+    /// Appends several events in order, in one round trip; returns the last sequence number.
+    async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64>;
     /// The run's events after `after`, in order (empty once the log expired).
     async fn since(&self, run_id: Uuid, after: u64) -> anyhow::Result<Vec<(u64, RunEvent)>>;
     /// Live events of one run, from now on. Subscribe *before* reading `since`.

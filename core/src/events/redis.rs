@@ -15,10 +15,14 @@ use super::watchers::{Watch, Watchers};
 use super::{Envelope, EventBus};
 use crate::runs::RunEvent;
 
+/// ARGV: the TTL, then per event its JSON and the head of its envelope.
 const APPEND: &str = r"
-local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('PUBLISH', KEYS[2], ARGV[3] .. seq .. '}')
+local seq = 0
+for i = 2, #ARGV, 2 do
+    seq = redis.call('RPUSH', KEYS[1], ARGV[i])
+    redis.call('PUBLISH', KEYS[2], ARGV[i + 1] .. seq .. '}')
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return seq
 ";
 
@@ -66,20 +70,19 @@ impl RedisBus {
 
 #[async_trait]
 impl EventBus for RedisBus {
-    async fn append(&self, run_id: Uuid, event: RunEvent) -> anyhow::Result<u64> {
-        let json = serde_json::to_string(&event)?;
-        let head = format!(r#"{{"run_id":"{run_id}","event":{json},"seq":"#);
+    async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64> {
+        let mut invocation = self.script.key(self.log_key(run_id));
+        invocation.key(self.channel()).arg(self.retention.as_secs().max(1));
+        for event in &events {
+            let json = serde_json::to_string(event)?;
+            let head = format!(r#"{{"run_id":"{run_id}","event":{json},"seq":"#);
+            invocation.arg(json).arg(head);
+        }
         let mut conn = self.conn.clone();
-        let seq: u64 = self
-            .script
-            .key(self.log_key(run_id))
-            .key(self.channel())
-            .arg(&json)
-            .arg(self.retention.as_secs().max(1))
-            .arg(head)
+        let seq: u64 = invocation
             .invoke_async(&mut conn)
             .await
-            .context("Failed to append a run event to Redis")?;
+            .context("Failed to append run events to Redis")?;
         Ok(seq)
     }
 

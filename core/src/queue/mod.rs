@@ -40,7 +40,7 @@ impl Default for QueueSettings {
             prefix: "switchboard".into(),
             heartbeat: Duration::from_secs(5),
             missed_heartbeats: 3,
-            poll_interval: Duration::from_millis(50),
+            poll_interval: Duration::from_millis(20),
             batch_size: 4,
         }
     }

@@ -71,17 +71,19 @@ impl RedisQueue {
             .persist_results(false)
     }
 
+    /// The pub/sub channel announcing pushes to `kind`'s queue. (apalis-redis
+    /// 1.0 means to publish one itself, but its push script compares the flag
+    /// with "1" while it is sent as "true", so it never does.)
+    fn pushed_channel(&self, kind: RunKind) -> String {
+        format!("{}:pushed:{}", self.settings.prefix, kind.as_str())
+    }
+
     /// Starts this process's wake-up listener for every queue.
     pub async fn listen_for_pushes(&self) -> anyhow::Result<Wakes> {
         let wakes = wake::wakes();
         let channels = RunKind::ALL
             .into_iter()
-            .map(|kind| {
-                (
-                    format!("tasks:{}:available", self.config(kind).active_jobs_list()),
-                    kind,
-                )
-            })
+            .map(|kind| (self.pushed_channel(kind), kind))
             .collect();
         wake::listen_redis(self.client.clone(), channels, wakes.clone()).await?;
         Ok(wakes)
@@ -101,7 +103,18 @@ impl JobQueue for RedisQueue {
         self.storage(kind)
             .push_task(task)
             .await
-            .context("Failed to enqueue job in Redis")
+            .context("Failed to enqueue job in Redis")?;
+        let mut conn = self.conn.clone();
+        let woken: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(self.pushed_channel(kind))
+            .arg(1)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = woken {
+            // The job is queued; idle workers find it at their next poll.
+            tracing::warn!(error = %e, "failed to announce a pushed job");
+        }
+        Ok(())
     }
 
     async fn depth(&self, kind: RunKind) -> anyhow::Result<u64> {

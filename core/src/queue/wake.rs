@@ -1,8 +1,8 @@
 //! Waking idle workers when a job is pushed, so queue latency is not a poll
 //! interval. [`Wake`] is a stream that yields once per signal (signals that
-//! arrive while nobody listens are coalesced, never lost). Redis signals come
-//! from apalis's `tasks:{queue}:active:available` pub/sub channel; the SQLite
-//! queue signals in-process on push. Workers also keep a short fallback poll,
+//! arrive while nobody listens are coalesced, never lost). With Redis the
+//! producer publishes on `{prefix}:pushed:{kind}` after each push; the SQLite
+//! queue signals in-process. Workers also keep a short fallback poll,
 //! because apalis can consume a signal while a fetch is already in flight.
 
 use std::collections::HashMap;
