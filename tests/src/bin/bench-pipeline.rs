@@ -12,6 +12,8 @@
 //!
 //! Run with `ops/bench/pipeline.sh` (builds in release mode first).
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
