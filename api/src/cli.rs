@@ -95,6 +95,13 @@ enum McpCommand {
 /// Parses arguments, loads settings and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generating a key needs no configuration (it is how the configuration starts).
+    if let Some(Command::Keys(KeysCommand::Generate { id })) = cli.command {
+        return keys::generate(id).unwrap_or_else(|e| {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::FAILURE
+        });
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {

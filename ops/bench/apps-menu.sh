@@ -19,11 +19,18 @@ PORT=${PORT:-18181}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 
 command -v oha >/dev/null || cargo install oha --locked
-cargo build --release -q -p switchboard-api
+cargo build --release -q -p switchboard-api -p switchboard-worker
+cargo build --release -q -p switchboard-tests --bin fixture-server
 BIN=$PWD/target/release/switchboard
 WORK=$(mktemp -d)
-SERVER_PID=
+SERVER_PID= WORKER_PID=
+FIXTURE_PORT=${FIXTURE_PORT:-18191}
+# The connectors are verified against a local MCP fixture server before they are saved.
+target/release/fixture-server "$FIXTURE_PORT" 5 2>/dev/null &
+FIXTURE_PID=$!
 cleanup() {
+  kill "$FIXTURE_PID" 2>/dev/null || true
+  [ -n "$WORKER_PID" ] && kill "$WORKER_PID" 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   psql "$PG_ADMIN" -qc "drop database if exists sbbench with (force)" 2>/dev/null || true
   rm -rf "$WORK"
@@ -32,7 +39,7 @@ trap cleanup EXIT
 
 start() { # mode
   export SWITCHBOARD_LISTEN=127.0.0.1:$PORT SWITCHBOARD_DATA_DIR=$WORK/$1 RUST_LOG=warn
-  unset DATABASE_URL SWITCHBOARD_ENCRYPTION_KEYS SWITCHBOARD_JWT_SECRET
+  unset DATABASE_URL REDIS_URL SWITCHBOARD_ENCRYPTION_KEYS SWITCHBOARD_JWT_SECRET SWITCHBOARD_EGRESS_ALLOW
   if [ "$1" = postgres ]; then
     psql "$PG_ADMIN" -qc "drop database if exists sbbench with (force)" -c "create database sbbench"
     # docker-compose's PostgreSQL speaks plain TCP on its private network; the local
@@ -40,7 +47,10 @@ start() { # mode
     export DATABASE_URL=${PG_ADMIN%/*}/sbbench?sslmode=disable
     export SWITCHBOARD_ENCRYPTION_KEYS=$("$BIN" keys generate 2>/dev/null)
     export SWITCHBOARD_JWT_SECRET=bench-secret-bench-secret-bench-secret
+    export REDIS_URL=redis://127.0.0.1:6379/ SWITCHBOARD_REDIS_PREFIX=bench-apps-$$ SWITCHBOARD_EGRESS_ALLOW=127.0.0.0/8
     "$BIN" migrate >/dev/null
+    SWITCHBOARD_WORKER_LISTEN=127.0.0.1:$((PORT + 1)) "$PWD/target/release/switchboard-worker" >"$WORK/worker.log" 2>&1 &
+    WORKER_PID=$!
   fi
   "$BIN" serve >"$WORK/$1.log" 2>&1 &
   SERVER_PID=$!
@@ -50,6 +60,7 @@ start() { # mode
 
 stop() {
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+  if [ -n "$WORKER_PID" ]; then kill "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true; WORKER_PID=; fi
 }
 
 meets() { # achieved p99_ms target: p99 <= 10 ms and at least 97% of the target rate
@@ -71,7 +82,7 @@ for mode in $MODES; do
   TOKEN=$("$BIN" token --user bench-user 2>/dev/null)
   for i in $(seq 1 10); do
     curl -sf "http://127.0.0.1:$PORT/api/connectors" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-      -d "{\"name\":\"Server $i\",\"server_url\":\"https://mcp$i.example.com/mcp\",\"auth_type\":\"bearer\",\"auth_config\":{\"token\":\"token-$i-0123456789abcdef\"},\"headers\":{\"X-Tenant\":\"t$i\"}}" >/dev/null
+      -d "{\"name\":\"Server $i\",\"server_url\":\"http://127.0.0.1:$FIXTURE_PORT/mcp?n=$i\",\"auth_type\":\"bearer\",\"auth_config\":{\"token\":\"token-$i-0123456789abcdef\"},\"headers\":{\"X-Tenant\":\"t$i\"}}" >/dev/null
   done
   load 1000 3s >/dev/null # warm-up
   read -r rps p50 p99 ok < <(load "$RATE" "$DURATION")
