@@ -57,20 +57,12 @@ impl Drop for RedisPrefix {
         let cleaner = std::thread::spawn(move || {
             let Ok(client) = redis::Client::open(url()) else { return };
             let Ok(mut conn) = client.get_connection() else { return };
-            // apalis keys are `{queue}:…` and ours `{prefix}:…`; both start with the prefix.
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}*"))
-                .query(&mut conn)
-                .unwrap_or_default();
-            for chunk in keys.chunks(500) {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
-            }
-            let tasks: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("tasks:{prefix}*"))
-                .query(&mut conn)
-                .unwrap_or_default();
-            for chunk in tasks.chunks(500) {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+            // apalis keys are `{queue}:…` (the queue name starts with the prefix), ours `{prefix}:…`.
+            for pattern in [format!("{prefix}*"), format!("tasks:{prefix}*")] {
+                let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(&mut conn).unwrap_or_default();
+                for chunk in keys.chunks(500) {
+                    let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+                }
             }
         });
         let _ = cleaner.join();

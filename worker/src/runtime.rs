@@ -34,29 +34,13 @@ pub async fn run_workers(
         tracing::error!(worker = %worker.name(), error = %error, restarts = worker.restarts(), "queue worker stopped; restarting");
         true
     });
-    match services.queue.clone() {
-        QueueBackend::Redis(queue) => {
-            let wakes = queue.listen_for_pushes().await?;
+    let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
+    // One worker per queue. The two backends' types differ but are used the
+    // same way (`storage(kind)`, `wake(kind)`), hence a macro rather than a function.
+    macro_rules! register_queues {
+        ($queue:expr) => {
             for kind in RunKind::ALL {
-                let (queue, services, wake, name) =
-                    (queue.clone(), services.clone(), wakes[&kind].clone(), name.clone());
-                let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
-                monitor = monitor.register(move |restarts| {
-                    pause_before_restart(restarts);
-                    let strategy = Strategy::new().stream(wake.clone()).interval(poll);
-                    WorkerBuilder::new(format!("{name}-{}", kind.as_str()))
-                        .backend(PollWith::new(queue.storage(kind), strategy))
-                        .data(services.clone())
-                        .concurrency(concurrency)
-                        .parallelize(tokio::spawn)
-                        .build(handlers::handle)
-                });
-            }
-        }
-        QueueBackend::Sqlite(queue) => {
-            for kind in RunKind::ALL {
-                let (queue, services, name) = (queue.clone(), services.clone(), name.clone());
-                let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
+                let (queue, services, name) = ($queue.clone(), services.clone(), name.clone());
                 monitor = monitor.register(move |restarts| {
                     pause_before_restart(restarts);
                     let strategy = Strategy::new().stream(queue.wake(kind)).interval(poll);
@@ -68,7 +52,14 @@ pub async fn run_workers(
                         .build(handlers::handle)
                 });
             }
+        };
+    }
+    match &services.queue {
+        QueueBackend::Redis(queue) => {
+            queue.listen_for_pushes().await?;
+            register_queues!(queue);
         }
+        QueueBackend::Sqlite(queue) => register_queues!(queue),
     }
     monitor
         .run_with_signal(async move {

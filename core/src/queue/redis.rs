@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManagerConfig;
 use uuid::Uuid;
 
-use super::wake::{self, Wakes};
+use super::wake::{self, Wake, Wakes};
 use super::{JobQueue, QueueSettings, task_id};
 use crate::jobs::{RunJob, RunKind};
 use crate::secret::Secret;
@@ -22,6 +22,8 @@ pub struct RedisQueue {
     conn: ConnectionManager,
     client: redis::Client,
     settings: QueueSettings,
+    /// Signalled by [`Self::listen_for_pushes`] when a job is pushed, by any process.
+    wakes: Wakes,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -43,7 +45,12 @@ impl RedisQueue {
             .get_connection_manager_with_config(config)
             .await
             .context("Failed to connect to Redis (REDIS_URL)")?;
-        Ok(Self { conn, client, settings })
+        Ok(Self {
+            conn,
+            client,
+            settings,
+            wakes: wake::wakes(),
+        })
     }
 
     pub fn settings(&self) -> &QueueSettings {
@@ -79,14 +86,17 @@ impl RedisQueue {
     }
 
     /// Starts this process's wake-up listener for every queue.
-    pub async fn listen_for_pushes(&self) -> anyhow::Result<Wakes> {
-        let wakes = wake::wakes();
+    pub async fn listen_for_pushes(&self) -> anyhow::Result<()> {
         let channels = RunKind::ALL
             .into_iter()
             .map(|kind| (self.pushed_channel(kind), kind))
             .collect();
-        wake::listen_redis(self.client.clone(), channels, wakes.clone()).await?;
-        Ok(wakes)
+        wake::listen_redis(self.client.clone(), channels, self.wakes.clone()).await
+    }
+
+    /// The wake-up signal of `kind`'s workers (live once [`Self::listen_for_pushes`] ran).
+    pub fn wake(&self, kind: RunKind) -> Wake {
+        self.wakes[&kind].clone()
     }
 
     pub fn storage(&self, kind: RunKind) -> RedisStorage<RunJob, ConnectionManager> {
