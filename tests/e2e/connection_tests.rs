@@ -19,6 +19,7 @@ both_backends!(
     refresh_updates_the_tool_snapshot,
     tests_are_rate_limited_per_user,
     another_users_runs_are_invisible,
+    finished_runs_are_pruned_after_the_retention,
 );
 
 fn form(url: &str) -> Value {
@@ -365,4 +366,26 @@ async fn another_users_runs_are_invisible(backend: Backend) {
         assert_eq!((r.status, r.code()), (404, "NOT_FOUND"), "{}", r.text);
     }
     assert_eq!(alice.get(&format!("/api/runs/{run_id}")).await.status, 200);
+}
+
+async fn finished_runs_are_pruned_after_the_retention(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|s| s.jobs.run_retention = Duration::from_secs(1))
+        .spawn()
+        .await;
+    let mcp = McpFixture::with_tools(1, 5).spawn().await;
+    let alice = app.user("alice");
+    let run = run_and_wait(&alice, "/api/connectors/test", Some(form(&mcp.url))).await;
+    let id = run.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(alice.get(&format!("/api/runs/{id}")).await.status, 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while alice.get(&format!("/api/runs/{id}")).await.status != 404 {
+        assert!(tokio::time::Instant::now() < deadline, "the run was never pruned");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A connector saved from a test keeps its tools after the run is gone.
+    let saved = alice
+        .post("/api/connectors", json!({"name": "Kept", "server_url": mcp.url}))
+        .await;
+    assert_eq!(saved.status, 201, "{}", saved.text);
 }
