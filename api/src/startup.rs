@@ -52,16 +52,18 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
         settings.jwt_audience.clone(),
     )?;
     let services = Services::build(settings, overrides).await?;
-    let per_minute = services.settings.jobs.test_rate_limit;
-    let test_limiter = match &services.queue {
-        QueueBackend::Redis(q) => RateLimiter::redis("tests", per_minute, q.connection(), &q.settings().prefix),
-        QueueBackend::Sqlite(_) => RateLimiter::in_memory("tests", per_minute),
+    let limiter = |name, per_minute| match &services.queue {
+        QueueBackend::Redis(q) => RateLimiter::redis(name, per_minute, q.connection(), &q.settings().prefix),
+        QueueBackend::Sqlite(_) => RateLimiter::in_memory(name, per_minute),
     };
+    let test_limiter = limiter("tests", services.settings.jobs.test_rate_limit);
+    let invoke_limiter = limiter("invocations", services.settings.agent.invoke_rate_limit);
     Ok(AppState {
         services,
         auth: Arc::new(auth),
         tools: switchboard_plugins::registry(),
         metrics: telemetry::metrics_handle(),
         test_limiter: Arc::new(test_limiter),
+        invoke_limiter: Arc::new(invoke_limiter),
     })
 }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Connection tests per user per minute.
     pub test_limiter: Arc<RateLimiter>,
+    /// Tool invocations per user per minute.
+    pub invoke_limiter: Arc<RateLimiter>,
 }
 
 impl Deref for AppState {

@@ -6,6 +6,7 @@
 //! `database_url`). A value that does not parse stops start-up with an error
 //! naming the setting and where the value came from. Secrets are [`Secret`]s.
 
+mod agent;
 mod jobs;
 mod sources;
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::secret::Secret;
+pub use agent::AgentSettings;
 pub use jobs::JobSettings;
 pub use sources::{ConfigError, Sources};
 
@@ -51,6 +53,8 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// Queues, workers, tests, health checks, events and egress.
     pub jobs: JobSettings,
+    /// Invocations, the agent's model, the gateway, system tools' upstreams.
+    pub agent: AgentSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,7 @@ impl Default for Settings {
             max_connectors: DEFAULT_MAX_CONNECTORS,
             db_max_connections: default_pool_size(),
             jobs: JobSettings::default(),
+            agent: AgentSettings::default(),
         }
     }
 }
@@ -133,6 +138,7 @@ impl Settings {
             max_connectors: src.parse_or("SWITCHBOARD_MAX_CONNECTORS", d.max_connectors)?,
             db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
             jobs: JobSettings::from_sources(src)?,
+            agent: AgentSettings::from_sources(src)?,
         };
         src.check(
             "SWITCHBOARD_MAX_CONNECTORS",

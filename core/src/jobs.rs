@@ -13,15 +13,26 @@ pub enum RunKind {
     ConnectionTest,
     /// Re-discover a stored connector's tools and update its health.
     DiscoverTools,
+    /// Call one tool of the user's catalog (with the retry policy).
+    InvokeTool,
 }
 
 impl RunKind {
-    pub const ALL: [Self; 2] = [Self::ConnectionTest, Self::DiscoverTools];
+    /// The steps a run of this kind starts with (all pending).
+    pub fn initial_steps(self) -> &'static [&'static str] {
+        match self {
+            Self::ConnectionTest | Self::DiscoverTools => &crate::mcp::TEST_STEPS,
+            Self::InvokeTool => &["attempt_1"],
+        }
+    }
+
+    pub const ALL: [Self; 3] = [Self::ConnectionTest, Self::DiscoverTools, Self::InvokeTool];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConnectionTest => "connection_test",
             Self::DiscoverTools => "discover_tools",
+            Self::InvokeTool => "invoke_tool",
         }
     }
 

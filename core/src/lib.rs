@@ -22,6 +22,7 @@
 //! - [`telemetry`]: tracing subscriber, Prometheus recorder and the rustls provider.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod config;
 pub mod connector_secrets;
 pub mod domain;

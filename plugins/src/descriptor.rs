@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::invoke::{ToolContext, ToolError, ToolOutput};
+
 /// How a user connects a system tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolAuth {
@@ -52,6 +54,10 @@ pub struct ToolDescriptor {
 
 /// A built-in tool. Implementors are `static` values registered with
 /// [`crate::register_tool!`].
+#[async_trait::async_trait]
 pub trait SystemTool: Send + Sync + 'static {
     fn descriptor(&self) -> &ToolDescriptor;
+
+    /// Runs `function` with arguments already validated against its schema.
+    async fn invoke(&self, ctx: &ToolContext<'_>, function: &str, arguments: Value) -> Result<ToolOutput, ToolError>;
 }

@@ -9,15 +9,20 @@
 //!
 //! # Layout
 //! - [`descriptor`]: [`SystemTool`], [`ToolDescriptor`], [`ToolFunction`].
+//! - [`invoke`]: calling a system tool: context, output, errors.
 //! - [`registry`]: the compile-time registry.
+//! - [`catalog`]: a user's tool catalog (connectors and connected system tools).
 //! - `tools/`: one module per tool (`gmail`, `analytics`, `export`, `calendar`).
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod descriptor;
+pub mod invoke;
 pub mod registry;
 mod tools;
 
 pub use descriptor::{SystemTool, ToolAuth, ToolDescriptor, ToolFunction};
+pub use invoke::{ToolContext, ToolError, ToolOutput};
 pub use registry::{Registration, Registry, registry};
 
 #[doc(hidden)]

@@ -83,12 +83,16 @@ pub fn registry() -> &'static Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ToolAuth, ToolDescriptor};
+    use crate::{ToolAuth, ToolContext, ToolDescriptor, ToolError, ToolOutput};
 
     struct Fake(ToolDescriptor);
+    #[async_trait::async_trait]
     impl SystemTool for Fake {
         fn descriptor(&self) -> &ToolDescriptor {
             &self.0
+        }
+        async fn invoke(&self, _: &ToolContext<'_>, _: &str, _: serde_json::Value) -> Result<ToolOutput, ToolError> {
+            Err(ToolError::new("FAKE", "fake"))
         }
     }
     const fn fake(id: &'static str) -> Fake {

@@ -8,6 +8,7 @@
 //! - [`runtime`]: the apalis workers, one per queue.
 //! - [`handlers`]: what a job does (`ConnectionTest`, `DiscoverTools`).
 //! - [`progress`]: step updates → run events.
+//! - [`sessions`]: open MCP sessions reused by tool calls.
 //! - [`scheduler`]: due health checks, run pruning, gauges and heartbeats.
 //! - [`http`]: the worker's own `/metrics` and `/healthz`.
 //! - [`metrics`]: metric names.
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod progress;
 pub mod runtime;
 pub mod scheduler;
+pub mod sessions;
 
 use std::future::Future;
 

@@ -49,16 +49,33 @@ impl Progress {
     }
 
     pub fn observer(&self) -> impl StepObserver + '_ {
-        Observer(self)
+        Observer(self.sender())
+    }
+
+    /// A handle that records and publishes steps (drop it before [`Self::finish`]).
+    pub fn sender(&self) -> StepSender {
+        StepSender { tx: self.tx.clone(), steps: self.steps.clone() }
     }
 }
 
-struct Observer<'a>(&'a Progress);
+/// Records a step and publishes it.
+#[derive(Debug, Clone)]
+pub struct StepSender {
+    tx: mpsc::UnboundedSender<Step>,
+    steps: Arc<Mutex<Vec<Step>>>,
+}
 
-impl StepObserver for Observer<'_> {
+impl StepSender {
+    pub fn send(&self, step: Step) {
+        apply_step(&mut self.steps.lock().expect("steps lock"), step.clone());
+        let _ = self.tx.send(step);
+    }
+}
+
+struct Observer(StepSender);
+
+impl StepObserver for Observer {
     fn update(&self, update: StepUpdate) {
-        let step = Step::from(update);
-        apply_step(&mut self.0.steps.lock().expect("steps lock"), step.clone());
-        let _ = self.0.tx.send(step);
+        self.0.send(Step::from(update));
     }
 }

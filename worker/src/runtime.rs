@@ -12,6 +12,7 @@ use switchboard_core::queue::QueueBackend;
 use switchboard_core::services::Services;
 
 use crate::handlers;
+use crate::sessions::Sessions;
 
 /// A name unique to this process: host, pid and a random suffix.
 pub fn process_name() -> String {
@@ -35,18 +36,19 @@ pub async fn run_workers(
         true
     });
     let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
+    let context = handlers::JobContext { services: services.clone(), sessions: Sessions::default() };
     // One worker per queue. The two backends' types differ but are used the
     // same way (`storage(kind)`, `wake(kind)`), hence a macro rather than a function.
     macro_rules! register_queues {
         ($queue:expr) => {
             for kind in RunKind::ALL {
-                let (queue, services, name) = ($queue.clone(), services.clone(), name.clone());
+                let (queue, context, name) = ($queue.clone(), context.clone(), name.clone());
                 monitor = monitor.register(move |restarts| {
                     pause_before_restart(restarts);
                     let strategy = Strategy::new().stream(queue.wake(kind)).interval(poll);
                     WorkerBuilder::new(format!("{name}-{}", kind.as_str()))
                         .backend(PollWith::new(queue.storage(kind), strategy))
-                        .data(services.clone())
+                        .data(context.clone())
                         .concurrency(concurrency)
                         .parallelize(tokio::spawn)
                         .build(handlers::handle)

@@ -48,7 +48,8 @@ async fn schedule_checks(services: &Services, interval: Duration) -> anyhow::Res
             kind: RunKind::DiscoverTools,
             connector_id: Some(connector_id),
             input: RunInput::default(),
-            secrets: None,
+            sealed: None,
+            idempotency: None,
         };
         if let Err(e) = launch(services, new).await {
             tracing::warn!(%connector_id, error = format!("{e:#}"), "failed to queue a connector check");
@@ -59,12 +60,17 @@ async fn schedule_checks(services: &Services, interval: Duration) -> anyhow::Res
 
 async fn maintain(services: &Services) {
     metrics::heartbeat();
-    let retention =
-        chrono::Duration::from_std(services.settings.jobs.run_retention).unwrap_or(chrono::Duration::days(7));
-    match services.store.prune_runs(Utc::now() - retention).await {
+    let cutoff = |keep: Duration| Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(7));
+    match services.store.prune_runs(cutoff(services.settings.jobs.run_retention)).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "pruned old runs"),
         Err(e) => tracing::warn!(error = %e, "failed to prune runs"),
+    }
+    // The invocation log has its own, longer retention (analytics read it).
+    match services.store.prune_invocations(cutoff(services.settings.agent.invocation_retention)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned old invocation log entries"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune the invocation log"),
     }
     for kind in RunKind::ALL {
         if let Ok(depth) = services.queue.as_queue().depth(kind).await {

@@ -21,6 +21,7 @@ use crate::state::AppState;
     tags(
         (name = "connectors", description = "Your remote MCP servers"),
         (name = "tools", description = "Built-in system tools"),
+        (name = "agent", description = "The tool catalog and tool calls, for agents"),
         (name = "runs", description = "Connection tests and discovery as runs: poll or stream (SSE)"),
     )
 )]

@@ -1,6 +1,7 @@
 //! HTTP routes. Each module exposes `router()`; [`app`] assembles them with the
 //! cross-cutting layers (metrics, tracing, body limits, JSON 404/405).
 
+mod agent;
 mod connectors;
 mod docs;
 mod health;
@@ -19,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Body limit of the connector and tool routes.
+/// Body limit of the connector, tool and run routes (agent routes have their own).
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole HTTP application.
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tools::router())
         .merge(runs::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .merge(agent::router().layer(DefaultBodyLimit::max(state.settings.agent.body_limit)))
         .split_for_parts();
     Router::new()
         .merge(api)

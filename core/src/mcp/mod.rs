@@ -3,11 +3,13 @@
 //! with the legacy HTTP+SSE transport as an automatic fallback.
 //!
 //! - [`codes`]: error codes and failures.
+//! - [`call`]: `tools/call` and the retry classification of its failures.
 //! - [`classify`]: rmcp/reqwest errors → failures.
 //! - [`probe`]: the connection test, step by step.
 //! - [`legacy`]: the HTTP+SSE transport.
 //! - [`timed`]: notices when the server first answers (connect vs handshake).
 
+pub mod call;
 pub mod classify;
 pub mod codes;
 pub mod legacy;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{RunInput, RunRecord, RunStatus, Step, TestResult};
 use crate::domain::{Credentials, CustomHeaders, UserId};
 use crate::jobs::RunKind;
-use crate::mcp::{Failure, StepStatus, TEST_STEPS};
+use crate::mcp::{Failure, StepStatus};
 use crate::services::Services;
 use crate::store::{SealedColumn, now};
 use crate::vault::Aad;
@@ -27,7 +27,11 @@ pub struct NewRun {
     pub kind: RunKind,
     pub connector_id: Option<Uuid>,
     pub input: RunInput,
-    pub secrets: Option<SealedRunInput>,
+    /// What the job needs but nobody else may read (credentials, tool
+    /// arguments), sealed into `runs.sealed_input` and dropped when the run ends.
+    pub sealed: Option<serde_json::Value>,
+    /// Invocations: `(key, request digest)`.
+    pub idempotency: Option<(String, String)>,
 }
 
 pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {
@@ -41,11 +45,9 @@ pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {
 fn record(services: &Services, new: NewRun) -> RunRecord {
     let id = Uuid::now_v7();
     let now = now();
-    let sealed_input = new.secrets.map(|s| {
-        services
-            .vault
-            .seal_json(sealed_input_aad(new.owner.as_str(), &id.to_string()), &s)
-    });
+    let sealed_input =
+        new.sealed.map(|s| services.vault.seal_json(sealed_input_aad(new.owner.as_str(), &id.to_string()), &s));
+    let (idempotency_key, request_hash) = new.idempotency.unzip();
     RunRecord {
         id,
         owner: new.owner.as_str().to_owned(),
@@ -54,7 +56,7 @@ fn record(services: &Services, new: NewRun) -> RunRecord {
         connector_id: new.connector_id,
         input: Json(new.input),
         sealed_input,
-        steps: Json(TEST_STEPS.iter().map(|s| Step::pending(s)).collect()),
+        steps: Json(new.kind.initial_steps().iter().map(|s| Step::pending(s)).collect()),
         result: None,
         error_code: None,
         error_message: None,
@@ -63,6 +65,9 @@ fn record(services: &Services, new: NewRun) -> RunRecord {
         started_at: None,
         finished_at: None,
         updated_at: now,
+        idempotency_key,
+        request_hash,
+        dispatched_at: None,
     }
 }
 
@@ -93,7 +98,7 @@ pub async fn launch(services: &Services, new: NewRun) -> anyhow::Result<RunRecor
 
 /// Records a connection test that failed before it needed a worker (a malformed URL).
 pub async fn failed_at_once(services: &Services, new: NewRun, failure: Failure) -> anyhow::Result<RunRecord> {
-    let mut run = record(services, NewRun { secrets: None, ..new });
+    let mut run = record(services, NewRun { sealed: None, ..new });
     run.sealed_input = None;
     for step in run.steps.iter_mut() {
         step.status = if step.name == "parse_url" {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 pub use fingerprint::Fingerprint;
-pub use record::{RunInput, RunRecord, RunStatus};
+pub use record::{RunInput, RunRecord, RunStatus, ToolTarget};
 
 use crate::domain::ToolInfo;
 use crate::mcp::{ServerInfo, StepStatus, StepUpdate};
@@ -73,6 +73,12 @@ pub struct TestResult {
     pub error_message: Option<String>,
     pub tools: Vec<ToolInfo>,
     pub server: Option<ServerInfo>,
+}
+
+/// What an invocation sends (sealed in `runs.sealed_input`: arguments may hold secrets).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvocationInput {
+    pub arguments: serde_json::Map<String, Value>,
 }
 
 /// A change to a run, in order; `seq` numbers them per run (SSE `id:`).

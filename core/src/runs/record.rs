@@ -49,6 +49,32 @@ pub struct RunInput {
     /// Salted digest of URL + credentials + headers: what "save" must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
+    /// Invocations: the tool called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolTarget>,
+}
+
+/// The tool an invocation calls, resolved from the catalog when it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolTarget {
+    /// The name the agent used.
+    pub catalog_name: String,
+    /// `connector` or `system`.
+    pub source_kind: String,
+    pub connector_id: Option<Uuid>,
+    pub system_tool: Option<String>,
+    /// The tool's own name.
+    pub tool_name: String,
+    /// `readOnlyHint` / `idempotentHint`: a failed call may be sent again.
+    pub read_only: bool,
+    pub idempotent: bool,
+}
+
+impl ToolTarget {
+    /// Whether sending the call twice is harmless.
+    pub fn safe_to_repeat(&self) -> bool {
+        self.read_only || self.idempotent
+    }
 }
 
 /// A `runs` row.
@@ -71,6 +97,13 @@ pub struct RunRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Invocations: the client's key; the same key never runs twice for a user.
+    pub idempotency_key: Option<String>,
+    /// Invocations: digest of the request, to refuse a key reused for another request.
+    pub request_hash: Option<String>,
+    /// Invocations: when a `tools/call` was (about to be) sent; a recovered job
+    /// that finds it set must not send an unsafe call again.
+    pub dispatched_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {

@@ -12,12 +12,14 @@
 
 mod connectors;
 mod health;
+mod invocations;
 mod postgres;
 mod records;
 mod runs;
 mod sealed;
 mod sql;
 mod sqlite;
+mod switches;
 mod user_tools;
 
 use async_trait::async_trait;
@@ -28,7 +30,7 @@ use uuid::Uuid;
 use crate::domain::{ToolInfo, UserId};
 use crate::runs::{RunRecord, RunStatus, Step};
 pub use health::DEGRADED_AFTER;
-pub use records::{ConnectorRecord, ConnectorState, UserToolRecord, now};
+pub use records::{ConnectorRecord, ConnectorState, InvocationRecord, UserToolRecord, now};
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
 pub use sqlx::types::Json;
@@ -98,6 +100,10 @@ pub trait RunStore: Send + Sync {
     async fn run(&self, owner: &UserId, id: Uuid) -> StoreResult<RunRecord>;
     /// Any run, for the worker that executes it.
     async fn run_by_id(&self, id: Uuid) -> StoreResult<RunRecord>;
+    /// The run a user created with this idempotency key.
+    async fn run_by_idempotency_key(&self, owner: &UserId, key: &str) -> StoreResult<RunRecord>;
+    /// Records that a `tools/call` is about to be sent for this run.
+    async fn mark_dispatched(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     /// Marks a queued (or, after a crash, running) run as running and counts the
     /// attempt; `None` when it already finished (the job was delivered twice).
     async fn start_run(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<RunRecord>>;
@@ -145,9 +151,28 @@ pub trait HealthStore: Send + Sync {
     async fn degraded_count(&self) -> StoreResult<i64>;
 }
 
+/// Tools a user switched off; the switches survive re-discovery.
+#[async_trait]
+pub trait ToolSwitchStore: Send + Sync {
+    /// `(connector, tool name)` of every switched-off tool of `owner`.
+    async fn switched_off(&self, owner: &UserId) -> StoreResult<Vec<(Uuid, String)>>;
+    async fn set_tool_enabled(&self, owner: &UserId, connector_id: Uuid, tool: &str, enabled: bool) -> StoreResult<()>;
+}
+
+/// The invocation log.
+#[async_trait]
+pub trait InvocationStore: Send + Sync {
+    async fn record_invocation(&self, record: &InvocationRecord) -> StoreResult<()>;
+    /// `owner`'s invocations since `since`, oldest first, at most `limit`.
+    async fn invocations(&self, owner: &UserId, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<InvocationRecord>>;
+    async fn prune_invocations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// Everything the service needs from storage.
 #[async_trait]
-pub trait Store: ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore {
+pub trait Store:
+    ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore + ToolSwitchStore + InvocationStore
+{
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
     /// Cheap liveness query for `/readyz`.

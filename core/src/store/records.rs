@@ -73,6 +73,29 @@ pub struct UserToolRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One tool call, in the invocation log (kept apart from runs, with its own retention).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvocationRecord {
+    pub id: Uuid,
+    pub owner: String,
+    pub run_id: Uuid,
+    /// `connector` or `system`.
+    pub source_kind: String,
+    pub connector_id: Option<Uuid>,
+    pub system_tool: Option<String>,
+    /// The tool's own name (the server's, or the system tool's function).
+    pub tool_name: String,
+    /// The name the agent used.
+    pub catalog_name: String,
+    /// `ok`, `tool_error` (the tool answered `isError`) or `failed`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub attempts: i32,
+    pub duration_ms: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Now, truncated to microseconds so values round-trip through both databases unchanged.
 pub fn now() -> DateTime<Utc> {
     let now = Utc::now();

@@ -12,8 +12,10 @@ use crate::domain::UserId;
 use crate::runs::{RunRecord, RunStatus, Step};
 
 const INSERT: &str = "insert into runs (id, owner, kind, status, connector_id, input, sealed_input, steps, result, \
-    error_code, error_message, attempts, created_at, started_at, finished_at, updated_at) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    error_code, error_message, attempts, created_at, started_at, finished_at, updated_at, idempotency_key, \
+    request_hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+const BY_KEY: &str = "select * from runs where owner = $1 and idempotency_key = $2";
+const DISPATCH: &str = "update runs set dispatched_at = $2, updated_at = $2 where id = $1";
 const GET_OWNED: &str = "select * from runs where owner = $1 and id = $2";
 const GET: &str = "select * from runs where id = $1";
 const START: &str = "update runs set status = 'running', attempts = attempts + 1, \
@@ -44,6 +46,8 @@ impl RunStore for SqlStore {
             .bind(r.started_at)
             .bind(r.finished_at)
             .bind(r.updated_at)
+            .bind(&r.idempotency_key)
+            .bind(&r.request_hash)
             .execute(pool)
             .await
             .map(drop))
@@ -53,6 +57,16 @@ impl RunStore for SqlStore {
     async fn run(&self, owner: &UserId, id: Uuid) -> StoreResult<RunRecord> {
         on_db!(self, pool => sqlx::query_as(GET_OWNED).bind(owner.as_str()).bind(id).fetch_one(pool).await)
             .or_store("Failed to load run")
+    }
+
+    async fn run_by_idempotency_key(&self, owner: &UserId, key: &str) -> StoreResult<RunRecord> {
+        on_db!(self, pool => sqlx::query_as(BY_KEY).bind(owner.as_str()).bind(key).fetch_one(pool).await)
+            .or_store("Failed to load run by idempotency key")
+    }
+
+    async fn mark_dispatched(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        on_db!(self, pool => sqlx::query(DISPATCH).bind(id).bind(now).execute(pool).await.map(drop))
+            .or_store("Failed to mark run dispatched")
     }
 
     async fn run_by_id(&self, id: Uuid) -> StoreResult<RunRecord> {

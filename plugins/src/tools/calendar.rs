@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::invoke::{ToolContext, ToolError, ToolOutput};
 use crate::{SystemTool, ToolAuth, ToolDescriptor, ToolFunction, register_tool};
 
 pub struct Calendar;
@@ -23,9 +24,14 @@ static DESCRIPTOR: ToolDescriptor = ToolDescriptor {
     }],
 };
 
+#[async_trait::async_trait]
 impl SystemTool for Calendar {
     fn descriptor(&self) -> &ToolDescriptor {
         &DESCRIPTOR
+    }
+
+    async fn invoke(&self, _: &ToolContext<'_>, _: &str, _: Value) -> Result<ToolOutput, ToolError> {
+        Err(ToolError::new("COMING_SOON", "Google Calendar is coming soon"))
     }
 }
 

@@ -9,6 +9,7 @@
 //! A panic fails the run instead of leaving it `running`.
 
 mod discover;
+pub mod invoke;
 mod test;
 
 use std::panic::AssertUnwindSafe;
@@ -19,17 +20,28 @@ use apalis::prelude::{BoxDynError, Data};
 use futures::FutureExt as _;
 use switchboard_core::jobs::{RunJob, RunKind};
 use switchboard_core::mcp::ProbeReport;
+use serde_json::Value;
 use switchboard_core::runs::{RunEvent, RunRecord, RunStatus, Step, TestResult};
 use switchboard_core::services::Services;
 use switchboard_core::store::now;
 
 use crate::metrics;
+use crate::sessions::Sessions;
+
+/// What every job handler gets (apalis `Data`).
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    pub services: Services,
+    /// Open MCP sessions of this process, reused by tool calls.
+    pub sessions: Sessions,
+}
 
 /// How a run ended.
 #[derive(Debug)]
 pub struct Outcome {
     pub steps: Vec<Step>,
-    pub result: Option<TestResult>,
+    /// The run's result: a test's [`TestResult`], or a tool call's result.
+    pub result: Option<Value>,
     /// `(code, message)` when the run failed.
     pub error: Option<(String, String)>,
 }
@@ -58,11 +70,7 @@ impl Outcome {
             tools: report.tools,
             server: report.server,
         };
-        Self {
-            steps,
-            result: Some(result),
-            error,
-        }
+        Self { steps, result: serde_json::to_value(result).ok(), error }
     }
 
     /// The code for metrics: the error, the warning, or `OK`.
@@ -70,15 +78,15 @@ impl Outcome {
         self.error
             .as_ref()
             .map(|e| e.0.clone())
-            .or_else(|| self.result.as_ref().and_then(|r| r.error_code.clone()))
+            .or_else(|| self.result.as_ref().and_then(|r| r.get("error_code")).and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| "OK".to_owned())
     }
 }
 
 /// The apalis handler of every queue.
-pub async fn handle(job: RunJob, services: Data<Services>) -> Result<(), BoxDynError> {
-    let services = services.0;
-    match AssertUnwindSafe(run(&services, job)).catch_unwind().await {
+pub async fn handle(job: RunJob, context: Data<JobContext>) -> Result<(), BoxDynError> {
+    let JobContext { services, sessions } = context.0;
+    match AssertUnwindSafe(run(&services, &sessions, job)).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::error!(run_id = %job.run_id, error = format!("{e:#}"), "job failed on an infrastructure fault; it will be retried");
@@ -100,7 +108,7 @@ pub async fn handle(job: RunJob, services: Data<Services>) -> Result<(), BoxDynE
     }
 }
 
-async fn run(services: &Services, job: RunJob) -> anyhow::Result<()> {
+async fn run(services: &Services, sessions: &Sessions, job: RunJob) -> anyhow::Result<()> {
     let started = Instant::now();
     let Some(run) = services.store.start_run(job.run_id, now()).await? else {
         tracing::debug!(run_id = %job.run_id, "run already finished; duplicate delivery ignored");
@@ -118,6 +126,7 @@ async fn run(services: &Services, job: RunJob) -> anyhow::Result<()> {
     let outcome = match kind {
         RunKind::ConnectionTest => test::run(services, &run).await?,
         RunKind::DiscoverTools => discover::run(services, &run).await?,
+        RunKind::InvokeTool => invoke::run(services, sessions, &run).await?,
     };
     finish(services, &run, kind, outcome, started).await
 }
@@ -136,7 +145,7 @@ async fn finish(
     } else {
         RunStatus::Failed
     };
-    let result = outcome.result.as_ref().map(serde_json::to_value).transpose()?;
+    let result = outcome.result.clone();
     let error = outcome.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
     let finished = services
         .store

@@ -1,9 +1,12 @@
 //! Connectors: `GET/POST /api/connectors`, `GET/PUT/DELETE /api/connectors/{id}`,
-//! `POST /api/connectors/{id}/toggle`. Every lookup is by (user, id): another
+//! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}`. Every lookup is by (user, id): another
 //! user's connector answers 404 exactly like a missing one.
 
+mod switches;
 mod testing;
 mod verify;
+
+pub(crate) use verify::queue_error;
 mod view;
 mod write;
 
@@ -11,8 +14,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
-use switchboard_core::domain::ConnectorInput;
-use switchboard_core::store::StoreError;
+use switchboard_core::domain::{ConnectorInput, UserId};
+use switchboard_core::store::{ConnectorRecord, StoreError};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_connectors, create_connector))
         .routes(routes!(get_connector, update_connector, delete_connector))
         .routes(routes!(toggle_connector))
+        .routes(routes!(switches::switch_tool))
         .routes(routes!(testing::test_connection))
         .routes(routes!(testing::test_saved_connector))
         .routes(routes!(testing::refresh_connector))
@@ -55,8 +59,9 @@ async fn list_connectors(
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<ConnectorList>> {
     let records = state.store.connectors(&user).await?;
+    let off = state.store.switched_off(&user).await?;
     Ok(Json(ConnectorList {
-        connectors: records.into_iter().map(ConnectorView::from).collect(),
+        connectors: records.into_iter().map(|r| ConnectorView::from(r).with_switches(&off)).collect(),
         limit: state.settings.max_connectors,
     }))
 }
@@ -92,7 +97,13 @@ async fn get_connector(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConnectorView>> {
     let record = state.store.connector(&user, parse_id(&id)?).await.map_err(not_found)?;
-    Ok(Json(record.into()))
+    view_of(&state, &user, record).await.map(Json)
+}
+
+/// The connector's view with its switched-off tools.
+async fn view_of(state: &AppState, user: &UserId, record: ConnectorRecord) -> ApiResult<ConnectorView> {
+    let off = state.store.switched_off(user).await?;
+    Ok(ConnectorView::from(record).with_switches(&off))
 }
 
 /// Replaces a connector's fields. Omitted secrets keep their stored value unless the host changes.
@@ -108,7 +119,8 @@ async fn update_connector(
 ) -> ApiResult<Json<ConnectorView>> {
     let op = Op::start("connector.update", &user);
     let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
-    op.finish(Some(&id), result).map(|r| Json(r.into()))
+    let record = op.finish(Some(&id), result)?;
+    view_of(&state, &user, record).await.map(Json)
 }
 
 /// Deletes a connector.
@@ -159,5 +171,6 @@ async fn toggle_connector(
             .map_err(not_found)
     }
     .await;
-    op.finish(Some(&id), result).map(|r| Json(r.into()))
+    let record = op.finish(Some(&id), result)?;
+    view_of(&state, &user, record).await.map(Json)
 }

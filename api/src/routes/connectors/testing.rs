@@ -109,8 +109,10 @@ pub async fn refresh_connector(
                 auth_type: record.auth_type,
                 header_names: record.header_names.0,
                 fingerprint: None,
+                tool: None,
             },
-            secrets: None,
+            sealed: None,
+            idempotency: None,
         };
         let run = launch(&state.services, new).await.map_err(queue_error)?;
         respond(&state, &user, run, prefer_wait(&headers)).await

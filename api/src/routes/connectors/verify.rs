@@ -143,16 +143,15 @@ pub async fn start_test(
         auth_type: credentials.auth_type().as_str().to_owned(),
         header_names: headers.names(),
         fingerprint: Some(Fingerprint::new(raw_url, credentials, headers)),
+        tool: None,
     };
     let new = NewRun {
         owner: user.clone(),
         kind: RunKind::ConnectionTest,
         connector_id,
         input,
-        secrets: Some(SealedRunInput {
-            credentials: credentials.clone(),
-            headers: headers.clone(),
-        }),
+        sealed: Some(json!(SealedRunInput { credentials: credentials.clone(), headers: headers.clone() })),
+        idempotency: None,
     };
     let run = match switchboard_core::domain::ServerUrl::parse(raw_url) {
         Ok(_) => launch(&state.services, new).await,

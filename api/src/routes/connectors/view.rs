@@ -25,6 +25,8 @@ pub struct ConnectorView {
     /// Tools found by the last discovery.
     pub tools: Vec<ToolInfo>,
     pub tool_count: usize,
+    /// Names of the discovered tools switched off for agents.
+    pub disabled_tools: Vec<String>,
     pub tools_discovered_at: Option<DateTime<Utc>>,
     pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -46,6 +48,14 @@ pub struct ConnectorList {
     pub limit: u32,
 }
 
+impl ConnectorView {
+    /// Fills `disabled_tools` from the user's switched-off `(connector, tool)` pairs.
+    pub fn with_switches(mut self, off: &[(Uuid, String)]) -> Self {
+        self.disabled_tools = off.iter().filter(|(c, _)| *c == self.id).map(|(_, t)| t.clone()).collect();
+        self
+    }
+}
+
 impl From<ConnectorRecord> for ConnectorView {
     fn from(r: ConnectorRecord) -> Self {
         let status = if r.enabled { r.state } else { "disabled".to_owned() };
@@ -64,6 +74,7 @@ impl From<ConnectorRecord> for ConnectorView {
             enabled: r.enabled,
             status,
             tool_count: tools.len(),
+            disabled_tools: Vec::new(),
             tools,
             tools_discovered_at: r.tools_discovered_at,
             last_error_code: r.last_error_code,

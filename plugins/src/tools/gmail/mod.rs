@@ -1,8 +1,16 @@
-//! Gmail: send, search and read the user's mail (OAuth with Google).
+//! Gmail: send, search and read the user's mail through the Gmail REST API
+//! (base URL `SWITCHBOARD_GMAIL_API_BASE`), with the user's own OAuth access
+//! token. Until the user connects Gmail, every function answers `NOT_CONNECTED`.
 
+mod api;
+mod message;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::invoke::{ToolContext, ToolError, ToolOutput, arguments};
 use crate::{SystemTool, ToolAuth, ToolDescriptor, ToolFunction, register_tool};
+use api::GmailApi;
 
 pub struct Gmail;
 
@@ -39,9 +47,62 @@ static DESCRIPTOR: ToolDescriptor = ToolDescriptor {
     ],
 };
 
+#[derive(Deserialize)]
+struct SendArgs {
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    subject: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct SearchArgs {
+    query: String,
+    #[serde(default = "default_page")]
+    max_results: u32,
+}
+
+fn default_page() -> u32 {
+    10
+}
+
+#[derive(Deserialize)]
+struct ReadArgs {
+    message_id: String,
+}
+
+#[async_trait::async_trait]
 impl SystemTool for Gmail {
     fn descriptor(&self) -> &ToolDescriptor {
         &DESCRIPTOR
+    }
+
+    async fn invoke(&self, ctx: &ToolContext<'_>, function: &str, args: Value) -> Result<ToolOutput, ToolError> {
+        let token = ctx
+            .credentials
+            .as_ref()
+            .and_then(|c| c.get("access_token"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| ToolError::not_connected(DESCRIPTOR.name))?;
+        let api = GmailApi::new(&ctx.services.settings.agent.gmail_api_base, token);
+        match function {
+            "send_email" => {
+                let args: SendArgs = arguments(args)?;
+                let raw = message::rfc2822(&args.to, &args.cc, &args.subject, &args.body)?;
+                let sent = api.send(&raw).await?;
+                Ok(ToolOutput::json(json!({"id": sent["id"], "thread_id": sent["threadId"]})))
+            }
+            "search_messages" => {
+                let args: SearchArgs = arguments(args)?;
+                Ok(ToolOutput::json(json!({"messages": api.search(&args.query, args.max_results).await?})))
+            }
+            "read_message" => {
+                let args: ReadArgs = arguments(args)?;
+                Ok(ToolOutput::json(api.read(&args.message_id).await?))
+            }
+            other => Err(ToolError::unknown_function(DESCRIPTOR.name, other)),
+        }
     }
 }
 
@@ -81,7 +142,7 @@ fn search_schema() -> Value {
 fn read_schema() -> Value {
     json!({
         "type": "object",
-        "properties": {"message_id": {"type": "string", "minLength": 1, "maxLength": 256}},
+        "properties": {"message_id": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9_-]+$"}},
         "required": ["message_id"],
         "additionalProperties": false
     })

@@ -1,0 +1,141 @@
+//! Calling a tool on an open session, and what a failure means for a retry.
+//!
+//! A failed call may be sent again only when it provably never reached the
+//! server ([`FailureKind::NotReached`]: DNS, refused, TLS, connect timeout, an
+//! expired session), when the server refused it unprocessed
+//! ([`FailureKind::Refused`]: 429, or 503 with `Retry-After`), or — for
+//! [`FailureKind::Transient`] failures (5xx, timeouts, a dropped connection) —
+//! when the tool is annotated `readOnlyHint` or `idempotentHint`. A
+//! [`FailureKind::Permanent`] failure (the server answered with an error) is
+//! never retried.
+
+use std::time::Duration;
+
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::ServiceError;
+use rmcp::transport::streamable_http_client::StreamableHttpError;
+use serde_json::{Map, Value};
+
+use super::classify::{excerpt, http_error};
+use super::codes::{ErrorCode, Failure};
+use super::probe::Session;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    NotReached,
+    Refused,
+    Transient,
+    Permanent,
+}
+
+/// Why a call failed: a stable code, a message, and what it means for a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    pub kind: FailureKind,
+    pub code: String,
+    pub message: String,
+}
+
+impl CallFailure {
+    pub fn new(kind: FailureKind, code: &str, message: impl Into<String>) -> Self {
+        Self { kind, code: code.to_owned(), message: message.into() }
+    }
+
+    /// Whether the call may be sent once more for a tool with these hints.
+    pub fn retryable(&self, safe_to_repeat: bool) -> bool {
+        match self.kind {
+            FailureKind::NotReached | FailureKind::Refused => true,
+            FailureKind::Transient => safe_to_repeat,
+            FailureKind::Permanent => false,
+        }
+    }
+
+    /// A failure to open the session: the call was never sent.
+    pub fn from_connect(failure: Failure) -> Self {
+        let kind = match failure.code {
+            ErrorCode::ConnectionFailed | ErrorCode::Timeout => FailureKind::NotReached,
+            _ => FailureKind::Permanent,
+        };
+        Self { kind, code: failure.code.as_str().to_owned(), message: failure.message }
+    }
+
+    /// Whether the session should be dropped (it may be broken).
+    pub fn breaks_session(&self) -> bool {
+        self.kind != FailureKind::Permanent || self.code == "AUTH_FAILED"
+    }
+}
+
+/// `tools/call` with a time limit; the result is MCP's `CallToolResult` as JSON
+/// (`content`, `structuredContent`, `isError` passed through).
+pub async fn call_tool(session: &Session, tool: &str, arguments: Map<String, Value>, timeout: Duration) -> Result<Value, CallFailure> {
+    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+    match tokio::time::timeout(timeout, session.peer().call_tool(params)).await {
+        Err(_) => Err(CallFailure::new(
+            FailureKind::Transient,
+            "TIMEOUT",
+            format!("the tool did not answer within {} s", timeout.as_secs_f64()),
+        )),
+        Ok(Ok(result)) => serde_json::to_value(result)
+            .map_err(|e| CallFailure::new(FailureKind::Permanent, "INVALID_MCP_SERVER", e.to_string())),
+        Ok(Err(error)) => Err(classify(&error)),
+    }
+}
+
+fn classify(error: &ServiceError) -> CallFailure {
+    use StreamableHttpError as E;
+    let transient = |message: String| CallFailure::new(FailureKind::Transient, "UPSTREAM_ERROR", message);
+    match error {
+        ServiceError::McpError(data) => CallFailure::new(
+            FailureKind::Permanent,
+            "TOOL_CALL_FAILED",
+            format!("the server refused the call: {}", excerpt(&data.message)),
+        ),
+        ServiceError::Timeout { .. } => CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time"),
+        ServiceError::TransportSend(dynamic) => match http_error(dynamic.error.as_ref()) {
+            Some(E::Client(e)) if e.is_connect() => {
+                CallFailure::new(FailureKind::NotReached, "CONNECTION_FAILED", "could not connect to the server")
+            }
+            Some(E::Client(e)) if e.is_timeout() => CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time"),
+            Some(E::Client(_)) => transient("the connection to the server broke during the call".into()),
+            Some(E::HttpStatus(s)) if s.status == 429 || (s.status == 503 && s.retry_after.is_some()) => CallFailure::new(
+                FailureKind::Refused,
+                "RATE_LIMITED",
+                format!("the server refused the call for now (HTTP {})", s.status),
+            ),
+            Some(E::HttpStatus(s)) => transient(format!("the server failed (HTTP {})", s.status)),
+            Some(E::SessionExpired) => {
+                CallFailure::new(FailureKind::NotReached, "SESSION_EXPIRED", "the server ended the session before the call")
+            }
+            Some(E::AuthRequired(_) | E::InsufficientScope(_)) => {
+                CallFailure::new(FailureKind::Permanent, "AUTH_FAILED", "the server refused the credentials")
+            }
+            Some(E::UnexpectedServerResponse(text)) if text.contains("HTTP 5") => transient(format!("the server failed: {}", excerpt(text))),
+            Some(E::UnexpectedServerResponse(text)) => {
+                CallFailure::new(FailureKind::Permanent, "UPSTREAM_ERROR", format!("the server refused the call: {}", excerpt(text)))
+            }
+            Some(other) => transient(format!("the call failed: {}", excerpt(&other.to_string()))),
+            None => transient(format!("the call failed: {}", excerpt(&dynamic.to_string()))),
+        },
+        ServiceError::TransportClosed => transient("the connection to the server closed during the call".into()),
+        other => CallFailure::new(FailureKind::Permanent, "UPSTREAM_ERROR", excerpt(&other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_safe_failures_are_retried() {
+        let make = |kind| CallFailure::new(kind, "X", "x");
+        assert!(make(FailureKind::NotReached).retryable(false));
+        assert!(make(FailureKind::Refused).retryable(false));
+        assert!(!make(FailureKind::Transient).retryable(false), "a 5xx on an unsafe tool may have had its effect");
+        assert!(make(FailureKind::Transient).retryable(true));
+        assert!(!make(FailureKind::Permanent).retryable(true));
+        let refused = CallFailure::from_connect(Failure::new(ErrorCode::ConnectionFailed, "refused"));
+        assert_eq!(refused.kind, FailureKind::NotReached);
+        let auth = CallFailure::from_connect(Failure::new(ErrorCode::AuthFailed, "no"));
+        assert_eq!(auth.kind, FailureKind::Permanent);
+    }
+}

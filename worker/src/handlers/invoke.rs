@@ -1,0 +1,209 @@
+//! `InvokeTool`: call one catalog tool, with the retry policy (see
+//! `switchboard_core::mcp::call`) and crash safety: the run records
+//! `dispatched_at` before a `tools/call` is sent, and a job recovered after a
+//! crash that finds an unsafe call already dispatched does not send it again
+//! but fails with `OUTCOME_UNKNOWN`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use switchboard_core::domain::UserId;
+use switchboard_core::mcp::StepStatus;
+use switchboard_core::mcp::call::{self, CallFailure, FailureKind};
+use switchboard_core::runs::launch::sealed_input_aad;
+use switchboard_core::runs::{InvocationInput, RunRecord, Step, ToolTarget};
+use switchboard_core::services::Services;
+use switchboard_core::store::{InvocationRecord, SealedColumn, StoreError, now};
+use switchboard_core::vault::Aad;
+use switchboard_plugins::ToolContext;
+
+use super::Outcome;
+use crate::progress::Progress;
+use crate::sessions::Sessions;
+
+pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> anyhow::Result<Outcome> {
+    let Some(target) = run.input.tool.clone() else {
+        return Ok(Outcome::failed(run, "INTERNAL_ERROR", "this run names no tool"));
+    };
+    let owner = UserId::parse(&run.owner).map_err(anyhow::Error::msg)?;
+    if run.attempts > 1 && run.dispatched_at.is_some() && !target.safe_to_repeat() {
+        let outcome = Outcome::failed(
+            run,
+            "OUTCOME_UNKNOWN",
+            "a worker stopped after this call was sent, so it may or may not have taken effect; it was not sent \
+             again because the tool is not marked read-only or idempotent. Check the result in the tool itself.",
+        );
+        log(services, run, &target, &outcome, 0, Duration::ZERO).await;
+        return Ok(outcome);
+    }
+    let arguments = match &run.sealed_input {
+        Some(blob) => match services.vault.open_json::<InvocationInput>(sealed_input_aad(&run.owner, &run.id.to_string()), blob) {
+            Ok(input) => input.arguments,
+            Err(e) => {
+                tracing::error!(run_id = %run.id, error = %e, "cannot open an invocation's arguments");
+                return Ok(Outcome::failed(run, "INTERNAL_ERROR", "the call's arguments could not be read; call again"));
+            }
+        },
+        None => Map::new(),
+    };
+
+    let started = Instant::now();
+    let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
+    let observer = progress.sender();
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        let name = format!("attempt_{attempt}");
+        observer.send(Step { name: name.clone(), status: StepStatus::Running, duration_ms: None, message: None });
+        let began = Instant::now();
+        let result = call_once(services, sessions, run, &owner, &target, arguments.clone()).await;
+        let duration_ms = Some(switchboard_core::runs::round_ms(began.elapsed().as_secs_f64() * 1000.0));
+        match result {
+            Ok(value) => {
+                observer.send(Step { name, status: StepStatus::Ok, duration_ms, message: None });
+                break Ok(value);
+            }
+            Err(failure) if attempt == 1 && failure.retryable(target.safe_to_repeat()) => {
+                let delay = services.settings.agent.retry_delay;
+                let message = format!("{} ({}); retrying in {} s", failure.message, failure.code, delay.as_secs_f64());
+                observer.send(Step { name, status: StepStatus::Failed, duration_ms, message: Some(message) });
+                metrics::counter!("switchboard_invocation_retries_total", "reason" => kind_label(failure.kind)).increment(1);
+                tokio::time::sleep(delay).await;
+            }
+            Err(failure) => {
+                let message = format!("{} ({})", failure.message, failure.code);
+                observer.send(Step { name, status: StepStatus::Failed, duration_ms, message: Some(message) });
+                break Err(failure);
+            }
+        }
+    };
+    drop(observer);
+    let steps = progress.finish().await;
+    let outcome = match result {
+        Ok(value) => Outcome { steps, result: Some(value), error: None },
+        Err(failure) => Outcome { steps, result: None, error: Some((failure.code, failure.message)) },
+    };
+    log(services, run, &target, &outcome, attempt, started.elapsed()).await;
+    Ok(outcome)
+}
+
+async fn call_once(
+    services: &Services,
+    sessions: &Sessions,
+    run: &RunRecord,
+    owner: &UserId,
+    target: &ToolTarget,
+    arguments: Map<String, Value>,
+) -> Result<Value, CallFailure> {
+    let infra = |e: StoreError| CallFailure::new(FailureKind::Transient, "INTERNAL_ERROR", format!("storage failed: {e}"));
+    let timeout = services.settings.agent.invoke_timeout;
+    match (target.connector_id, &target.system_tool) {
+        (Some(connector_id), _) => {
+            let connector = match services.store.connector(owner, connector_id).await {
+                Ok(c) => c,
+                Err(StoreError::NotFound) => {
+                    return Err(CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "the connector was deleted"));
+                }
+                Err(e) => return Err(infra(e)),
+            };
+            if !connector.enabled {
+                return Err(CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "the connector is disabled"));
+            }
+            let session = sessions.get(services, &connector, services.settings.jobs.test_budget).await?;
+            services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
+            let result = call::call_tool(&session, &target.tool_name, arguments, timeout).await;
+            if let Err(failure) = &result
+                && failure.breaks_session()
+            {
+                sessions.evict(connector_id);
+            }
+            result
+        }
+        (None, Some(tool_id)) => {
+            let tool = switchboard_plugins::registry()
+                .get(tool_id)
+                .ok_or_else(|| CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "no such system tool"))?;
+            let record = services.store.user_tools(owner).await.map_err(infra)?.into_iter().find(|t| t.tool_id == *tool_id);
+            let Some(record) = record.filter(|r| r.connected) else {
+                return Err(CallFailure::new(
+                    FailureKind::Permanent,
+                    "NOT_CONNECTED",
+                    format!("{} is not connected: connect it in the Apps menu first", tool.descriptor().name),
+                ));
+            };
+            let credentials = record.credentials.as_ref().and_then(|blob| {
+                let aad = Aad { field: SealedColumn::UserToolCredentials.field(), owner: owner.as_str(), row: tool_id };
+                services.vault.open_json::<Value>(aad, blob).ok()
+            });
+            let ctx = ToolContext { services, user: owner, credentials };
+            services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
+            match tokio::time::timeout(timeout, tool.invoke(&ctx, &target.tool_name, Value::Object(arguments))).await {
+                Err(_) => Err(CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time")),
+                Ok(Ok(output)) => Ok(json!({
+                    "content": output.content,
+                    "structuredContent": output.structured,
+                    "isError": output.is_error,
+                })),
+                Ok(Err(e)) => Err(CallFailure::new(FailureKind::Permanent, e.code, e.message)),
+            }
+        }
+        (None, None) => Err(CallFailure::new(FailureKind::Permanent, "INTERNAL_ERROR", "this run names no tool source")),
+    }
+}
+
+fn kind_label(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::NotReached => "not_reached",
+        FailureKind::Refused => "refused",
+        FailureKind::Transient => "transient",
+        FailureKind::Permanent => "permanent",
+    }
+}
+
+/// The invocation log row, the metrics and one structured event; never the arguments.
+async fn log(services: &Services, run: &RunRecord, target: &ToolTarget, outcome: &Outcome, attempts: i32, took: Duration) {
+    let tool_error = outcome.result.as_ref().and_then(|r| r.get("isError")).and_then(Value::as_bool).unwrap_or(false);
+    let label = match (&outcome.error, tool_error) {
+        (Some(_), _) => "failed",
+        (None, true) => "tool_error",
+        (None, false) => "ok",
+    };
+    let code = outcome.error.as_ref().map(|e| e.0.clone());
+    let duration_ms = took.as_secs_f64() * 1000.0;
+    let t = now();
+    let record = InvocationRecord {
+        id: uuid::Uuid::now_v7(),
+        owner: run.owner.clone(),
+        run_id: run.id,
+        source_kind: target.source_kind.clone(),
+        connector_id: target.connector_id,
+        system_tool: target.system_tool.clone(),
+        tool_name: target.tool_name.clone(),
+        catalog_name: target.catalog_name.clone(),
+        outcome: label.to_owned(),
+        error_code: code.clone(),
+        attempts,
+        duration_ms,
+        created_at: t,
+        updated_at: t,
+    };
+    if let Err(e) = services.store.record_invocation(&record).await {
+        tracing::warn!(error = %e, run_id = %run.id, "failed to record an invocation");
+    }
+    let source = target.source_kind.clone();
+    metrics::counter!("switchboard_invocations_total", "source" => source.clone(), "outcome" => label).increment(1);
+    metrics::histogram!("switchboard_invocation_seconds", "source" => source).record(took.as_secs_f64());
+    tracing::info!(
+        target: "switchboard::invocations",
+        run_id = %run.id,
+        user_id = %run.owner,
+        connector_id = ?target.connector_id,
+        system_tool = ?target.system_tool,
+        tool = %target.catalog_name,
+        attempts,
+        outcome = label,
+        code = ?code,
+        duration_ms,
+        "tool invoked"
+    );
+}
