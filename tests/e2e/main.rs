@@ -21,10 +21,12 @@ macro_rules! both_backends {
 }
 
 mod auth;
+mod catalog;
 mod connection_tests;
 mod connectors;
 mod events;
 mod health;
+mod invocations;
 mod isolation;
 mod mcp_client;
 mod operations;

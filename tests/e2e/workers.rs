@@ -134,3 +134,44 @@ async fn sigterm_lets_in_flight_jobs_finish() {
     );
     assert_eq!(finished.body["attempts"], 1);
 }
+
+/// A worker killed after it sent a call: the call is not sent again unless
+/// the tool is safe to repeat; the run ends in `OUTCOME_UNKNOWN`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_dispatched_by_a_killed_worker_is_not_sent_again() {
+    let app = api_only().await;
+    let fixture = McpFixture::with_tools(2, 5);
+    let mcp = fixture.clone().spawn().await;
+    let mut doomed = worker(&app, &[]).await;
+    let alice = app.user("alice");
+    crate::invocations::save_connector(&alice, "Notes", &mcp.url).await;
+    fixture.set_call_delay(Duration::from_secs(30));
+    let call = |tool: &str, text: &str| {
+        alice.post(
+            "/api/agent/invocations",
+            json!({"tool": tool, "arguments": {"text": text}}),
+        )
+    };
+    let unsafe_run = call("notes__tool_1", "pay").await.body["id"].as_str().unwrap().to_owned();
+    let read_only_run = call("notes__tool_0", "read").await.body["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fixture.calls().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "calls never reached the server");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    doomed.signal("KILL");
+    doomed.wait(Duration::from_secs(5)).await;
+    fixture.set_call_delay(Duration::ZERO);
+    let _survivor = worker(&app, &[]).await;
+
+    let lost = wait_for_run(&alice, &unsafe_run, Duration::from_secs(40)).await;
+    assert_eq!(lost["status"], "failed", "{lost}");
+    assert_eq!(lost["error_code"], "OUTCOME_UNKNOWN");
+    assert_eq!(lost["attempts"], 2);
+    let repeated = wait_for_run(&alice, &read_only_run, Duration::from_secs(40)).await;
+    assert_eq!(repeated["status"], "succeeded", "a read-only call is safe to send again: {repeated}");
+    let sent: Vec<String> = fixture.calls().into_iter().map(|(tool, _)| tool).collect();
+    let pay = sent.iter().filter(|t| *t == "tool_1").count();
+    assert_eq!(pay, 1, "the unsafe call was sent once: {sent:?}");
+    assert_eq!(sent.iter().filter(|t| *t == "tool_0").count(), 2, "{sent:?}");
+}

@@ -8,7 +8,7 @@ use switchboard_api::AppState;
 use switchboard_api::auth::mint_token;
 use switchboard_core::Secret;
 
-use switchboard_core::config::{JobSettings, Settings};
+use switchboard_core::config::{AgentSettings, JobSettings, Settings};
 use switchboard_core::services::Overrides;
 use switchboard_core::vault::Vault;
 use tempfile::TempDir;
@@ -35,6 +35,16 @@ pub fn fast_jobs(redis_prefix: Option<String>) -> JobSettings {
         // Fixture servers listen on loopback: allow it in both modes (the loopback fuse stays on).
         egress_allow: Some(switchboard_core::egress::AllowList::loopback()),
         ..JobSettings::default()
+    }
+}
+
+/// Tool-use settings for tests: a 1 s retry delay, a 5 s call timeout, no rate limit.
+pub fn fast_agent() -> AgentSettings {
+    AgentSettings {
+        retry_delay: Duration::from_secs(1),
+        invoke_timeout: Duration::from_secs(5),
+        invoke_rate_limit: 0,
+        ..AgentSettings::default()
     }
 }
 
@@ -97,6 +107,7 @@ impl TestAppBuilder {
             jwt_secret: Some(Secret::new(format!("test-secret-{}", uuid::Uuid::new_v4()))),
             db_max_connections: 5,
             jobs: fast_jobs(redis.as_ref().map(|r| r.prefix.clone())),
+            agent: fast_agent(),
             ..Settings::default()
         };
         for f in self.configure {

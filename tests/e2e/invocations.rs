@@ -1,0 +1,316 @@
+//! `POST /api/agent/invocations` end to end, in both modes, against rmcp
+//! fixture servers: results pass through, arguments are checked first, the
+//! retry policy sends a call twice only when that is safe, idempotency keys
+//! never run a call twice, and the invocation log feeds the system tools.
+//! (The crash-safety test with worker processes is in `workers.rs`.)
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_tests::fixtures::mcp::McpFixture;
+use switchboard_tests::{Backend, Resp, TestApp, UserClient};
+
+both_backends!(
+    a_call_returns_the_tools_result,
+    tool_errors_and_bad_arguments,
+    an_idempotency_key_never_runs_twice,
+    a_slow_tool_times_out_without_a_retry,
+    an_unreached_server_is_retried_after_the_delay,
+    a_500_on_an_unsafe_tool_is_not_retried,
+    a_refused_call_and_a_dropped_read_only_call_are_retried,
+    system_tools_answer_from_the_invocation_log,
+);
+
+/// Saves a connector without auth named `name` for `url`; returns its id.
+pub async fn save_connector(user: &UserClient<'_>, name: &str, url: &str) -> String {
+    let created = user
+        .post(
+            "/api/connectors",
+            json!({"name": name, "server_url": url, "auth_type": "none"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Calls `tool` and waits for the finished run.
+pub async fn invoke(user: &UserClient<'_>, tool: &str, arguments: Value) -> Resp {
+    invoke_with(user, json!({"tool": tool, "arguments": arguments})).await
+}
+
+async fn invoke_with(user: &UserClient<'_>, body: Value) -> Resp {
+    user.send_with(
+        reqwest::Method::POST,
+        "/api/agent/invocations",
+        Some(body),
+        &[("prefer", "wait=30")],
+    )
+    .await
+}
+
+/// `(name, status, message)` of a run's steps.
+fn steps(run: &Value) -> Vec<(String, String)> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn attempts(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, status)| (format!("attempt_{}", i + 1), (*status).to_owned()))
+        .collect()
+}
+
+/// An app with a fixture server saved as connector "Notes" (tools `notes__tool_0`
+/// read-only, `notes__tool_1` neither read-only nor idempotent).
+async fn app_with_notes(backend: Backend) -> (TestApp, McpFixture, switchboard_tests::fixtures::Fixture) {
+    let app = TestApp::spawn(backend).await;
+    let fixture = McpFixture::with_tools(2, 10);
+    let server = fixture.clone().spawn().await;
+    save_connector(&app.user("alice"), "Notes", &server.url).await;
+    (app, fixture, server)
+}
+
+async fn a_call_returns_the_tools_result(backend: Backend) {
+    let (app, fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    let run = invoke(&alice, "notes__tool_1", json!({"text": "hello"})).await;
+    assert_eq!(run.status, 200, "{}", run.text);
+    assert_eq!(run.body["status"], "succeeded", "{}", run.text);
+    assert_eq!(run.body["kind"], "invoke_tool");
+    let result = &run.body["result"];
+    assert_eq!(result["isError"], false);
+    assert_eq!(result["content"][0]["type"], "text");
+    assert_eq!(result["content"][0]["text"], r#"{"text":"hello"}"#);
+    assert_eq!(
+        result["structuredContent"],
+        json!({"tool": "tool_1", "arguments": {"text": "hello"}})
+    );
+    assert_eq!(steps(&run.body), attempts(&["ok"]));
+    assert_eq!(
+        fixture.calls(),
+        [("tool_1".to_owned(), json!({"text": "hello"}))]
+    );
+
+    // 202 without Prefer, then the run can be polled.
+    let queued = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "notes__tool_0", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(queued.status, 202, "{}", queued.text);
+    let id = queued.body["id"].as_str().unwrap();
+    let done = switchboard_tests::runs::wait_for_run(&alice, id, Duration::from_secs(15)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    // Another user has no such tool.
+    let bob = invoke(&app.user("bob"), "notes__tool_1", json!({"text": "hi"})).await;
+    assert_eq!((bob.status, bob.code()), (404, "TOOL_NOT_FOUND"));
+}
+
+async fn tool_errors_and_bad_arguments(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let fixture = McpFixture::with_tools(1, 10);
+    let mut tools = switchboard_tests::fixtures::mcp::numbered_tools(1);
+    tools.push(rmcp::model::Tool::new(
+        "explode",
+        "Always fails",
+        json!({"type": "object"}).as_object().unwrap().clone(),
+    ));
+    fixture.set_tools(tools);
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    save_connector(&alice, "Notes", &server.url).await;
+
+    let failed = invoke(&alice, "notes__explode", json!({})).await;
+    assert_eq!(
+        failed.body["status"], "succeeded",
+        "a tool's own error is a result: {}",
+        failed.text
+    );
+    assert_eq!(failed.body["result"]["isError"], true);
+    assert_eq!(
+        failed.body["result"]["content"][0]["text"],
+        "the tool failed on purpose"
+    );
+
+    let missing = invoke(&alice, "notes__tool_0", json!({})).await;
+    assert_eq!((missing.status, missing.code()), (422, "VALIDATION_FAILED"), "{}", missing.text);
+    assert_eq!(missing.locs(), ["body.arguments"]);
+    assert!(missing.text.contains("text"), "{}", missing.text);
+    let wrong_type = invoke(&alice, "notes__tool_0", json!({"text": 5})).await;
+    assert_eq!(wrong_type.status, 422);
+    assert_eq!(wrong_type.locs(), ["body.arguments.text"]);
+    assert_eq!(fixture.calls().len(), 1, "invalid arguments never reach the server");
+
+    let unknown = invoke(&alice, "notes__nope", json!({})).await;
+    assert_eq!((unknown.status, unknown.code()), (404, "TOOL_NOT_FOUND"));
+    let gmail = invoke(&alice, "gmail__send_email", json!({})).await;
+    assert_eq!((gmail.status, gmail.code()), (409, "NOT_CONNECTED"), "{}", gmail.text);
+}
+
+async fn an_idempotency_key_never_runs_twice(backend: Backend) {
+    let (app, fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    let body = json!({"tool": "notes__tool_1", "arguments": {"text": "once"}, "idempotency_key": "k-1"});
+    let first = invoke_with(&alice, body.clone()).await;
+    assert_eq!(first.body["status"], "succeeded", "{}", first.text);
+    let replay = invoke_with(&alice, body).await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.body["id"], first.body["id"], "the original run");
+    assert_eq!(fixture.calls().len(), 1, "executed once");
+
+    let other = invoke_with(
+        &alice,
+        json!({"tool": "notes__tool_1", "arguments": {"text": "twice"}, "idempotency_key": "k-1"}),
+    )
+    .await;
+    assert_eq!((other.status, other.code()), (409, "IDEMPOTENCY_KEY_REUSED"));
+    // Keys are per user.
+    save_connector(&app.user("bob"), "Notes", &_server.url).await;
+    let bob = invoke_with(
+        &app.user("bob"),
+        json!({"tool": "notes__tool_1", "arguments": {"text": "once"}, "idempotency_key": "k-1"}),
+    )
+    .await;
+    assert_eq!(bob.body["status"], "succeeded", "{}", bob.text);
+    assert_ne!(bob.body["id"], first.body["id"]);
+    let bad = invoke_with(
+        &alice,
+        json!({"tool": "notes__tool_1", "arguments": {"text": "x"}, "idempotency_key": "has space"}),
+    )
+    .await;
+    assert_eq!(bad.locs(), ["body.idempotency_key"]);
+}
+
+async fn a_slow_tool_times_out_without_a_retry(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|s| s.agent.invoke_timeout = Duration::from_millis(500))
+        .spawn()
+        .await;
+    let fixture = McpFixture::with_tools(2, 10);
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    save_connector(&alice, "Notes", &server.url).await;
+    fixture.set_call_delay(Duration::from_secs(3));
+    let run = invoke(&alice, "notes__tool_1", json!({"text": "slow"})).await;
+    assert_eq!(run.body["status"], "failed", "{}", run.text);
+    assert_eq!(run.body["error_code"], "TIMEOUT");
+    assert_eq!(steps(&run.body), attempts(&["failed"]), "the call may have had its effect: not re-sent");
+    assert_eq!(fixture.calls().len(), 1);
+}
+
+async fn an_unreached_server_is_retried_after_the_delay(backend: Backend) {
+    let (app, fixture, server) = app_with_notes(backend).await;
+    let port: u16 = url::Url::parse(&server.url).unwrap().port().unwrap();
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let alice = app.user("alice");
+    let queued = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "notes__tool_1", "arguments": {"text": "late"}}),
+        )
+        .await;
+    assert_eq!(queued.status, 202, "{}", queued.text);
+    let id = queued.body["id"].as_str().unwrap().to_owned();
+    // Wait for the first attempt to fail, then bring the server back within the 1 s delay.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let run = alice.get(&format!("/api/runs/{id}")).await;
+        if steps(&run.body).first().is_some_and(|s| s.1 == "failed") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no failed attempt: {}", run.text);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _back = fixture.clone().spawn_on(port).await;
+    let done = switchboard_tests::runs::wait_for_run(&alice, &id, Duration::from_secs(15)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(steps(&done), attempts(&["failed", "ok"]));
+    let message = done["steps"][0]["message"].as_str().unwrap();
+    assert!(message.contains("CONNECTION_FAILED") && message.contains("retrying in 1 s"), "{message}");
+    assert_eq!(fixture.calls().len(), 1, "the call reached the tool once");
+}
+
+async fn a_500_on_an_unsafe_tool_is_not_retried(backend: Backend) {
+    let (app, fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    // Open the session first so the 500 answers the call itself.
+    assert_eq!(invoke(&alice, "notes__tool_1", json!({"text": "a"})).await.body["status"], "succeeded");
+    fixture.fail_calls(500, 1);
+    let run = invoke(&alice, "notes__tool_1", json!({"text": "b"})).await;
+    assert_eq!(run.body["status"], "failed", "{}", run.text);
+    assert_eq!(run.body["error_code"], "UPSTREAM_ERROR");
+    assert_eq!(steps(&run.body), attempts(&["failed"]));
+    let next = invoke(&alice, "notes__tool_1", json!({"text": "c"})).await;
+    assert_eq!(next.body["status"], "succeeded", "the server is fine again: {}", next.text);
+    let texts: Vec<Value> = fixture.calls().into_iter().map(|c| c.1["text"].clone()).collect();
+    assert_eq!(texts, ["a", "c"], "b was never re-sent");
+}
+
+async fn a_refused_call_and_a_dropped_read_only_call_are_retried(backend: Backend) {
+    let (app, fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    fixture.fail_calls(429, 1);
+    let refused = invoke(&alice, "notes__tool_1", json!({"text": "limited"})).await;
+    assert_eq!(refused.body["status"], "succeeded", "429 means unprocessed: {}", refused.text);
+    assert_eq!(steps(&refused.body), attempts(&["failed", "ok"]));
+
+    fixture.drop_calls(1);
+    let read_only = invoke(&alice, "notes__tool_0", json!({"text": "read"})).await;
+    assert_eq!(read_only.body["status"], "succeeded", "{}", read_only.text);
+    assert_eq!(steps(&read_only.body), attempts(&["failed", "ok"]));
+    fixture.drop_calls(1);
+    let unsafe_call = invoke(&alice, "notes__tool_1", json!({"text": "write"})).await;
+    assert_eq!(unsafe_call.body["status"], "failed", "{}", unsafe_call.text);
+    assert_eq!(steps(&unsafe_call.body), attempts(&["failed"]));
+    let texts: Vec<Value> = fixture.calls().into_iter().map(|c| c.1["text"].clone()).collect();
+    assert_eq!(texts, ["limited", "read", "read", "write"]);
+}
+
+async fn system_tools_answer_from_the_invocation_log(backend: Backend) {
+    let (app, _fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    for tool in ["analytics", "export"] {
+        assert_eq!(alice.post_empty(&format!("/api/tools/{tool}/connect")).await.status, 200);
+    }
+    for text in ["a", "b", "c"] {
+        invoke(&alice, "notes__tool_0", json!({"text": text})).await;
+    }
+    invoke(&alice, "notes__tool_1", json!({})).await; // 422: not a call, not logged
+    let usage = invoke(&alice, "analytics__tool_usage", json!({"since_hours": 1})).await;
+    assert_eq!(usage.body["status"], "succeeded", "{}", usage.text);
+    let report = &usage.body["result"]["structuredContent"];
+    assert_eq!(report["total_calls"], 3, "{report}");
+    let group = &report["groups"][0];
+    assert_eq!((group["key"].as_str(), group["calls"].as_u64()), (Some("notes__tool_0"), Some(3)));
+    assert_eq!(group["success_rate"], 1.0);
+    assert!(group["p50_ms"].as_f64().unwrap() > 0.0);
+
+    let export = invoke(&alice, "export__export_data", json!({"format": "csv"})).await;
+    assert_eq!(export.body["status"], "succeeded", "{}", export.text);
+    let csv = export.body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(csv.contains("Notes") && csv.contains("notes__tool_0"), "{csv}");
+    let json_export = invoke(&alice, "export__export_data", json!({"format": "json"})).await;
+    let data = &json_export.body["result"]["structuredContent"];
+    assert_eq!(data["connectors"][0]["name"], "Notes", "{data}");
+    assert!(data["invocations"].as_array().unwrap().len() >= 4, "{data}");
+
+    // Bob's analytics see none of Alice's calls.
+    let bob = app.user("bob");
+    bob.post_empty("/api/tools/analytics/connect").await;
+    let theirs = invoke(&bob, "analytics__tool_usage", json!({})).await;
+    assert_eq!(theirs.body["result"]["structuredContent"]["total_calls"], 0, "{}", theirs.text);
+}
