@@ -84,6 +84,16 @@ impl ApiError {
         self.0.status
     }
 
+    /// The message as answered (generic for 5xx).
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Validation details, if any.
+    pub fn details(&self) -> Option<&Value> {
+        self.0.details.as_ref()
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
     }

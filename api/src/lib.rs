@@ -22,7 +22,6 @@ pub mod extract;
 pub mod oplog;
 pub mod routes;
 pub mod runs;
-pub mod schema;
 pub mod server;
 pub mod startup;
 pub mod state;

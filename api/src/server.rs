@@ -31,6 +31,12 @@ pub async fn serve_with_workers(
     let addr = listener.local_addr().context("listener has no local address")?;
     tracing::info!(%addr, backend = state.store.backend(), workers, "Switchboard API listening on http://{addr}");
     let shutdown = shutdown.shared();
+    let streams = state.shutdown.clone();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        signal.await;
+        streams.cancel();
+    });
     let worker_task = workers.then(|| {
         let services = state.services.clone();
         tokio::spawn(switchboard_worker::run(services, shutdown.clone()))

@@ -17,6 +17,7 @@ use switchboard_core::queue::QueueBackend;
 use switchboard_core::ratelimit::RateLimiter;
 use switchboard_core::services::{Overrides, Services, announce};
 use switchboard_core::telemetry;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Authenticator;
 use crate::state::AppState;
@@ -65,5 +66,6 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
         metrics: telemetry::metrics_handle(),
         test_limiter: Arc::new(test_limiter),
         invoke_limiter: Arc::new(invoke_limiter),
+        shutdown: CancellationToken::new(),
     })
 }

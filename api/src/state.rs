@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use switchboard_core::ratelimit::RateLimiter;
 use switchboard_core::services::Services;
 use switchboard_plugins::Registry;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Authenticator;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub test_limiter: Arc<RateLimiter>,
     /// Tool invocations per user per minute.
     pub invoke_limiter: Arc<RateLimiter>,
+    /// Cancelled when the server shuts down: ends long-lived streams (the MCP gateway's).
+    pub shutdown: CancellationToken,
 }
 
 impl Deref for AppState {

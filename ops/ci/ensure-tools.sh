@@ -2,7 +2,7 @@
 # Installs what the checks need that a fresh machine lacks: Debian packages
 # (docker-compose to validate the compose file, prometheus for promtool) and
 # the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
-# the reference server).
+# the reference server), and the MCP Python SDK in ops/gateway-client/.venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,4 +19,13 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 if [ ! -x ops/conformance/node_modules/node/bin/node ] || [ ops/conformance/package-lock.json -nt ops/conformance/node_modules/.package-lock.json ]; then
   echo "installing the pinned MCP peers (npm ci)"
   (cd ops/conformance && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The official MCP Python SDK, for the gateway tests (tests/e2e/gateway.rs).
+venv=ops/gateway-client/.venv
+if [ ! -x "$venv/bin/python" ] || [ ops/gateway-client/requirements.txt -nt "$venv/.installed" ]; then
+  echo "installing the MCP Python SDK (pip, pinned)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r ops/gateway-client/requirements.txt
+  touch "$venv/.installed"
 fi

@@ -11,7 +11,8 @@ use crate::{SystemTool, registry};
 
 /// The catalog of `user` right now.
 pub async fn load(store: &dyn Store, user: &UserId) -> StoreResult<Catalog> {
-    let (connectors, tools, off) = tokio::try_join!(store.connectors(user), store.user_tools(user), store.switched_off(user))?;
+    let (connectors, tools, off) =
+        tokio::try_join!(store.connectors(user), store.user_tools(user), store.switched_off(user))?;
     let connected: HashSet<String> = tools.into_iter().filter(|t| t.connected).map(|t| t.tool_id).collect();
     let system: Vec<SystemToolSource> = registry()
         .all()
@@ -39,12 +40,16 @@ pub async fn load(store: &dyn Store, user: &UserId) -> StoreResult<Catalog> {
 
 /// The system tool behind a catalog entry, if it is one.
 pub fn system_tool(entry: &CatalogEntry) -> Option<&'static dyn SystemTool> {
-    (entry.source.kind == "system").then(|| registry().get(&entry.source.id)).flatten()
+    (entry.source.kind == "system")
+        .then(|| registry().get(&entry.source.id))
+        .flatten()
 }
 
 /// A system tool function by its catalog name, whether or not the user
 /// connected the tool: lets an invocation answer "not connected" instead of "unknown".
 pub fn unconnected_system_tool(name: &str) -> Option<&'static dyn SystemTool> {
     let (tool, function) = name.split_once("__")?;
-    registry().get(tool).filter(|t| t.descriptor().functions.iter().any(|f| f.name == function))
+    registry()
+        .get(tool)
+        .filter(|t| t.descriptor().functions.iter().any(|f| f.name == function))
 }

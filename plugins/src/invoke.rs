@@ -26,16 +26,27 @@ pub struct ToolOutput {
 
 impl ToolOutput {
     pub fn text(text: impl Into<String>) -> Self {
-        Self { content: vec![json!({"type": "text", "text": text.into()})], structured: None, is_error: false }
+        Self {
+            content: vec![json!({"type": "text", "text": text.into()})],
+            structured: None,
+            is_error: false,
+        }
     }
 
     /// Structured content with its JSON as the text block.
     pub fn json(value: Value) -> Self {
-        Self { content: vec![json!({"type": "text", "text": value.to_string()})], structured: Some(value), is_error: false }
+        Self {
+            content: vec![json!({"type": "text", "text": value.to_string()})],
+            structured: Some(value),
+            is_error: false,
+        }
     }
 
     pub fn error(text: impl Into<String>) -> Self {
-        Self { is_error: true, ..Self::text(text) }
+        Self {
+            is_error: true,
+            ..Self::text(text)
+        }
     }
 }
 
@@ -50,11 +61,17 @@ pub struct ToolError {
 
 impl ToolError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn not_connected(tool: &str) -> Self {
-        Self::new("NOT_CONNECTED", format!("{tool} is not connected: connect it in the Apps menu first"))
+        Self::new(
+            "NOT_CONNECTED",
+            format!("{tool} is not connected: connect it in the Apps menu first"),
+        )
     }
 
     pub fn unknown_function(tool: &str, function: &str) -> Self {

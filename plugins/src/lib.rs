@@ -12,13 +12,18 @@
 //! - [`invoke`]: calling a system tool: context, output, errors.
 //! - [`registry`]: the compile-time registry.
 //! - [`catalog`]: a user's tool catalog (connectors and connected system tools).
+//! - [`calls`]: starting a call of a catalog tool as an `InvokeTool` run
+//!   (shared by the API, the MCP gateway and agent turns).
+//! - [`schema`]: checking arguments against a tool's input schema.
 //! - `tools/`: one module per tool (`gmail`, `analytics`, `export`, `calendar`).
 #![forbid(unsafe_code)]
 
+pub mod calls;
 pub mod catalog;
 pub mod descriptor;
 pub mod invoke;
 pub mod registry;
+pub mod schema;
 mod tools;
 
 pub use descriptor::{SystemTool, ToolAuth, ToolDescriptor, ToolFunction};

@@ -53,10 +53,8 @@ async fn names_are_safe_unique_and_stable(backend: Backend) {
 
     let listed = names(&alice).await;
     assert_eq!(listed.len(), 2 * awkward.len() + 1, "{listed:?}");
-    let valid = |n: &str| {
-        (1..=64).contains(&n.len())
-            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    };
+    let valid =
+        |n: &str| (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     assert!(listed.iter().all(|n| valid(n)), "{listed:?}");
     let unique: std::collections::HashSet<_> = listed.iter().collect();
     assert_eq!(unique.len(), listed.len(), "{listed:?}");

@@ -97,10 +97,7 @@ async fn a_call_returns_the_tools_result(backend: Backend) {
         json!({"tool": "tool_1", "arguments": {"text": "hello"}})
     );
     assert_eq!(steps(&run.body), attempts(&["ok"]));
-    assert_eq!(
-        fixture.calls(),
-        [("tool_1".to_owned(), json!({"text": "hello"}))]
-    );
+    assert_eq!(fixture.calls(), [("tool_1".to_owned(), json!({"text": "hello"}))]);
 
     // 202 without Prefer, then the run can be polled.
     let queued = alice
@@ -146,7 +143,12 @@ async fn tool_errors_and_bad_arguments(backend: Backend) {
     );
 
     let missing = invoke(&alice, "notes__tool_0", json!({})).await;
-    assert_eq!((missing.status, missing.code()), (422, "VALIDATION_FAILED"), "{}", missing.text);
+    assert_eq!(
+        (missing.status, missing.code()),
+        (422, "VALIDATION_FAILED"),
+        "{}",
+        missing.text
+    );
     assert_eq!(missing.locs(), ["body.arguments"]);
     assert!(missing.text.contains("text"), "{}", missing.text);
     let wrong_type = invoke(&alice, "notes__tool_0", json!({"text": 5})).await;
@@ -207,7 +209,11 @@ async fn a_slow_tool_times_out_without_a_retry(backend: Backend) {
     let run = invoke(&alice, "notes__tool_1", json!({"text": "slow"})).await;
     assert_eq!(run.body["status"], "failed", "{}", run.text);
     assert_eq!(run.body["error_code"], "TIMEOUT");
-    assert_eq!(steps(&run.body), attempts(&["failed"]), "the call may have had its effect: not re-sent");
+    assert_eq!(
+        steps(&run.body),
+        attempts(&["failed"]),
+        "the call may have had its effect: not re-sent"
+    );
     assert_eq!(fixture.calls().len(), 1);
 }
 
@@ -232,7 +238,11 @@ async fn an_unreached_server_is_retried_after_the_delay(backend: Backend) {
         if steps(&run.body).first().is_some_and(|s| s.1 == "failed") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no failed attempt: {}", run.text);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed attempt: {}",
+            run.text
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _back = fixture.clone().spawn_on(port).await;
@@ -240,7 +250,10 @@ async fn an_unreached_server_is_retried_after_the_delay(backend: Backend) {
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(steps(&done), attempts(&["failed", "ok"]));
     let message = done["steps"][0]["message"].as_str().unwrap();
-    assert!(message.contains("CONNECTION_FAILED") && message.contains("retrying in 1 s"), "{message}");
+    assert!(
+        message.contains("CONNECTION_FAILED") && message.contains("retrying in 1 s"),
+        "{message}"
+    );
     assert_eq!(fixture.calls().len(), 1, "the call reached the tool once");
 }
 
@@ -248,14 +261,21 @@ async fn a_500_on_an_unsafe_tool_is_not_retried(backend: Backend) {
     let (app, fixture, _server) = app_with_notes(backend).await;
     let alice = app.user("alice");
     // Open the session first so the 500 answers the call itself.
-    assert_eq!(invoke(&alice, "notes__tool_1", json!({"text": "a"})).await.body["status"], "succeeded");
+    assert_eq!(
+        invoke(&alice, "notes__tool_1", json!({"text": "a"})).await.body["status"],
+        "succeeded"
+    );
     fixture.fail_calls(500, 1);
     let run = invoke(&alice, "notes__tool_1", json!({"text": "b"})).await;
     assert_eq!(run.body["status"], "failed", "{}", run.text);
     assert_eq!(run.body["error_code"], "UPSTREAM_ERROR");
     assert_eq!(steps(&run.body), attempts(&["failed"]));
     let next = invoke(&alice, "notes__tool_1", json!({"text": "c"})).await;
-    assert_eq!(next.body["status"], "succeeded", "the server is fine again: {}", next.text);
+    assert_eq!(
+        next.body["status"], "succeeded",
+        "the server is fine again: {}",
+        next.text
+    );
     let texts: Vec<Value> = fixture.calls().into_iter().map(|c| c.1["text"].clone()).collect();
     assert_eq!(texts, ["a", "c"], "b was never re-sent");
 }
@@ -265,7 +285,11 @@ async fn a_refused_call_and_a_dropped_read_only_call_are_retried(backend: Backen
     let alice = app.user("alice");
     fixture.fail_calls(429, 1);
     let refused = invoke(&alice, "notes__tool_1", json!({"text": "limited"})).await;
-    assert_eq!(refused.body["status"], "succeeded", "429 means unprocessed: {}", refused.text);
+    assert_eq!(
+        refused.body["status"], "succeeded",
+        "429 means unprocessed: {}",
+        refused.text
+    );
     assert_eq!(steps(&refused.body), attempts(&["failed", "ok"]));
 
     fixture.drop_calls(1);
@@ -284,7 +308,10 @@ async fn system_tools_answer_from_the_invocation_log(backend: Backend) {
     let (app, _fixture, _server) = app_with_notes(backend).await;
     let alice = app.user("alice");
     for tool in ["analytics", "export"] {
-        assert_eq!(alice.post_empty(&format!("/api/tools/{tool}/connect")).await.status, 200);
+        assert_eq!(
+            alice.post_empty(&format!("/api/tools/{tool}/connect")).await.status,
+            200
+        );
     }
     for text in ["a", "b", "c"] {
         invoke(&alice, "notes__tool_0", json!({"text": text})).await;
@@ -295,7 +322,10 @@ async fn system_tools_answer_from_the_invocation_log(backend: Backend) {
     let report = &usage.body["result"]["structuredContent"];
     assert_eq!(report["total_calls"], 3, "{report}");
     let group = &report["groups"][0];
-    assert_eq!((group["key"].as_str(), group["calls"].as_u64()), (Some("notes__tool_0"), Some(3)));
+    assert_eq!(
+        (group["key"].as_str(), group["calls"].as_u64()),
+        (Some("notes__tool_0"), Some(3))
+    );
     assert_eq!(group["success_rate"], 1.0);
     assert!(group["p50_ms"].as_f64().unwrap() > 0.0);
 
@@ -312,5 +342,9 @@ async fn system_tools_answer_from_the_invocation_log(backend: Backend) {
     let bob = app.user("bob");
     bob.post_empty("/api/tools/analytics/connect").await;
     let theirs = invoke(&bob, "analytics__tool_usage", json!({})).await;
-    assert_eq!(theirs.body["result"]["structuredContent"]["total_calls"], 0, "{}", theirs.text);
+    assert_eq!(
+        theirs.body["result"]["structuredContent"]["total_calls"], 0,
+        "{}",
+        theirs.text
+    );
 }

@@ -25,6 +25,7 @@ mod catalog;
 mod connection_tests;
 mod connectors;
 mod events;
+mod gateway;
 mod health;
 mod invocations;
 mod isolation;

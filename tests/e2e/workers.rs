@@ -152,8 +152,14 @@ async fn a_call_dispatched_by_a_killed_worker_is_not_sent_again() {
             json!({"tool": tool, "arguments": {"text": text}}),
         )
     };
-    let unsafe_run = call("notes__tool_1", "pay").await.body["id"].as_str().unwrap().to_owned();
-    let read_only_run = call("notes__tool_0", "read").await.body["id"].as_str().unwrap().to_owned();
+    let unsafe_run = call("notes__tool_1", "pay").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read_only_run = call("notes__tool_0", "read").await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while fixture.calls().len() < 2 {
         assert!(tokio::time::Instant::now() < deadline, "calls never reached the server");
@@ -169,7 +175,10 @@ async fn a_call_dispatched_by_a_killed_worker_is_not_sent_again() {
     assert_eq!(lost["error_code"], "OUTCOME_UNKNOWN");
     assert_eq!(lost["attempts"], 2);
     let repeated = wait_for_run(&alice, &read_only_run, Duration::from_secs(40)).await;
-    assert_eq!(repeated["status"], "succeeded", "a read-only call is safe to send again: {repeated}");
+    assert_eq!(
+        repeated["status"], "succeeded",
+        "a read-only call is safe to send again: {repeated}"
+    );
     let sent: Vec<String> = fixture.calls().into_iter().map(|(tool, _)| tool).collect();
     let pay = sent.iter().filter(|t| *t == "tool_1").count();
     assert_eq!(pay, 1, "the unsafe call was sent once: {sent:?}");

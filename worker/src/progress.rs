@@ -54,7 +54,10 @@ impl Progress {
 
     /// A handle that records and publishes steps (drop it before [`Self::finish`]).
     pub fn sender(&self) -> StepSender {
-        StepSender { tx: self.tx.clone(), steps: self.steps.clone() }
+        StepSender {
+            tx: self.tx.clone(),
+            steps: self.steps.clone(),
+        }
     }
 }
 

@@ -36,7 +36,10 @@ pub async fn run_workers(
         true
     });
     let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
-    let context = handlers::JobContext { services: services.clone(), sessions: Sessions::default() };
+    let context = handlers::JobContext {
+        services: services.clone(),
+        sessions: Sessions::default(),
+    };
     // One worker per queue. The two backends' types differ but are used the
     // same way (`storage(kind)`, `wake(kind)`), hence a macro rather than a function.
     macro_rules! register_queues {

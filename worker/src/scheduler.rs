@@ -61,13 +61,21 @@ async fn schedule_checks(services: &Services, interval: Duration) -> anyhow::Res
 async fn maintain(services: &Services) {
     metrics::heartbeat();
     let cutoff = |keep: Duration| Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(7));
-    match services.store.prune_runs(cutoff(services.settings.jobs.run_retention)).await {
+    match services
+        .store
+        .prune_runs(cutoff(services.settings.jobs.run_retention))
+        .await
+    {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "pruned old runs"),
         Err(e) => tracing::warn!(error = %e, "failed to prune runs"),
     }
     // The invocation log has its own, longer retention (analytics read it).
-    match services.store.prune_invocations(cutoff(services.settings.agent.invocation_retention)).await {
+    match services
+        .store
+        .prune_invocations(cutoff(services.settings.agent.invocation_retention))
+        .await
+    {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "pruned old invocation log entries"),
         Err(e) => tracing::warn!(error = %e, "failed to prune the invocation log"),

@@ -31,16 +31,26 @@ pub struct Sessions {
 
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sessions").field("open", &self.open.lock().map(|m| m.len()).unwrap_or(0)).finish()
+        f.debug_struct("Sessions")
+            .field("open", &self.open.lock().map(|m| m.len()).unwrap_or(0))
+            .finish()
     }
 }
 
 impl Sessions {
     /// An open session to `connector`, opening one if needed.
-    pub async fn get(&self, services: &Services, connector: &ConnectorRecord, budget: Duration) -> Result<Arc<Session>, CallFailure> {
+    pub async fn get(
+        &self,
+        services: &Services,
+        connector: &ConnectorRecord,
+        budget: Duration,
+    ) -> Result<Arc<Session>, CallFailure> {
         {
             let mut open = self.open.lock().expect("sessions lock");
-            if let Some(entry) = open.get_mut(&connector.id).filter(|e| e.version == connector.updated_at) {
+            if let Some(entry) = open
+                .get_mut(&connector.id)
+                .filter(|e| e.version == connector.updated_at)
+            {
                 entry.used = Instant::now();
                 return Ok(entry.session.clone());
             }
@@ -48,7 +58,14 @@ impl Sessions {
         let session = Arc::new(connect(&services.mcp, services, connector, budget).await?);
         let mut open = self.open.lock().expect("sessions lock");
         open.retain(|_, e| e.used.elapsed() < IDLE);
-        open.insert(connector.id, Entry { version: connector.updated_at, session: session.clone(), used: Instant::now() });
+        open.insert(
+            connector.id,
+            Entry {
+                version: connector.updated_at,
+                session: session.clone(),
+                used: Instant::now(),
+            },
+        );
         Ok(session)
     }
 
@@ -58,7 +75,12 @@ impl Sessions {
     }
 }
 
-async fn connect(mcp: &McpClient, services: &Services, connector: &ConnectorRecord, budget: Duration) -> Result<Session, CallFailure> {
+async fn connect(
+    mcp: &McpClient,
+    services: &Services,
+    connector: &ConnectorRecord,
+    budget: Duration,
+) -> Result<Session, CallFailure> {
     let internal = |e: anyhow::Error| {
         tracing::error!(connector_id = %connector.id, error = format!("{e:#}"), "cannot open a connector's secrets");
         CallFailure::new(
@@ -71,5 +93,8 @@ async fn connect(mcp: &McpClient, services: &Services, connector: &ConnectorReco
     let headers = connector_secrets::open_headers(&services.vault, connector).map_err(internal)?;
     let url = switchboard_core::domain::ServerUrl::parse(&connector.server_url)
         .map_err(|e| internal(anyhow::anyhow!("stored URL: {e}")))?;
-    mcp.connect(&url, &credentials, &headers, budget).await.map(|(session, _)| session).map_err(CallFailure::from_connect)
+    mcp.connect(&url, &credentials, &headers, budget)
+        .await
+        .map(|(session, _)| session)
+        .map_err(CallFailure::from_connect)
 }

@@ -4,6 +4,7 @@
 mod agent;
 mod connectors;
 mod docs;
+mod gateway;
 mod health;
 mod metrics;
 mod runs;
@@ -37,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .merge(docs::router(openapi))
+        .merge(gateway::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(metrics::track))

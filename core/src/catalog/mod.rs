@@ -58,7 +58,11 @@ pub struct CatalogEntry {
 
 impl CatalogEntry {
     fn hint(&self, hint: &str) -> bool {
-        self.annotations.as_ref().and_then(|a| a.get(hint)).and_then(Value::as_bool).unwrap_or(false)
+        self.annotations
+            .as_ref()
+            .and_then(|a| a.get(hint))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// The tool only reads (`readOnlyHint`): safe to call again.
@@ -73,7 +77,9 @@ impl CatalogEntry {
 
     /// The connector it belongs to, for connector tools.
     pub fn connector_id(&self) -> Option<Uuid> {
-        (self.source.kind == "connector").then(|| self.source.id.parse().ok()).flatten()
+        (self.source.kind == "connector")
+            .then(|| self.source.id.parse().ok())
+            .flatten()
     }
 
     /// OpenAI function-calling form, with Switchboard's details under `x-switchboard`.
@@ -140,7 +146,11 @@ impl Catalog {
                     description: Some(f.description.clone()),
                     input_schema: f.input_schema.clone(),
                     annotations: Some(json!({"readOnlyHint": f.read_only, "destructiveHint": f.destructive})),
-                    source: Source { kind: "system".into(), id: tool.id.clone(), name: tool.name.clone() },
+                    source: Source {
+                        kind: "system".into(),
+                        id: tool.id.clone(),
+                        name: tool.name.clone(),
+                    },
                     tool: f.name.clone(),
                 });
             }
@@ -154,7 +164,11 @@ impl Catalog {
                     continue;
                 }
                 let title = tool.title.clone().or_else(|| {
-                    tool.annotations.as_ref().and_then(|a| a.get("title")).and_then(Value::as_str).map(str::to_owned)
+                    tool.annotations
+                        .as_ref()
+                        .and_then(|a| a.get("title"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
                 });
                 entries.push(CatalogEntry {
                     name: namer.name(&slug, &identity, &tool.name),
@@ -162,7 +176,11 @@ impl Catalog {
                     description: tool.description.clone(),
                     input_schema: tool.input_schema.clone(),
                     annotations: tool.annotations.clone(),
-                    source: Source { kind: "connector".into(), id: identity.clone(), name: connector.name.clone() },
+                    source: Source {
+                        kind: "connector".into(),
+                        id: identity.clone(),
+                        name: connector.name.clone(),
+                    },
                     tool: tool.name.clone(),
                 });
             }

@@ -27,13 +27,21 @@ pub fn sanitize(value: &str, fallback: &str) -> String {
         }
     }
     let trimmed = out.trim_matches(|c| c == '_' || c == '-');
-    if trimmed.is_empty() { fallback.to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        fallback.to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// The slug of a source (a connector's name, a system tool's id).
 pub fn slug(source: &str) -> String {
     let slug = sanitize(&source.to_ascii_lowercase(), "server");
-    slug.chars().take(MAX_SLUG).collect::<String>().trim_end_matches(['_', '-']).to_owned()
+    slug.chars()
+        .take(MAX_SLUG)
+        .collect::<String>()
+        .trim_end_matches(['_', '-'])
+        .to_owned()
 }
 
 /// 8 hex digits of a stable (FNV-1a) hash: the same input on every machine and release.
@@ -50,7 +58,11 @@ pub fn short_hash(parts: &[&str]) -> String {
 
 /// Whether `name` is acceptable to model APIs.
 pub fn is_valid(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Assigns catalog names in order; earlier tools keep the plain form.
@@ -65,7 +77,11 @@ impl Namer {
     pub fn name(&mut self, slug: &str, identity: &str, tool: &str) -> String {
         let plain = format!("{slug}__{}", sanitize(tool, "tool"));
         let changed = plain.len() > MAX_NAME || self.taken.contains(&plain.to_ascii_lowercase());
-        let mut name = if changed { hashed(&plain, identity, tool, 0) } else { plain };
+        let mut name = if changed {
+            hashed(&plain, identity, tool, 0)
+        } else {
+            plain
+        };
         let mut round = 1;
         while self.taken.contains(&name.to_ascii_lowercase()) {
             name = hashed(&name, identity, tool, round);

@@ -69,7 +69,10 @@ fn enabled_tools_are_listed_switched_off_ones_are_not() {
     assert_eq!(entry.connector_id(), Some(a.id));
     assert_eq!(entry.tool, "search");
     assert!(entry.read_only() && !entry.idempotent());
-    assert_eq!(catalog.get("export__export_data").map(|e| e.source.kind.as_str()), Some("system"));
+    assert_eq!(
+        catalog.get("export__export_data").map(|e| e.source.kind.as_str()),
+        Some("system")
+    );
 }
 
 #[test]
@@ -78,7 +81,11 @@ fn names_stay_the_same_across_rebuilds_and_new_connectors() {
     let b = connector("same!", &["go"], true);
     let first = Catalog::build(&[], &[a.clone()], &HashSet::new());
     let second = Catalog::build(&[], &[a.clone(), b], &HashSet::new());
-    assert_eq!(first.entries()[0].name, second.entries()[0].name, "adding a connector keeps older names");
+    assert_eq!(
+        first.entries()[0].name,
+        second.entries()[0].name,
+        "adding a connector keeps older names"
+    );
     assert_ne!(second.entries()[0].name, second.entries()[1].name);
 }
 

@@ -31,6 +31,9 @@ pub struct AgentSettings {
     pub llm_api_key: Option<Secret>,
     /// `SWITCHBOARD_AGENT_MAX_STEPS`: model round trips per agent turn (default 8).
     pub agent_max_steps: u32,
+    /// `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`: how often an open MCP gateway session
+    /// checks the user's catalog for changes to announce (default 2s).
+    pub gateway_watch_interval: Duration,
     /// `SWITCHBOARD_GMAIL_API_BASE`: the Gmail REST API (default `https://gmail.googleapis.com`).
     pub gmail_api_base: Url,
 }
@@ -48,6 +51,7 @@ impl Default for AgentSettings {
             llm_model: None,
             llm_api_key: None,
             agent_max_steps: 8,
+            gateway_watch_interval: Duration::from_secs(2),
             gmail_api_base: Url::parse("https://gmail.googleapis.com").expect("valid"),
         }
     }
@@ -67,11 +71,29 @@ impl AgentSettings {
             llm_model: src.parse("SWITCHBOARD_LLM_MODEL")?,
             llm_api_key: src.secret("SWITCHBOARD_LLM_API_KEY"),
             agent_max_steps: src.parse_or("SWITCHBOARD_AGENT_MAX_STEPS", d.agent_max_steps)?,
+            gateway_watch_interval: src.duration_or("SWITCHBOARD_GATEWAY_WATCH_INTERVAL", d.gateway_watch_interval)?,
             gmail_api_base: src.parse_or("SWITCHBOARD_GMAIL_API_BASE", d.gmail_api_base)?,
         };
-        src.check("SWITCHBOARD_INVOKE_TIMEOUT", !settings.invoke_timeout.is_zero(), "must be greater than zero")?;
-        src.check("SWITCHBOARD_AGENT_BODY_LIMIT", settings.body_limit >= 1024, "must be at least 1024 bytes")?;
-        src.check("SWITCHBOARD_AGENT_MAX_STEPS", settings.agent_max_steps >= 1, "must be at least 1")?;
+        src.check(
+            "SWITCHBOARD_INVOKE_TIMEOUT",
+            !settings.invoke_timeout.is_zero(),
+            "must be greater than zero",
+        )?;
+        src.check(
+            "SWITCHBOARD_GATEWAY_WATCH_INTERVAL",
+            settings.gateway_watch_interval >= Duration::from_millis(100),
+            "must be at least 100ms",
+        )?;
+        src.check(
+            "SWITCHBOARD_AGENT_BODY_LIMIT",
+            settings.body_limit >= 1024,
+            "must be at least 1024 bytes",
+        )?;
+        src.check(
+            "SWITCHBOARD_AGENT_MAX_STEPS",
+            settings.agent_max_steps >= 1,
+            "must be at least 1",
+        )?;
         src.check(
             "SWITCHBOARD_LLM_MODEL",
             settings.llm_base_url.is_none() || settings.llm_model.is_some(),

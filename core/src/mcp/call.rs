@@ -38,7 +38,11 @@ pub struct CallFailure {
 
 impl CallFailure {
     pub fn new(kind: FailureKind, code: &str, message: impl Into<String>) -> Self {
-        Self { kind, code: code.to_owned(), message: message.into() }
+        Self {
+            kind,
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// Whether the call may be sent once more for a tool with these hints.
@@ -56,7 +60,11 @@ impl CallFailure {
             ErrorCode::ConnectionFailed | ErrorCode::Timeout => FailureKind::NotReached,
             _ => FailureKind::Permanent,
         };
-        Self { kind, code: failure.code.as_str().to_owned(), message: failure.message }
+        Self {
+            kind,
+            code: failure.code.as_str().to_owned(),
+            message: failure.message,
+        }
     }
 
     /// Whether the session should be dropped (it may be broken).
@@ -67,7 +75,12 @@ impl CallFailure {
 
 /// `tools/call` with a time limit; the result is MCP's `CallToolResult` as JSON
 /// (`content`, `structuredContent`, `isError` passed through).
-pub async fn call_tool(session: &Session, tool: &str, arguments: Map<String, Value>, timeout: Duration) -> Result<Value, CallFailure> {
+pub async fn call_tool(
+    session: &Session,
+    tool: &str,
+    arguments: Map<String, Value>,
+    timeout: Duration,
+) -> Result<Value, CallFailure> {
     let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
     match tokio::time::timeout(timeout, session.peer().call_tool(params)).await {
         Err(_) => Err(CallFailure::new(
@@ -90,29 +103,45 @@ fn classify(error: &ServiceError) -> CallFailure {
             "TOOL_CALL_FAILED",
             format!("the server refused the call: {}", excerpt(&data.message)),
         ),
-        ServiceError::Timeout { .. } => CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time"),
+        ServiceError::Timeout { .. } => {
+            CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time")
+        }
         ServiceError::TransportSend(dynamic) => match http_error(dynamic.error.as_ref()) {
-            Some(E::Client(e)) if e.is_connect() => {
-                CallFailure::new(FailureKind::NotReached, "CONNECTION_FAILED", "could not connect to the server")
-            }
-            Some(E::Client(e)) if e.is_timeout() => CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time"),
-            Some(E::Client(_)) => transient("the connection to the server broke during the call".into()),
-            Some(E::HttpStatus(s)) if s.status == 429 || (s.status == 503 && s.retry_after.is_some()) => CallFailure::new(
-                FailureKind::Refused,
-                "RATE_LIMITED",
-                format!("the server refused the call for now (HTTP {})", s.status),
+            Some(E::Client(e)) if e.is_connect() => CallFailure::new(
+                FailureKind::NotReached,
+                "CONNECTION_FAILED",
+                "could not connect to the server",
             ),
+            Some(E::Client(e)) if e.is_timeout() => {
+                CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time")
+            }
+            Some(E::Client(_)) => transient("the connection to the server broke during the call".into()),
+            Some(E::HttpStatus(s)) if s.status == 429 || (s.status == 503 && s.retry_after.is_some()) => {
+                CallFailure::new(
+                    FailureKind::Refused,
+                    "RATE_LIMITED",
+                    format!("the server refused the call for now (HTTP {})", s.status),
+                )
+            }
             Some(E::HttpStatus(s)) => transient(format!("the server failed (HTTP {})", s.status)),
-            Some(E::SessionExpired) => {
-                CallFailure::new(FailureKind::NotReached, "SESSION_EXPIRED", "the server ended the session before the call")
+            Some(E::SessionExpired) => CallFailure::new(
+                FailureKind::NotReached,
+                "SESSION_EXPIRED",
+                "the server ended the session before the call",
+            ),
+            Some(E::AuthRequired(_) | E::InsufficientScope(_)) => CallFailure::new(
+                FailureKind::Permanent,
+                "AUTH_FAILED",
+                "the server refused the credentials",
+            ),
+            Some(E::UnexpectedServerResponse(text)) if text.contains("HTTP 5") => {
+                transient(format!("the server failed: {}", excerpt(text)))
             }
-            Some(E::AuthRequired(_) | E::InsufficientScope(_)) => {
-                CallFailure::new(FailureKind::Permanent, "AUTH_FAILED", "the server refused the credentials")
-            }
-            Some(E::UnexpectedServerResponse(text)) if text.contains("HTTP 5") => transient(format!("the server failed: {}", excerpt(text))),
-            Some(E::UnexpectedServerResponse(text)) => {
-                CallFailure::new(FailureKind::Permanent, "UPSTREAM_ERROR", format!("the server refused the call: {}", excerpt(text)))
-            }
+            Some(E::UnexpectedServerResponse(text)) => CallFailure::new(
+                FailureKind::Permanent,
+                "UPSTREAM_ERROR",
+                format!("the server refused the call: {}", excerpt(text)),
+            ),
             Some(other) => transient(format!("the call failed: {}", excerpt(&other.to_string()))),
             None => transient(format!("the call failed: {}", excerpt(&dynamic.to_string()))),
         },
@@ -130,7 +159,10 @@ mod tests {
         let make = |kind| CallFailure::new(kind, "X", "x");
         assert!(make(FailureKind::NotReached).retryable(false));
         assert!(make(FailureKind::Refused).retryable(false));
-        assert!(!make(FailureKind::Transient).retryable(false), "a 5xx on an unsafe tool may have had its effect");
+        assert!(
+            !make(FailureKind::Transient).retryable(false),
+            "a 5xx on an unsafe tool may have had its effect"
+        );
         assert!(make(FailureKind::Transient).retryable(true));
         assert!(!make(FailureKind::Permanent).retryable(true));
         let refused = CallFailure::from_connect(Failure::new(ErrorCode::ConnectionFailed, "refused"));

@@ -45,8 +45,11 @@ pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {
 fn record(services: &Services, new: NewRun) -> RunRecord {
     let id = Uuid::now_v7();
     let now = now();
-    let sealed_input =
-        new.sealed.map(|s| services.vault.seal_json(sealed_input_aad(new.owner.as_str(), &id.to_string()), &s));
+    let sealed_input = new.sealed.map(|s| {
+        services
+            .vault
+            .seal_json(sealed_input_aad(new.owner.as_str(), &id.to_string()), &s)
+    });
     let (idempotency_key, request_hash) = new.idempotency.unzip();
     RunRecord {
         id,

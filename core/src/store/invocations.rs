@@ -36,7 +36,12 @@ impl InvocationStore for SqlStore {
         .or_store("Failed to record an invocation")
     }
 
-    async fn invocations(&self, owner: &UserId, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<InvocationRecord>> {
+    async fn invocations(
+        &self,
+        owner: &UserId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<InvocationRecord>> {
         on_db!(self, pool => sqlx::query_as(SINCE).bind(owner.as_str()).bind(since).bind(i64::from(limit)).fetch_all(pool).await)
             .or_store("Failed to list invocations")
     }

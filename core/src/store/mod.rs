@@ -164,7 +164,8 @@ pub trait ToolSwitchStore: Send + Sync {
 pub trait InvocationStore: Send + Sync {
     async fn record_invocation(&self, record: &InvocationRecord) -> StoreResult<()>;
     /// `owner`'s invocations since `since`, oldest first, at most `limit`.
-    async fn invocations(&self, owner: &UserId, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<InvocationRecord>>;
+    async fn invocations(&self, owner: &UserId, since: DateTime<Utc>, limit: u32)
+    -> StoreResult<Vec<InvocationRecord>>;
     async fn prune_invocations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 

@@ -86,7 +86,9 @@ impl<T> SqlResultExt<T> for Result<T, sqlx::Error> {
                 let names_the_idempotency_key = |s: &str| s.contains("idempotency_key");
                 if db.constraint().is_some_and(names_the_key) || names_the_key(db.message()) {
                     StoreError::Duplicate("connector_name")
-                } else if db.constraint().is_some_and(names_the_idempotency_key) || names_the_idempotency_key(db.message()) {
+                } else if db.constraint().is_some_and(names_the_idempotency_key)
+                    || names_the_idempotency_key(db.message())
+                {
                     StoreError::Duplicate("idempotency_key")
                 } else {
                     StoreError::Duplicate("unique")

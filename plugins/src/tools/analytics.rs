@@ -61,7 +61,10 @@ impl SystemTool for Analytics {
         let args: UsageArgs = arguments(args)?;
         let store = &ctx.services.store;
         let since = chrono::Utc::now() - chrono::Duration::hours(args.since_hours);
-        let rows = store.invocations(ctx.user, since, MAX_ROWS).await.map_err(ToolError::internal)?;
+        let rows = store
+            .invocations(ctx.user, since, MAX_ROWS)
+            .await
+            .map_err(ToolError::internal)?;
         let names: HashMap<String, String> = if args.group_by == "connector" {
             let connectors = store.connectors(ctx.user).await.map_err(ToolError::internal)?;
             connectors.into_iter().map(|c| (c.id.to_string(), c.name)).collect()
@@ -72,7 +75,10 @@ impl SystemTool for Analytics {
         for row in &rows {
             let key = match args.group_by.as_str() {
                 "connector" => match (&row.connector_id, &row.system_tool) {
-                    (Some(id), _) => names.get(&id.to_string()).cloned().unwrap_or_else(|| format!("deleted connector {id}")),
+                    (Some(id), _) => names
+                        .get(&id.to_string())
+                        .cloned()
+                        .unwrap_or_else(|| format!("deleted connector {id}")),
                     (None, Some(tool)) => format!("system: {tool}"),
                     (None, None) => "unknown".into(),
                 },

@@ -60,7 +60,17 @@ impl SystemTool for Export {
         let mut tables: Vec<(&str, Vec<&str>, Vec<Vec<Value>>)> = Vec::new();
         if args.include.iter().any(|i| i == "connectors") {
             let connectors = store.connectors(ctx.user).await.map_err(ToolError::internal)?;
-            let columns = vec!["id", "name", "description", "server_url", "auth_type", "enabled", "status", "tool_count", "created_at"];
+            let columns = vec![
+                "id",
+                "name",
+                "description",
+                "server_url",
+                "auth_type",
+                "enabled",
+                "status",
+                "tool_count",
+                "created_at",
+            ];
             let rows = connectors
                 .into_iter()
                 .map(|c| {
@@ -82,8 +92,22 @@ impl SystemTool for Export {
         }
         if args.include.iter().any(|i| i == "invocations") {
             let since = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-            let invocations = store.invocations(ctx.user, since, MAX_INVOCATIONS).await.map_err(ToolError::internal)?;
-            let columns = vec!["id", "created_at", "tool", "source_kind", "connector_id", "system_tool", "outcome", "error_code", "attempts", "duration_ms"];
+            let invocations = store
+                .invocations(ctx.user, since, MAX_INVOCATIONS)
+                .await
+                .map_err(ToolError::internal)?;
+            let columns = vec![
+                "id",
+                "created_at",
+                "tool",
+                "source_kind",
+                "connector_id",
+                "system_tool",
+                "outcome",
+                "error_code",
+                "attempts",
+                "duration_ms",
+            ];
             let rows = invocations
                 .into_iter()
                 .map(|i| {
@@ -104,7 +128,13 @@ impl SystemTool for Export {
             tables.push(("invocations", columns, rows));
         }
         Ok(match args.format.as_str() {
-            "csv" => ToolOutput::text(tables.iter().map(|(name, columns, rows)| csv(name, columns, rows)).collect::<Vec<_>>().join("\n")),
+            "csv" => ToolOutput::text(
+                tables
+                    .iter()
+                    .map(|(name, columns, rows)| csv(name, columns, rows))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
             _ => {
                 let mut document = serde_json::Map::new();
                 for (name, columns, rows) in tables {
@@ -128,7 +158,11 @@ fn csv(name: &str, columns: &[&str], rows: &[Vec<Value>]) -> String {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
     };
     let mut out = format!("# {name}\n{}\n", columns.join(","));
     for row in rows {
@@ -162,7 +196,14 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        let out = super::csv("t", &["a", "b"], &[vec![json!("plain"), json!("has, comma \"and\" quote")], vec![json!(3), json!(null)]]);
+        let out = super::csv(
+            "t",
+            &["a", "b"],
+            &[
+                vec![json!("plain"), json!("has, comma \"and\" quote")],
+                vec![json!(3), json!(null)],
+            ],
+        );
         assert_eq!(out, "# t\na,b\nplain,\"has, comma \"\"and\"\" quote\"\n3,\n");
     }
 }

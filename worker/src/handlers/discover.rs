@@ -49,7 +49,8 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
     let outcome = Outcome::from_report(report, progress.finish().await);
 
     let was_degraded = connector.state == ConnectorState::Degraded.as_str();
-    let result: Option<switchboard_core::runs::TestResult> = outcome.result.clone().and_then(|r| serde_json::from_value(r).ok());
+    let result: Option<switchboard_core::runs::TestResult> =
+        outcome.result.clone().and_then(|r| serde_json::from_value(r).ok());
     match (&outcome.error, &result) {
         (None, Some(result)) => {
             let warning = result.error_code.as_deref();

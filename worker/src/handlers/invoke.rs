@@ -37,11 +37,18 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
         return Ok(outcome);
     }
     let arguments = match &run.sealed_input {
-        Some(blob) => match services.vault.open_json::<InvocationInput>(sealed_input_aad(&run.owner, &run.id.to_string()), blob) {
+        Some(blob) => match services
+            .vault
+            .open_json::<InvocationInput>(sealed_input_aad(&run.owner, &run.id.to_string()), blob)
+        {
             Ok(input) => input.arguments,
             Err(e) => {
                 tracing::error!(run_id = %run.id, error = %e, "cannot open an invocation's arguments");
-                return Ok(Outcome::failed(run, "INTERNAL_ERROR", "the call's arguments could not be read; call again"));
+                return Ok(Outcome::failed(
+                    run,
+                    "INTERNAL_ERROR",
+                    "the call's arguments could not be read; call again",
+                ));
             }
         },
         None => Map::new(),
@@ -54,25 +61,51 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
     let result = loop {
         attempt += 1;
         let name = format!("attempt_{attempt}");
-        observer.send(Step { name: name.clone(), status: StepStatus::Running, duration_ms: None, message: None });
+        observer.send(Step {
+            name: name.clone(),
+            status: StepStatus::Running,
+            duration_ms: None,
+            message: None,
+        });
         let began = Instant::now();
         let result = call_once(services, sessions, run, &owner, &target, arguments.clone()).await;
         let duration_ms = Some(switchboard_core::runs::round_ms(began.elapsed().as_secs_f64() * 1000.0));
         match result {
             Ok(value) => {
-                observer.send(Step { name, status: StepStatus::Ok, duration_ms, message: None });
+                observer.send(Step {
+                    name,
+                    status: StepStatus::Ok,
+                    duration_ms,
+                    message: None,
+                });
                 break Ok(value);
             }
             Err(failure) if attempt == 1 && failure.retryable(target.safe_to_repeat()) => {
                 let delay = services.settings.agent.retry_delay;
-                let message = format!("{} ({}); retrying in {} s", failure.message, failure.code, delay.as_secs_f64());
-                observer.send(Step { name, status: StepStatus::Failed, duration_ms, message: Some(message) });
-                metrics::counter!("switchboard_invocation_retries_total", "reason" => kind_label(failure.kind)).increment(1);
+                let message = format!(
+                    "{} ({}); retrying in {} s",
+                    failure.message,
+                    failure.code,
+                    delay.as_secs_f64()
+                );
+                observer.send(Step {
+                    name,
+                    status: StepStatus::Failed,
+                    duration_ms,
+                    message: Some(message),
+                });
+                metrics::counter!("switchboard_invocation_retries_total", "reason" => kind_label(failure.kind))
+                    .increment(1);
                 tokio::time::sleep(delay).await;
             }
             Err(failure) => {
                 let message = format!("{} ({})", failure.message, failure.code);
-                observer.send(Step { name, status: StepStatus::Failed, duration_ms, message: Some(message) });
+                observer.send(Step {
+                    name,
+                    status: StepStatus::Failed,
+                    duration_ms,
+                    message: Some(message),
+                });
                 break Err(failure);
             }
         }
@@ -80,8 +113,16 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
     drop(observer);
     let steps = progress.finish().await;
     let outcome = match result {
-        Ok(value) => Outcome { steps, result: Some(value), error: None },
-        Err(failure) => Outcome { steps, result: None, error: Some((failure.code, failure.message)) },
+        Ok(value) => Outcome {
+            steps,
+            result: Some(value),
+            error: None,
+        },
+        Err(failure) => Outcome {
+            steps,
+            result: None,
+            error: Some((failure.code, failure.message)),
+        },
     };
     log(services, run, &target, &outcome, attempt, started.elapsed()).await;
     Ok(outcome)
@@ -95,21 +136,32 @@ async fn call_once(
     target: &ToolTarget,
     arguments: Map<String, Value>,
 ) -> Result<Value, CallFailure> {
-    let infra = |e: StoreError| CallFailure::new(FailureKind::Transient, "INTERNAL_ERROR", format!("storage failed: {e}"));
+    let infra =
+        |e: StoreError| CallFailure::new(FailureKind::Transient, "INTERNAL_ERROR", format!("storage failed: {e}"));
     let timeout = services.settings.agent.invoke_timeout;
     match (target.connector_id, &target.system_tool) {
         (Some(connector_id), _) => {
             let connector = match services.store.connector(owner, connector_id).await {
                 Ok(c) => c,
                 Err(StoreError::NotFound) => {
-                    return Err(CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "the connector was deleted"));
+                    return Err(CallFailure::new(
+                        FailureKind::Permanent,
+                        "TOOL_NOT_FOUND",
+                        "the connector was deleted",
+                    ));
                 }
                 Err(e) => return Err(infra(e)),
             };
             if !connector.enabled {
-                return Err(CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "the connector is disabled"));
+                return Err(CallFailure::new(
+                    FailureKind::Permanent,
+                    "TOOL_NOT_FOUND",
+                    "the connector is disabled",
+                ));
             }
-            let session = sessions.get(services, &connector, services.settings.jobs.test_budget).await?;
+            let session = sessions
+                .get(services, &connector, services.settings.jobs.test_budget)
+                .await?;
             services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
             let result = call::call_tool(&session, &target.tool_name, arguments, timeout).await;
             if let Err(failure) = &result
@@ -123,22 +175,43 @@ async fn call_once(
             let tool = switchboard_plugins::registry()
                 .get(tool_id)
                 .ok_or_else(|| CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "no such system tool"))?;
-            let record = services.store.user_tools(owner).await.map_err(infra)?.into_iter().find(|t| t.tool_id == *tool_id);
+            let record = services
+                .store
+                .user_tools(owner)
+                .await
+                .map_err(infra)?
+                .into_iter()
+                .find(|t| t.tool_id == *tool_id);
             let Some(record) = record.filter(|r| r.connected) else {
                 return Err(CallFailure::new(
                     FailureKind::Permanent,
                     "NOT_CONNECTED",
-                    format!("{} is not connected: connect it in the Apps menu first", tool.descriptor().name),
+                    format!(
+                        "{} is not connected: connect it in the Apps menu first",
+                        tool.descriptor().name
+                    ),
                 ));
             };
             let credentials = record.credentials.as_ref().and_then(|blob| {
-                let aad = Aad { field: SealedColumn::UserToolCredentials.field(), owner: owner.as_str(), row: tool_id };
+                let aad = Aad {
+                    field: SealedColumn::UserToolCredentials.field(),
+                    owner: owner.as_str(),
+                    row: tool_id,
+                };
                 services.vault.open_json::<Value>(aad, blob).ok()
             });
-            let ctx = ToolContext { services, user: owner, credentials };
+            let ctx = ToolContext {
+                services,
+                user: owner,
+                credentials,
+            };
             services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
             match tokio::time::timeout(timeout, tool.invoke(&ctx, &target.tool_name, Value::Object(arguments))).await {
-                Err(_) => Err(CallFailure::new(FailureKind::Transient, "TIMEOUT", "the tool did not answer in time")),
+                Err(_) => Err(CallFailure::new(
+                    FailureKind::Transient,
+                    "TIMEOUT",
+                    "the tool did not answer in time",
+                )),
                 Ok(Ok(output)) => Ok(json!({
                     "content": output.content,
                     "structuredContent": output.structured,
@@ -147,7 +220,11 @@ async fn call_once(
                 Ok(Err(e)) => Err(CallFailure::new(FailureKind::Permanent, e.code, e.message)),
             }
         }
-        (None, None) => Err(CallFailure::new(FailureKind::Permanent, "INTERNAL_ERROR", "this run names no tool source")),
+        (None, None) => Err(CallFailure::new(
+            FailureKind::Permanent,
+            "INTERNAL_ERROR",
+            "this run names no tool source",
+        )),
     }
 }
 
@@ -161,8 +238,20 @@ fn kind_label(kind: FailureKind) -> &'static str {
 }
 
 /// The invocation log row, the metrics and one structured event; never the arguments.
-async fn log(services: &Services, run: &RunRecord, target: &ToolTarget, outcome: &Outcome, attempts: i32, took: Duration) {
-    let tool_error = outcome.result.as_ref().and_then(|r| r.get("isError")).and_then(Value::as_bool).unwrap_or(false);
+async fn log(
+    services: &Services,
+    run: &RunRecord,
+    target: &ToolTarget,
+    outcome: &Outcome,
+    attempts: i32,
+    took: Duration,
+) {
+    let tool_error = outcome
+        .result
+        .as_ref()
+        .and_then(|r| r.get("isError"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let label = match (&outcome.error, tool_error) {
         (Some(_), _) => "failed",
         (None, true) => "tool_error",

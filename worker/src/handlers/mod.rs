@@ -18,9 +18,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use apalis::prelude::{BoxDynError, Data};
 use futures::FutureExt as _;
+use serde_json::Value;
 use switchboard_core::jobs::{RunJob, RunKind};
 use switchboard_core::mcp::ProbeReport;
-use serde_json::Value;
 use switchboard_core::runs::{RunEvent, RunRecord, RunStatus, Step, TestResult};
 use switchboard_core::services::Services;
 use switchboard_core::store::now;
@@ -70,7 +70,11 @@ impl Outcome {
             tools: report.tools,
             server: report.server,
         };
-        Self { steps, result: serde_json::to_value(result).ok(), error }
+        Self {
+            steps,
+            result: serde_json::to_value(result).ok(),
+            error,
+        }
     }
 
     /// The code for metrics: the error, the warning, or `OK`.
@@ -78,7 +82,13 @@ impl Outcome {
         self.error
             .as_ref()
             .map(|e| e.0.clone())
-            .or_else(|| self.result.as_ref().and_then(|r| r.get("error_code")).and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| {
+                self.result
+                    .as_ref()
+                    .and_then(|r| r.get("error_code"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| "OK".to_owned())
     }
 }

@@ -11,5 +11,9 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(tools::agent_tools)).routes(routes!(invocations::invoke))
+    OpenApiRouter::new()
+        .routes(routes!(tools::agent_tools))
+        .routes(routes!(invocations::invoke))
 }
+
+pub(crate) use invocations::{Invocation, start_invocation};

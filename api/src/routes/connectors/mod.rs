@@ -61,7 +61,10 @@ async fn list_connectors(
     let records = state.store.connectors(&user).await?;
     let off = state.store.switched_off(&user).await?;
     Ok(Json(ConnectorList {
-        connectors: records.into_iter().map(|r| ConnectorView::from(r).with_switches(&off)).collect(),
+        connectors: records
+            .into_iter()
+            .map(|r| ConnectorView::from(r).with_switches(&off))
+            .collect(),
         limit: state.settings.max_connectors,
     }))
 }

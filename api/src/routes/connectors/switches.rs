@@ -38,7 +38,10 @@ pub async fn switch_tool(
         if !record.tools.0.iter().any(|t| t.name == tool_name) {
             return Err(ApiError::not_found("tool"));
         }
-        state.store.set_tool_enabled(&user, id, &tool_name, input.enabled).await?;
+        state
+            .store
+            .set_tool_enabled(&user, id, &tool_name, input.enabled)
+            .await?;
         super::view_of(&state, &user, record).await
     }
     .await;

@@ -150,7 +150,10 @@ pub async fn start_test(
         kind: RunKind::ConnectionTest,
         connector_id,
         input,
-        sealed: Some(json!(SealedRunInput { credentials: credentials.clone(), headers: headers.clone() })),
+        sealed: Some(json!(SealedRunInput {
+            credentials: credentials.clone(),
+            headers: headers.clone()
+        })),
         idempotency: None,
     };
     let run = match switchboard_core::domain::ServerUrl::parse(raw_url) {

@@ -51,7 +51,11 @@ pub struct ConnectorList {
 impl ConnectorView {
     /// Fills `disabled_tools` from the user's switched-off `(connector, tool)` pairs.
     pub fn with_switches(mut self, off: &[(Uuid, String)]) -> Self {
-        self.disabled_tools = off.iter().filter(|(c, _)| *c == self.id).map(|(_, t)| t.clone()).collect();
+        self.disabled_tools = off
+            .iter()
+            .filter(|(c, _)| *c == self.id)
+            .map(|(_, t)| t.clone())
+            .collect();
         self
     }
 }

@@ -5,8 +5,14 @@ use super::*;
 #[test]
 fn plain_names_keep_their_shape() {
     let mut namer = Namer::default();
-    assert_eq!(namer.name(&slug("GitHub"), "c1", "create_issue"), "github__create_issue");
-    assert_eq!(namer.name(&slug("Linear (work)"), "c2", "issues.search"), "linear_work__issues_search");
+    assert_eq!(
+        namer.name(&slug("GitHub"), "c1", "create_issue"),
+        "github__create_issue"
+    );
+    assert_eq!(
+        namer.name(&slug("Linear (work)"), "c2", "issues.search"),
+        "linear_work__issues_search"
+    );
     assert_eq!(namer.name(&slug("日本語"), "c3", "検索"), "server__tool");
 }
 
@@ -21,7 +27,14 @@ fn collisions_get_a_stable_hash() {
     assert_ne!(b, c);
     // The same order gives the same names (restarts, re-discovery).
     let mut again = Namer::default();
-    assert_eq!([again.name("notes", "c1", "search"), again.name("notes", "c2", "search"), again.name("notes", "c2", "search!")], [a, b, c]);
+    assert_eq!(
+        [
+            again.name("notes", "c1", "search"),
+            again.name("notes", "c2", "search"),
+            again.name("notes", "c2", "search!")
+        ],
+        [a, b, c]
+    );
 }
 
 #[test]

@@ -13,7 +13,11 @@ fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         switchboard_core::telemetry::install_crypto_provider();
-        reqwest::Client::builder().timeout(Duration::from_secs(30)).no_proxy().build().expect("static configuration")
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .no_proxy()
+            .build()
+            .expect("static configuration")
     })
 }
 
@@ -33,28 +37,52 @@ impl<'a> GmailApi<'a> {
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ToolError> {
         let response = request.bearer_auth(self.token).send().await.map_err(|e| {
-            ToolError::new("UPSTREAM_ERROR", format!("Gmail could not be reached: {}", e.without_url()))
+            ToolError::new(
+                "UPSTREAM_ERROR",
+                format!("Gmail could not be reached: {}", e.without_url()),
+            )
         })?;
         let status = response.status();
         if status == 401 {
-            return Err(ToolError::new("AUTH_FAILED", "Gmail refused the stored sign-in: reconnect Gmail in the Apps menu"));
+            return Err(ToolError::new(
+                "AUTH_FAILED",
+                "Gmail refused the stored sign-in: reconnect Gmail in the Apps menu",
+            ));
         }
         if !status.is_success() {
-            return Err(ToolError::new("UPSTREAM_ERROR", format!("Gmail answered HTTP {}", status.as_u16())));
+            return Err(ToolError::new(
+                "UPSTREAM_ERROR",
+                format!("Gmail answered HTTP {}", status.as_u16()),
+            ));
         }
-        response.json().await.map_err(|_| ToolError::new("UPSTREAM_ERROR", "Gmail answered with something that is not JSON"))
+        response
+            .json()
+            .await
+            .map_err(|_| ToolError::new("UPSTREAM_ERROR", "Gmail answered with something that is not JSON"))
     }
 
     pub async fn send(&self, raw: &str) -> Result<Value, ToolError> {
-        self.call(http().post(self.url("gmail/v1/users/me/messages/send")?).json(&json!({"raw": raw}))).await
+        self.call(
+            http()
+                .post(self.url("gmail/v1/users/me/messages/send")?)
+                .json(&json!({"raw": raw})),
+        )
+        .await
     }
 
     pub async fn search(&self, query: &str, max_results: u32) -> Result<Vec<Value>, ToolError> {
         let mut url = self.url("gmail/v1/users/me/messages")?;
-        url.query_pairs_mut().append_pair("q", query).append_pair("maxResults", &max_results.to_string());
+        url.query_pairs_mut()
+            .append_pair("q", query)
+            .append_pair("maxResults", &max_results.to_string());
         let listed = self.call(http().get(url)).await?;
         let mut messages = Vec::new();
-        for id in listed["messages"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()) {
+        for id in listed["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str())
+        {
             let mut url = self.url(&format!("gmail/v1/users/me/messages/{id}"))?;
             url.query_pairs_mut()
                 .append_pair("format", "metadata")
@@ -105,10 +133,19 @@ fn plain_text(part: &Value) -> Value {
     use base64::Engine as _;
     if part["mimeType"] == "text/plain" {
         let data = part["body"]["data"].as_str().unwrap_or_default();
-        let decoded = base64::engine::general_purpose::URL_SAFE.decode(data).or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(data)
-        });
-        return decoded.ok().and_then(|b| String::from_utf8(b).ok()).map_or(Value::Null, Value::String);
+        let decoded = base64::engine::general_purpose::URL_SAFE
+            .decode(data)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(data));
+        return decoded
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map_or(Value::Null, Value::String);
     }
-    part["parts"].as_array().into_iter().flatten().map(plain_text).find(|t| !t.is_null()).unwrap_or(Value::Null)
+    part["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(plain_text)
+        .find(|t| !t.is_null())
+        .unwrap_or(Value::Null)
 }

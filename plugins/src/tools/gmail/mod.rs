@@ -91,11 +91,15 @@ impl SystemTool for Gmail {
                 let args: SendArgs = arguments(args)?;
                 let raw = message::rfc2822(&args.to, &args.cc, &args.subject, &args.body)?;
                 let sent = api.send(&raw).await?;
-                Ok(ToolOutput::json(json!({"id": sent["id"], "thread_id": sent["threadId"]})))
+                Ok(ToolOutput::json(
+                    json!({"id": sent["id"], "thread_id": sent["threadId"]}),
+                ))
             }
             "search_messages" => {
                 let args: SearchArgs = arguments(args)?;
-                Ok(ToolOutput::json(json!({"messages": api.search(&args.query, args.max_results).await?})))
+                Ok(ToolOutput::json(
+                    json!({"messages": api.search(&args.query, args.max_results).await?}),
+                ))
             }
             "read_message" => {
                 let args: ReadArgs = arguments(args)?;

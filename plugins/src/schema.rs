@@ -41,14 +41,25 @@ fn validator(schema: &Value) -> Option<Arc<jsonschema::Validator>> {
 
 /// Every violation, located at `body.arguments.<path>`.
 pub fn check(schema: &Value, arguments: &Value) -> Result<(), Vec<FieldError>> {
-    let Some(validator) = validator(schema) else { return Ok(()) };
+    let Some(validator) = validator(schema) else {
+        return Ok(());
+    };
     let errors: Vec<FieldError> = validator
         .iter_errors(arguments)
         .take(20)
         .map(|e| {
             let mut loc = vec!["body".to_owned(), "arguments".to_owned()];
-            loc.extend(e.instance_path().as_str().split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")));
-            FieldError { loc, msg: e.to_string() }
+            loc.extend(
+                e.instance_path()
+                    .as_str()
+                    .split('/')
+                    .skip(1)
+                    .map(|s| s.replace("~1", "/").replace("~0", "~")),
+            );
+            FieldError {
+                loc,
+                msg: e.to_string(),
+            }
         })
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -74,6 +85,9 @@ mod tests {
     #[test]
     fn remote_references_are_not_fetched() {
         let schema = json!({"$ref": "http://169.254.169.254/latest/schema.json"});
-        assert!(check(&schema, &json!({"anything": true})).is_ok(), "an uncompilable schema is not enforced, and nothing is fetched");
+        assert!(
+            check(&schema, &json!({"anything": true})).is_ok(),
+            "an uncompilable schema is not enforced, and nothing is fetched"
+        );
     }
 }

@@ -1,0 +1,224 @@
+//! The MCP gateway: `/mcp` speaks Streamable HTTP (an rmcp server) to any
+//! MCP-capable agent. Every request needs the user's bearer token (401 with
+//! `WWW-Authenticate` otherwise) and passes rmcp's Host and Origin checks
+//! (loopback and `SWITCHBOARD_PUBLIC_URL`). `tools/list` is that user's
+//! catalog; `tools/call` goes through the same path as
+//! `POST /api/agent/invocations` (queue, retry policy, timeouts) and waits for
+//! the run. While a session is open its catalog is checked every
+//! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` and `notifications/tools/list_changed`
+//! is sent when it changed (the change may come from any process).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRequestParts as _, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use http::request::Parts;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer};
+use serde_json::Value;
+use switchboard_core::domain::UserId;
+use switchboard_core::runs::{RunRecord, RunStatus};
+
+use crate::auth::CurrentUser;
+use crate::error::ApiError;
+use crate::routes::agent::{Invocation, start_invocation};
+use crate::runs::wait_for_end;
+use crate::state::AppState;
+
+/// `/mcp`, behind the bearer-token check.
+pub fn router(state: AppState) -> Router<AppState> {
+    let gateway = Gateway { state: state.clone() };
+    let service: StreamableHttpService<Gateway, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(gateway.clone()), Arc::default(), config(&state));
+    Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+fn config(state: &AppState) -> StreamableHttpServerConfig {
+    let public = &state.settings.agent.public_url;
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    hosts.extend(public.host_str().map(str::to_owned));
+    hosts.push(state.settings.listen.ip().to_string());
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins([public.origin().ascii_serialization()]);
+    config.cancellation_token = state.shutdown.child_token();
+    config.max_request_body_bytes = state.settings.agent.body_limit;
+    config
+}
+
+/// Puts the [`CurrentUser`] into the request, or answers 401.
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match CurrentUser::from_request_parts(&mut parts, &state).await {
+        Ok(user) => {
+            parts.extensions.insert(user);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Clone)]
+struct Gateway {
+    state: AppState,
+}
+
+/// The user the request was authenticated as (set by [`authenticate`]).
+fn user_of(extensions: &Extensions) -> Result<UserId, ErrorData> {
+    extensions
+        .get::<Parts>()
+        .and_then(|p| p.extensions.get::<CurrentUser>())
+        .map(|u| u.0.clone())
+        .ok_or_else(|| ErrorData::internal_error("unauthenticated request", None))
+}
+
+impl Gateway {
+    async fn tools(&self, user: &UserId) -> Result<Vec<Tool>, ErrorData> {
+        let catalog = switchboard_plugins::catalog::load(&*self.state.store, user)
+            .await
+            .map_err(|e| internal(&e.to_string()))?;
+        catalog
+            .entries()
+            .iter()
+            .map(|e| serde_json::from_value(e.mcp()).map_err(|e| internal(&e.to_string())))
+            .collect()
+    }
+
+    /// How long a call may take end to end: two attempts, the delay between them and a session.
+    fn call_budget(&self) -> Duration {
+        let s = &self.state.settings;
+        s.agent.invoke_timeout * 2 + s.agent.retry_delay + s.jobs.test_budget * 2 + Duration::from_secs(5)
+    }
+}
+
+fn internal(message: &str) -> ErrorData {
+    tracing::error!(error = message, "the MCP gateway failed");
+    ErrorData::internal_error("internal error; please retry later", None)
+}
+
+/// A tool-level error result the model can read.
+fn tool_error(text: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+fn refused(e: &ApiError) -> Result<CallToolResponse, ErrorData> {
+    match e.code() {
+        "TOOL_NOT_FOUND" => Err(ErrorData::invalid_params(e.message().to_owned(), None)),
+        "VALIDATION_FAILED" => {
+            let details = e.details().map(Value::to_string).unwrap_or_default();
+            Ok(tool_error(format!("invalid arguments: {details}")).into())
+        }
+        code if e.status().is_server_error() => Err(internal(code)),
+        code => Ok(tool_error(format!("{code}: {}", e.message())).into()),
+    }
+}
+
+/// The finished run as MCP's `CallToolResult`.
+fn result_of(run: RunRecord) -> CallToolResult {
+    match run.status() {
+        RunStatus::Succeeded => {
+            let mut value = run.result.map(|r| r.0).unwrap_or(Value::Null);
+            if value.get("structuredContent").is_some_and(Value::is_null)
+                && let Some(map) = value.as_object_mut()
+            {
+                map.remove("structuredContent");
+            }
+            serde_json::from_value(value).unwrap_or_else(|e| tool_error(format!("unreadable result: {e}")))
+        }
+        RunStatus::Failed => tool_error(format!(
+            "{}: {}",
+            run.error_code.unwrap_or_default(),
+            run.error_message.unwrap_or_default()
+        )),
+        _ => tool_error(format!(
+            "the call is still running (run {}); follow it at /api/runs/{}",
+            run.id, run.id
+        )),
+    }
+}
+
+impl ServerHandler for Gateway {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
+            .with_instructions("The tools this user enabled in Switchboard: their own MCP connectors and system tools.")
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let user = user_of(&context.extensions)?;
+        Ok(ListToolsResult::with_all_items(self.tools(&user).await?))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let user = user_of(&context.extensions)?;
+        let body = Invocation {
+            tool: request.name.to_string(),
+            arguments: request.arguments.unwrap_or_default(),
+            idempotency_key: None,
+        };
+        let run = match start_invocation(&self.state, &user, body).await {
+            Ok(run) => run,
+            Err(e) => return refused(&e),
+        };
+        let run = wait_for_end(&self.state, &user, run.id, self.call_budget())
+            .await
+            .map_err(|e| internal(e.message()))?;
+        Ok(result_of(run).into())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if let Ok(user) = user_of(&context.extensions) {
+            tokio::spawn(announce_changes(self.clone(), user, context.peer));
+        }
+    }
+}
+
+/// Sends `notifications/tools/list_changed` whenever the user's catalog changes,
+/// until the session or the server ends.
+async fn announce_changes(gateway: Gateway, user: UserId, peer: Peer<RoleServer>) {
+    let fingerprint =
+        |tools: Result<Vec<Tool>, ErrorData>| tools.ok().map(|t| serde_json::to_string(&t).unwrap_or_default());
+    let mut last = fingerprint(gateway.tools(&user).await);
+    let mut tick = tokio::time::interval(gateway.state.settings.agent.gateway_watch_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = gateway.state.shutdown.cancelled() => return,
+        }
+        if peer.is_transport_closed() {
+            return;
+        }
+        let current = fingerprint(gateway.tools(&user).await);
+        if current.is_some() && current != last {
+            if last.is_some() && peer.notify_tool_list_changed().await.is_err() {
+                return;
+            }
+            last = current;
+        }
+    }
+}
