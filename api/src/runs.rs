@@ -110,20 +110,7 @@ pub fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
 
 /// Waits until the run ends or `timeout` passes; returns the latest row.
 pub async fn wait_for_end(state: &AppState, owner: &UserId, id: Uuid, timeout: Duration) -> ApiResult<RunRecord> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut watch = state.events.watch(id);
-    loop {
-        let run = state.store.run(owner, id).await?;
-        if run.status().is_terminal() || tokio::time::Instant::now() >= deadline {
-            return Ok(run);
-        }
-        // Woken by the terminal event; a periodic re-read covers a lost one.
-        let recheck = tokio::time::Instant::now() + Duration::from_secs(1);
-        tokio::select! {
-            () = async { while let Ok(e) = watch.recv().await { if e.event.is_terminal() { break } } } => {}
-            () = tokio::time::sleep_until(recheck.min(deadline)) => {}
-        }
-    }
+    Ok(switchboard_core::runs::wait::until_finished(&state.services, owner, id, timeout).await?)
 }
 
 /// 202 with the run and where to follow it; or, with `Prefer: wait`, 200

@@ -15,6 +15,8 @@ pub enum RunKind {
     DiscoverTools,
     /// Call one tool of the user's catalog (with the retry policy).
     InvokeTool,
+    /// One agent turn: the model and the tool calls it asks for, to a final answer.
+    AgentTurn,
 }
 
 impl RunKind {
@@ -23,16 +25,23 @@ impl RunKind {
         match self {
             Self::ConnectionTest | Self::DiscoverTools => &crate::mcp::TEST_STEPS,
             Self::InvokeTool => &["attempt_1"],
+            Self::AgentTurn => &["model_1"],
         }
     }
 
-    pub const ALL: [Self; 3] = [Self::ConnectionTest, Self::DiscoverTools, Self::InvokeTool];
+    pub const ALL: [Self; 4] = [
+        Self::ConnectionTest,
+        Self::DiscoverTools,
+        Self::InvokeTool,
+        Self::AgentTurn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConnectionTest => "connection_test",
             Self::DiscoverTools => "discover_tools",
             Self::InvokeTool => "invoke_tool",
+            Self::AgentTurn => "agent_turn",
         }
     }
 

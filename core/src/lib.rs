@@ -30,6 +30,7 @@ pub mod egress;
 pub mod events;
 pub mod jobs;
 pub mod keys;
+pub mod llm;
 pub mod mcp;
 pub mod queue;
 pub mod ratelimit;

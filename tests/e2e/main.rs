@@ -20,6 +20,7 @@ macro_rules! both_backends {
     };
 }
 
+mod agent;
 mod auth;
 mod catalog;
 mod connection_tests;

@@ -21,7 +21,7 @@ pub fn test_outcome(kind: RunKind, code: &str) {
     let metric = match kind {
         RunKind::ConnectionTest => "switchboard_connection_tests_total",
         RunKind::DiscoverTools => "switchboard_connector_checks_total",
-        RunKind::InvokeTool => return,
+        RunKind::InvokeTool | RunKind::AgentTurn => return,
     };
     metrics::counter!(metric, "code" => code.to_owned()).increment(1);
 }

@@ -36,6 +36,7 @@ pub async fn run_workers(
         true
     });
     let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
+    let agent_concurrency = services.settings.agent.agent_concurrency;
     let context = handlers::JobContext {
         services: services.clone(),
         sessions: Sessions::default(),
@@ -46,6 +47,12 @@ pub async fn run_workers(
         ($queue:expr) => {
             for kind in RunKind::ALL {
                 let (queue, context, name) = ($queue.clone(), context.clone(), name.clone());
+                // Agent turns wait on tool calls: their own pool, so they never starve them.
+                let concurrency = if kind == RunKind::AgentTurn {
+                    agent_concurrency
+                } else {
+                    concurrency
+                };
                 monitor = monitor.register(move |restarts| {
                     pause_before_restart(restarts);
                     let strategy = Strategy::new().stream(queue.wake(kind)).interval(poll);

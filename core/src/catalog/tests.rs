@@ -79,7 +79,7 @@ fn enabled_tools_are_listed_switched_off_ones_are_not() {
 fn names_stay_the_same_across_rebuilds_and_new_connectors() {
     let a = connector("Same", &["go"], true);
     let b = connector("same!", &["go"], true);
-    let first = Catalog::build(&[], &[a.clone()], &HashSet::new());
+    let first = Catalog::build(&[], std::slice::from_ref(&a), &HashSet::new());
     let second = Catalog::build(&[], &[a.clone(), b], &HashSet::new());
     assert_eq!(
         first.entries()[0].name,

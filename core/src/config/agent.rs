@@ -29,6 +29,11 @@ pub struct AgentSettings {
     pub llm_model: Option<String>,
     /// `SWITCHBOARD_LLM_API_KEY`: sent as a bearer token, when set.
     pub llm_api_key: Option<Secret>,
+    /// `SWITCHBOARD_LLM_TIMEOUT`: time one model request may take (default 120s).
+    pub llm_timeout: Duration,
+    /// `SWITCHBOARD_AGENT_CONCURRENCY`: agent turns one worker process runs at
+    /// once (default 16); their own queue and pool, apart from tool calls.
+    pub agent_concurrency: usize,
     /// `SWITCHBOARD_AGENT_MAX_STEPS`: model round trips per agent turn (default 8).
     pub agent_max_steps: u32,
     /// `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`: how often an open MCP gateway session
@@ -51,6 +56,8 @@ impl Default for AgentSettings {
             llm_model: None,
             llm_api_key: None,
             agent_max_steps: 8,
+            llm_timeout: Duration::from_secs(120),
+            agent_concurrency: 16,
             gateway_watch_interval: Duration::from_secs(2),
             gmail_api_base: Url::parse("https://gmail.googleapis.com").expect("valid"),
         }
@@ -70,6 +77,8 @@ impl AgentSettings {
             llm_base_url: src.parse("SWITCHBOARD_LLM_BASE_URL")?,
             llm_model: src.parse("SWITCHBOARD_LLM_MODEL")?,
             llm_api_key: src.secret("SWITCHBOARD_LLM_API_KEY"),
+            llm_timeout: src.duration_or("SWITCHBOARD_LLM_TIMEOUT", d.llm_timeout)?,
+            agent_concurrency: src.parse_or("SWITCHBOARD_AGENT_CONCURRENCY", d.agent_concurrency)?,
             agent_max_steps: src.parse_or("SWITCHBOARD_AGENT_MAX_STEPS", d.agent_max_steps)?,
             gateway_watch_interval: src.duration_or("SWITCHBOARD_GATEWAY_WATCH_INTERVAL", d.gateway_watch_interval)?,
             gmail_api_base: src.parse_or("SWITCHBOARD_GMAIL_API_BASE", d.gmail_api_base)?,
@@ -88,6 +97,16 @@ impl AgentSettings {
             "SWITCHBOARD_AGENT_BODY_LIMIT",
             settings.body_limit >= 1024,
             "must be at least 1024 bytes",
+        )?;
+        src.check(
+            "SWITCHBOARD_AGENT_CONCURRENCY",
+            settings.agent_concurrency >= 1,
+            "must be at least 1",
+        )?;
+        src.check(
+            "SWITCHBOARD_LLM_TIMEOUT",
+            !settings.llm_timeout.is_zero(),
+            "must be greater than zero",
         )?;
         src.check(
             "SWITCHBOARD_AGENT_MAX_STEPS",

@@ -6,6 +6,7 @@
 mod fingerprint;
 pub mod launch;
 mod record;
+pub mod wait;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,6 +80,15 @@ pub struct TestResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InvocationInput {
     pub arguments: serde_json::Map<String, Value>,
+}
+
+/// What an agent turn works from (sealed: conversations are private). The
+/// messages are OpenAI chat messages as sent; a `[TOOL:name]` marker was
+/// already stripped into `selected_tools`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInput {
+    pub messages: Vec<Value>,
+    pub selected_tools: Vec<String>,
 }
 
 /// A change to a run, in order; `seq` numbers them per run (SSE `id:`).

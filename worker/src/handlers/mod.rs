@@ -8,6 +8,7 @@
 //! database or the event bus unreachable) return `Err` so the job is retried.
 //! A panic fails the run instead of leaving it `running`.
 
+mod agent;
 mod discover;
 pub mod invoke;
 mod test;
@@ -137,6 +138,7 @@ async fn run(services: &Services, sessions: &Sessions, job: RunJob) -> anyhow::R
         RunKind::ConnectionTest => test::run(services, &run).await?,
         RunKind::DiscoverTools => discover::run(services, &run).await?,
         RunKind::InvokeTool => invoke::run(services, sessions, &run).await?,
+        RunKind::AgentTurn => agent::run(services, &run).await?,
     };
     finish(services, &run, kind, outcome, started).await
 }
