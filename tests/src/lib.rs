@@ -7,10 +7,13 @@
 //! - [`postgres`]: a fresh database per test, cloned from a migrated template.
 //! - [`client`]: [`client::UserClient`], typed requests as one user.
 //! - [`logs`]: captures every log line of the test process (canary checks).
+//! - [`fixtures`]: MCP servers (well-behaved, legacy, broken) and a scripted model server.
+//! - [`bench`]: what the benchmark binaries in `src/bin/` share.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod app;
+pub mod bench;
 pub mod client;
 pub mod fixtures;
 pub mod logs;

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::sql::{SqlResultExt as _, on_db};
-use super::{RunStore, SqlStore, StoreResult};
+use super::{RunStore, SqlStore, StoreError, StoreResult};
 use crate::domain::UserId;
 use crate::runs::{RunRecord, RunStatus, Step};
 
@@ -16,7 +16,6 @@ const INSERT: &str = "insert into runs (id, owner, kind, status, connector_id, i
     request_hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 const BY_KEY: &str = "select * from runs where owner = $1 and idempotency_key = $2";
 const DISPATCH: &str = "update runs set dispatched_at = $2, updated_at = $2 where id = $1";
-const GET_OWNED: &str = "select * from runs where owner = $1 and id = $2";
 const GET: &str = "select * from runs where id = $1";
 const START: &str = "update runs set status = 'running', attempts = attempts + 1, \
     started_at = coalesce(started_at, $2), updated_at = $2 \
@@ -55,8 +54,15 @@ impl RunStore for SqlStore {
     }
 
     async fn run(&self, owner: &UserId, id: Uuid) -> StoreResult<RunRecord> {
-        on_db!(self, pool => sqlx::query_as(GET_OWNED).bind(owner.as_str()).bind(id).fetch_one(pool).await)
-            .or_store("Failed to load run")
+        // By primary key only, owner checked here: with `owner = $1 and id = $2`
+        // PostgreSQL's cached generic plan was seen scanning `runs_owner_created`
+        // (every run of the owner) instead of the key.
+        let run = self.run_by_id(id).await?;
+        if run.owner == owner.as_str() {
+            Ok(run)
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn run_by_idempotency_key(&self, owner: &UserId, key: &str) -> StoreResult<RunRecord> {

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmark: tool invocations through the queue in distributed mode (API and worker
+# processes on PostgreSQL and Redis) against a fast local fixture server,
+# compared with tools/call made directly. See tests/src/bin/bench-invocations.rs.
+#   ops/bench/invocations.sh                      # 1 worker, rates 200..1200/s, 10 s each
+#   WORKERS=2 RATES=400,600 SECONDS=20 ops/bench/invocations.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ops/ci/ensure-services.sh >/dev/null
+cargo build --release -q -p switchboard-api -p switchboard-worker
+cargo build --release -q -p switchboard-tests --bin bench-invocations
+exec target/release/bench-invocations

@@ -1,0 +1,142 @@
+//! Benchmark of tool invocations through the queue, distributed mode.
+//!
+//! Starts `switchboard serve` and `switchboard-worker` (release binaries, as
+//! separate processes, on PostgreSQL and Redis) and a fast rmcp fixture
+//! server in this process, saves it as a connector, then measures:
+//!
+//! 1. the floor: `tools/call` made directly by the MCP client on an open session;
+//! 2. the same call through the API (`POST /api/agent/invocations` with
+//!    `Prefer: wait`: queued, run by the worker, answered when it ends), one
+//!    at a time, and the ratio and overhead against the floor;
+//! 3. open-loop rates, to find the highest one whose p99 stays ≤ 50 ms;
+//! 4. the processes' peak RSS.
+//!
+//! Run with `ops/bench/invocations.sh` (builds in release mode first).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use switchboard_core::domain::{Credentials, CustomHeaders, ServerUrl};
+use switchboard_core::mcp::McpLimits;
+use switchboard_tests::bench::{Cluster, ms, open_loop, percentile, rates_from_env};
+use switchboard_tests::fixtures::mcp::McpFixture;
+use switchboard_tests::probe::test_client;
+
+const SAMPLES: usize = 500;
+const WARM_UP: usize = 50;
+
+/// One call through the API, waited for; an error unless it succeeded.
+async fn invoke(http: &reqwest::Client, api: &str, token: &str) -> Result<(), String> {
+    let run: serde_json::Value = http
+        .post(format!("{api}/api/agent/invocations"))
+        .bearer_auth(token)
+        .header("prefer", "wait=10")
+        .json(&json!({"tool": "fixture__tool_0", "arguments": {"text": "bench"}}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    if run["status"] == "succeeded" && run["result"]["isError"] == false {
+        Ok(())
+    } else {
+        Err(format!("not succeeded: {run}"))
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let workers: usize = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(1);
+    let cluster = Cluster::start("sbbench_invocations", workers, &[]).await?;
+    let (http, api, token) = (cluster.http.clone(), cluster.api.clone(), cluster.token.clone());
+    let fixture = McpFixture::with_tools(5, 50).spawn().await;
+    let saved = http
+        .post(format!("{api}/api/connectors"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "fixture", "server_url": fixture.url}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        saved.status().as_u16() == 201,
+        "saving the connector failed: {}",
+        saved.text().await?
+    );
+
+    // 1. The floor: tools/call on an open session, in this process.
+    let client = test_client(McpLimits::default());
+    let url = ServerUrl::parse(&fixture.url).map_err(anyhow::Error::msg)?;
+    let (session, _) = client
+        .connect(
+            &url,
+            &Credentials::None,
+            &CustomHeaders::default(),
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|f| anyhow::anyhow!("connect failed: {f:?}"))?;
+    let mut floor = Vec::new();
+    for i in 0..SAMPLES + WARM_UP {
+        let arguments = json!({"text": "bench"}).as_object().unwrap().clone();
+        let started = Instant::now();
+        switchboard_core::mcp::call::call_tool(&session, "tool_0", arguments, Duration::from_secs(5))
+            .await
+            .map_err(|f| anyhow::anyhow!("direct call failed: {f:?}"))?;
+        if i >= WARM_UP {
+            floor.push(started.elapsed());
+        }
+    }
+    floor.sort();
+
+    // 2. Through the queue, one at a time.
+    let mut queued = Vec::new();
+    for i in 0..SAMPLES + WARM_UP {
+        let started = Instant::now();
+        invoke(&http, &api, &token).await.map_err(anyhow::Error::msg)?;
+        if i >= WARM_UP {
+            queued.push(started.elapsed());
+        }
+    }
+    queued.sort();
+    let (f50, f99, q50, q99) = (
+        percentile(&floor, 0.5),
+        percentile(&floor, 0.99),
+        percentile(&queued, 0.5),
+        percentile(&queued, 0.99),
+    );
+    println!("low load, sequential ({SAMPLES} samples each, {workers} worker process(es)):");
+    println!(
+        "  floor (tools/call, MCP client in-process)  p50 {:7.2} ms   p99 {:7.2} ms",
+        ms(f50),
+        ms(f99)
+    );
+    println!(
+        "  through the queue (POST, Prefer: wait)     p50 {:7.2} ms   p99 {:7.2} ms",
+        ms(q50),
+        ms(q99)
+    );
+    println!(
+        "  ratio p50 {:.2}x; queue overhead p50 {:.2} ms, p99 {:.2} ms",
+        ms(q50) / ms(f50),
+        ms(q50) - ms(f50),
+        ms(q99) - ms(f99)
+    );
+
+    // 3. Open loop.
+    let (rates, seconds) = rates_from_env(&[200, 400, 600, 800, 1000, 1200]);
+    let (http, api, token) = (http.clone(), Arc::new(api), Arc::new(token));
+    let best = open_loop(&rates, seconds, Duration::from_millis(50), || {
+        let (http, api, token) = (http.clone(), api.clone(), token.clone());
+        async move { invoke(&http, &api, &token).await }
+    })
+    .await?;
+    match best {
+        Some(rate) => println!("highest sustained rate with p99 ≤ 50 ms: {rate} invocations/s"),
+        None => println!("no tested rate kept p99 ≤ 50 ms"),
+    }
+    drop(session);
+    cluster.stop().await
+}
