@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::mcp::McpFixture;
-use switchboard_tests::{Backend, Resp, TestApp, UserClient};
+use switchboard_tests::{Backend, Resp, TestApp, UserClient, logs};
 
 both_backends!(
     a_call_returns_the_tools_result,
@@ -19,6 +19,9 @@ both_backends!(
     a_500_on_an_unsafe_tool_is_not_retried,
     a_refused_call_and_a_dropped_read_only_call_are_retried,
     system_tools_answer_from_the_invocation_log,
+    arguments_stay_out_of_logs_queues_and_metrics,
+    calls_are_rate_limited_per_user,
+    gmail_calls_the_gmail_api_with_the_users_token,
 );
 
 /// Saves a connector without auth named `name` for `url`; returns its id.
@@ -347,4 +350,126 @@ async fn system_tools_answer_from_the_invocation_log(backend: Backend) {
         "{}",
         theirs.text
     );
+}
+
+async fn arguments_stay_out_of_logs_queues_and_metrics(backend: Backend) {
+    const CANARY: &str = "canary-argument-5e8d1f0a77";
+    let (app, fixture, _server) = app_with_notes(backend).await;
+    let alice = app.user("alice");
+    fixture.fail_calls(500, 1); // no echo: the canary must not come back in a result
+    let run = invoke(&alice, "notes__tool_1", json!({"text": CANARY})).await;
+    assert_eq!(run.body["status"], "failed", "{}", run.text);
+    assert!(!run.text.contains(CANARY), "{}", run.text);
+    let logs = logs::captured();
+    assert!(logs.contains("tool invoked"), "one event per invocation: {logs}");
+    assert!(logs.contains(r#""tool":"notes__tool_1""#), "{logs}");
+    assert!(!logs.contains(CANARY), "the log holds an argument");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("switchboard_invocations_total"), "{metrics}");
+    assert!(!metrics.contains(CANARY));
+    let owner = switchboard_core::domain::UserId::parse("alice").unwrap();
+    let stored = app
+        .state
+        .store
+        .run(&owner, run.body["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap();
+    assert!(stored.sealed_input.is_none(), "a finished call keeps no arguments");
+    assert!(!format!("{stored:?}").contains(CANARY));
+    let queues = match backend {
+        Backend::Postgres => switchboard_tests::redis::dump(&app.redis.as_ref().unwrap().prefix).await,
+        Backend::Sqlite => {
+            String::from_utf8_lossy(&std::fs::read(app.data_dir.path().join("queue.db")).unwrap()).into_owned()
+        }
+    };
+    assert!(!queues.is_empty());
+    assert!(!queues.contains(CANARY), "a queue holds an argument");
+    assert_eq!(fixture.calls().len(), 0, "refused before the tool ran");
+}
+
+async fn calls_are_rate_limited_per_user(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|s| s.agent.invoke_rate_limit = 2)
+        .spawn()
+        .await;
+    let server = McpFixture::with_tools(1, 10).spawn().await;
+    let alice = app.user("alice");
+    save_connector(&alice, "Notes", &server.url).await;
+    for _ in 0..2 {
+        assert_eq!(invoke(&alice, "notes__tool_0", json!({"text": "x"})).await.status, 200);
+    }
+    let limited = invoke(&alice, "notes__tool_0", json!({"text": "x"})).await;
+    assert_eq!((limited.status, limited.code()), (429, "RATE_LIMITED"));
+    assert!(limited.header("retry-after").is_some());
+    save_connector(&app.user("bob"), "Notes", &server.url).await;
+    let bob = invoke(&app.user("bob"), "notes__tool_0", json!({"text": "x"})).await;
+    assert_eq!(bob.status, 200, "limits are per user");
+}
+
+/// Gmail, connected (tokens stored as the OAuth flow stores them), calls the
+/// Gmail REST API with the user's token: send, search, read.
+async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
+    const TOKEN: &str = "ya29.fake-access-token";
+    let gmail = switchboard_tests::fixtures::gmail::FakeGmail::new(TOKEN);
+    let api = gmail.spawn().await;
+    let base = url::Url::parse(&api.url).unwrap();
+    let app = TestApp::builder(backend)
+        .configure(move |s| s.agent.gmail_api_base = base)
+        .spawn()
+        .await;
+    let alice = app.user("alice");
+    let not_yet = invoke(&alice, "gmail__send_email", json!({})).await;
+    assert_eq!((not_yet.status, not_yet.code()), (409, "NOT_CONNECTED"));
+
+    let aad = switchboard_core::vault::Aad {
+        field: switchboard_core::store::SealedColumn::UserToolCredentials.field(),
+        owner: "alice",
+        row: "gmail",
+    };
+    let now = chrono::Utc::now();
+    let record = switchboard_core::store::UserToolRecord {
+        owner: "alice".into(),
+        tool_id: "gmail".into(),
+        connected: true,
+        credentials: Some(app.state.vault.seal_json(aad, &json!({"access_token": TOKEN}))),
+        connected_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    };
+    app.state.store.put_user_tool(&record).await.unwrap();
+
+    let sent = invoke(
+        &alice,
+        "gmail__send_email",
+        json!({"to": ["bob@example.com"], "subject": "Roadmap", "body": "See you at ten."}),
+    )
+    .await;
+    assert_eq!(sent.body["status"], "succeeded", "{}", sent.text);
+    assert_eq!(sent.body["result"]["structuredContent"]["id"], "m0");
+    let message = &gmail.sent()[0];
+    assert!(
+        message.contains("To: bob@example.com\r\n") && message.contains("Subject: Roadmap\r\n"),
+        "{message}"
+    );
+    assert_eq!(switchboard_tests::fixtures::gmail::body_of(message), "See you at ten.");
+
+    let found = invoke(&alice, "gmail__search_messages", json!({"query": "subject:Roadmap"})).await;
+    let messages = &found.body["result"]["structuredContent"]["messages"];
+    assert_eq!(messages[0]["subject"], "Roadmap", "{}", found.text);
+    let read = invoke(&alice, "gmail__read_message", json!({"message_id": "m0"})).await;
+    assert_eq!(
+        read.body["result"]["structuredContent"]["body"], "See you at ten.",
+        "{}",
+        read.text
+    );
+    let bobs = app.user("bob").get("/api/agent/tools").await;
+    assert!(!bobs.text.contains("gmail__"), "Bob has not connected Gmail");
 }
