@@ -163,15 +163,7 @@ async fn a_model_that_will_not_use_the_selected_tool_fails_the_turn(backend: Bac
     )
     .await;
     assert_eq!(bob.status, 422, "not in Bob's catalog: {}", bob.text);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("switchboard_selected_tool_not_used_total"),
         "{metrics}"

@@ -364,15 +364,7 @@ async fn arguments_stay_out_of_logs_queues_and_metrics(backend: Backend) {
     assert!(logs.contains("tool invoked"), "one event per invocation: {logs}");
     assert!(logs.contains(r#""tool":"notes__tool_1""#), "{logs}");
     assert!(!logs.contains(CANARY), "the log holds an argument");
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("switchboard_invocations_total"), "{metrics}");
     assert!(!metrics.contains(CANARY));
     let owner = switchboard_core::domain::UserId::parse("alice").unwrap();

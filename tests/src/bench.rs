@@ -189,6 +189,25 @@ async fn recreate_database(pg_admin: &str, db: &str, create: bool) -> anyhow::Re
     Ok(())
 }
 
+/// Prints the low-load comparison of `measured` against the `floor` (sorted samples).
+pub fn report_low_load(floor_label: &str, floor: &[Duration], measured_label: &str, measured: &[Duration]) {
+    let (f50, f99, m50, m99) = (
+        percentile(floor, 0.5),
+        percentile(floor, 0.99),
+        percentile(measured, 0.5),
+        percentile(measured, 0.99),
+    );
+    println!("low load, sequential ({} samples each):", floor.len());
+    println!("  {floor_label:<42} p50 {:7.2} ms   p99 {:7.2} ms", ms(f50), ms(f99));
+    println!("  {measured_label:<42} p50 {:7.2} ms   p99 {:7.2} ms", ms(m50), ms(m99));
+    println!(
+        "  ratio p50 {:.2}x; overhead p50 {:.2} ms, p99 {:.2} ms",
+        ms(m50) / ms(f50),
+        ms(m50) - ms(f50),
+        ms(m99) - ms(f99)
+    );
+}
+
 /// Rates from `RATES` (comma-separated) or `default`, and seconds per rate from `SECONDS`.
 pub fn rates_from_env(default: &[u64]) -> (Vec<u64>, u64) {
     let rates = std::env::var("RATES")

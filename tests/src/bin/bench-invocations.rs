@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchboard_core::domain::{Credentials, CustomHeaders, ServerUrl};
 use switchboard_core::mcp::McpLimits;
-use switchboard_tests::bench::{Cluster, ms, open_loop, percentile, rates_from_env};
+use switchboard_tests::bench::{Cluster, open_loop, rates_from_env, report_low_load};
 use switchboard_tests::fixtures::mcp::McpFixture;
 use switchboard_tests::probe::test_client;
 
@@ -101,28 +101,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     queued.sort();
-    let (f50, f99, q50, q99) = (
-        percentile(&floor, 0.5),
-        percentile(&floor, 0.99),
-        percentile(&queued, 0.5),
-        percentile(&queued, 0.99),
-    );
-    println!("low load, sequential ({SAMPLES} samples each, {workers} worker process(es)):");
-    println!(
-        "  floor (tools/call, MCP client in-process)  p50 {:7.2} ms   p99 {:7.2} ms",
-        ms(f50),
-        ms(f99)
-    );
-    println!(
-        "  through the queue (POST, Prefer: wait)     p50 {:7.2} ms   p99 {:7.2} ms",
-        ms(q50),
-        ms(q99)
-    );
-    println!(
-        "  ratio p50 {:.2}x; queue overhead p50 {:.2} ms, p99 {:.2} ms",
-        ms(q50) / ms(f50),
-        ms(q50) - ms(f50),
-        ms(q99) - ms(f99)
+    println!("{workers} worker process(es)");
+    report_low_load(
+        "floor (tools/call, MCP client in-process)",
+        &floor,
+        "through the queue (POST, Prefer: wait)",
+        &queued,
     );
 
     // 3. Open loop.

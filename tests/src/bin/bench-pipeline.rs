@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use switchboard_core::domain::{Credentials, CustomHeaders};
 use switchboard_core::sse;
-use switchboard_tests::bench::{Cluster, ms, open_loop, percentile, rates_from_env};
+use switchboard_tests::bench::{Cluster, ms, open_loop, percentile, rates_from_env, report_low_load};
 use switchboard_tests::fixtures::mcp::McpFixture;
 use switchboard_tests::probe::{Recorder, test_client};
 
@@ -130,28 +130,11 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&waits, 0.99)),
         ms(percentile(&runs, 0.5))
     );
-    let (f50, f99, e50, e99) = (
-        percentile(&floor, 0.5),
-        percentile(&floor, 0.99),
-        percentile(&e2e, 0.5),
-        percentile(&e2e, 0.99),
-    );
-    println!("low load, sequential ({} samples each):", floor.len());
-    println!(
-        "  floor (MCP client in-process)   p50 {:7.2} ms   p99 {:7.2} ms",
-        ms(f50),
-        ms(f99)
-    );
-    println!(
-        "  end to end (POST → SSE finish)  p50 {:7.2} ms   p99 {:7.2} ms",
-        ms(e50),
-        ms(e99)
-    );
-    println!(
-        "  ratio p50 {:.2}x; pipeline overhead p50 {:.2} ms, p99 {:.2} ms",
-        ms(e50) / ms(f50),
-        ms(e50) - ms(f50),
-        ms(e99) - ms(f99)
+    report_low_load(
+        "floor (MCP client in-process)",
+        &floor,
+        "end to end (POST → SSE finish)",
+        &e2e,
     );
 
     // 3. Open loop at fixed rates.
