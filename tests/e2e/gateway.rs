@@ -162,3 +162,57 @@ async fn a_catalog_change_is_announced(backend: Backend) {
     let second: Value = serde_json::from_str(&second).unwrap();
     assert_eq!(second, json!({"changed": true, "tools": ["notes__tool_1"]}));
 }
+
+/// The agent routes and the gateway take bodies up to the agent body limit;
+/// the gateway refuses a foreign `Host` (DNS rebinding).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_limited_and_foreign_hosts_refused() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .configure(|s| s.agent.body_limit = 4096)
+        .spawn()
+        .await;
+    let big = "x".repeat(8192);
+    let alice = app.user("alice");
+    let call = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "any", "arguments": {"text": big}}),
+        )
+        .await;
+    assert_eq!(call.status, 413, "{}", call.text);
+    let turn = alice
+        .post(
+            "/api/agent/runs",
+            json!({"messages": [{"role": "user", "content": big}]}),
+        )
+        .await;
+    assert_eq!(turn.status, 413, "{}", turn.text);
+    let small = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "any", "arguments": {"text": "x".repeat(3000)}}),
+        )
+        .await;
+    assert_eq!(small.status, 404, "within the limit: {}", small.text);
+
+    let gateway = |body: Value, host: Option<&str>| {
+        let mut request = app
+            .http
+            .post(app.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .bearer_auth(app.token("alice"))
+            .json(&body);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send()
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}, "padding": big}});
+    assert_eq!(gateway(initialize, None).await.unwrap().status(), 413);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    assert_eq!(gateway(initialize.clone(), None).await.unwrap().status(), 200);
+    let rebound = gateway(initialize, Some("evil.example")).await.unwrap();
+    assert_eq!(rebound.status(), 403);
+}
