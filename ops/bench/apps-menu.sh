@@ -21,12 +21,12 @@ PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 command -v oha >/dev/null || cargo install oha --locked
 cargo build --release -q -p switchboard-api -p switchboard-worker
 cargo build --release -q -p switchboard-tests --bin fixture-server
-BIN=$PWD/target/release/switchboard
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/switchboard
 WORK=$(mktemp -d)
 SERVER_PID= WORKER_PID=
 FIXTURE_PORT=${FIXTURE_PORT:-18191}
 # The connectors are verified against a local MCP fixture server before they are saved.
-target/release/fixture-server "$FIXTURE_PORT" 5 2>/dev/null &
+"${CARGO_TARGET_DIR:-target}"/release/fixture-server "$FIXTURE_PORT" 5 2>/dev/null &
 FIXTURE_PID=$!
 cleanup() {
   kill "$FIXTURE_PID" 2>/dev/null || true
@@ -49,7 +49,7 @@ start() { # mode
     export SWITCHBOARD_JWT_SECRET=bench-secret-bench-secret-bench-secret
     export REDIS_URL=redis://127.0.0.1:6379/ SWITCHBOARD_REDIS_PREFIX=bench-apps-$$ SWITCHBOARD_EGRESS_ALLOW=127.0.0.0/8
     "$BIN" migrate >/dev/null
-    SWITCHBOARD_WORKER_LISTEN=127.0.0.1:$((PORT + 1)) "$PWD/target/release/switchboard-worker" >"$WORK/worker.log" 2>&1 &
+    SWITCHBOARD_WORKER_LISTEN=127.0.0.1:$((PORT + 1)) "${CARGO_TARGET_DIR:-$PWD/target}/release/switchboard-worker" >"$WORK/worker.log" 2>&1 &
     WORKER_PID=$!
   fi
   "$BIN" serve >"$WORK/$1.log" 2>&1 &

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/../.."
 ops/ci/ensure-services.sh >/dev/null
 cargo build --release -q -p switchboard-api -p switchboard-worker
 cargo build --release -q -p switchboard-tests --bin bench-invocations
-exec target/release/bench-invocations
+exec "${CARGO_TARGET_DIR:-target}"/release/bench-invocations

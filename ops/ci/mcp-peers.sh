@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 peers=$PWD/ops/conformance
 export PATH="$peers/node_modules/node/bin:$PATH"
 cargo build -q -p switchboard-api --locked
-bin=$PWD/target/debug/switchboard
+bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
