@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -28,8 +29,12 @@ use switchboard_tests::probe::test_client;
 const SAMPLES: usize = 500;
 const WARM_UP: usize = 50;
 
+/// Slow calls described so far (a few are printed, to see where the time went).
+static SLOW_SHOWN: AtomicUsize = AtomicUsize::new(0);
+
 /// One call through the API, waited for; an error unless it succeeded.
 async fn invoke(http: &reqwest::Client, api: &str, token: &str) -> Result<(), String> {
+    let started = Instant::now();
     let run: serde_json::Value = http
         .post(format!("{api}/api/agent/invocations"))
         .bearer_auth(token)
@@ -41,6 +46,17 @@ async fn invoke(http: &reqwest::Client, api: &str, token: &str) -> Result<(), St
         .json()
         .await
         .map_err(|e| e.to_string())?;
+    if started.elapsed() > Duration::from_millis(500) && SLOW_SHOWN.fetch_add(1, Ordering::Relaxed) < 3 {
+        let at = |k: &str| run[k].as_str().unwrap_or("-").to_owned();
+        eprintln!(
+            "slow call ({:.0} ms): created {} started {} finished {} steps {}",
+            started.elapsed().as_secs_f64() * 1000.0,
+            at("created_at"),
+            at("started_at"),
+            at("finished_at"),
+            run["steps"]
+        );
+    }
     if run["status"] == "succeeded" && run["result"]["isError"] == false {
         Ok(())
     } else {
