@@ -12,6 +12,7 @@
 //! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
 //! - [`state`]: [`AppState`], shared by the handlers.
+//! - [`ui`]: the web UI (embedded HTML, CSS and JS) and dev sign-in.
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod runs;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod ui;
 
 pub use routes::app;
 pub use server::serve;

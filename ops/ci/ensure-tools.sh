@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the checks need that a fresh machine lacks: Debian packages
-# (docker-compose to validate the compose file, prometheus for promtool) and
+# (docker-compose to validate the compose file, prometheus for promtool,
+# chromium and chromedriver for the UI tests) and
 # the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
 # the reference server), and the MCP Python SDK in ops/gateway-client/.venv.
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/../.."
 need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if ((${#need[@]})); then
   echo "installing ${need[*]}"
   apt-get update -qq

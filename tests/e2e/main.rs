@@ -36,5 +36,6 @@ mod rotation;
 mod secrets;
 mod startup;
 mod system_tools;
+mod ui;
 mod validation;
 mod workers;

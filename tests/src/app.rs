@@ -192,13 +192,11 @@ impl TestApp {
 
     /// A bearer token for `user`, signed with the app's secret.
     pub fn token(&self, user: &str) -> String {
-        let secret = self
-            .settings
-            .jwt_secret
-            .as_ref()
-            .expect("tests configure an HS256 secret");
+        // Without a configured secret, the one the server made in its data dir.
+        let made = || switchboard_core::keys::jwt_secret(self.data_dir.path()).unwrap().value;
+        let secret = self.settings.jwt_secret.clone().unwrap_or_else(made);
         mint_token(
-            secret,
+            &secret,
             user,
             Duration::from_secs(3600),
             self.settings.jwt_issuer.as_deref(),

@@ -9,11 +9,13 @@
 //! - [`logs`]: captures every log line of the test process (canary checks).
 //! - [`fixtures`]: MCP servers (well-behaved, legacy, broken) and a scripted model server.
 //! - [`bench`]: what the benchmark binaries in `src/bin/` share.
+//! - [`browser`]: headless chromium through chromedriver, for the UI tests.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod app;
 pub mod bench;
+pub mod browser;
 pub mod client;
 pub mod fixtures;
 pub mod logs;

@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(docs::router(openapi))
         .merge(gateway::router(state.clone()))
+        .merge(crate::ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(metrics::track))

@@ -1,0 +1,92 @@
+//! The web UI, served by the API itself: `GET /` (the page), `/ui/app.js` and
+//! `/ui/app.css`, all hand-written and embedded in the binary (no build step,
+//! no CDN). The page talks to the JSON API with the user's bearer token, kept
+//! in `sessionStorage`; every value from the server is inserted as text.
+//!
+//! Dev sign-in (`POST /ui/dev-sign-in {user}` → `{token}`) exists only when
+//! the JWT secret was made by this server (embedded mode, none configured)
+//! AND the server listens on loopback only; `GET /ui/config` tells the page.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_core::domain::UserId;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+const INDEX: &str = include_str!("../ui/index.html");
+const SCRIPT: &str = include_str!("../ui/app.js");
+const STYLE: &str = include_str!("../ui/app.css");
+
+/// No inline script or style, nothing from elsewhere, never framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Lifetime of a dev sign-in token.
+const DEV_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| asset(INDEX, "text/html; charset=utf-8")))
+        .route("/ui/app.js", get(|| asset(SCRIPT, "text/javascript; charset=utf-8")))
+        .route("/ui/app.css", get(|| asset(STYLE, "text/css; charset=utf-8")))
+        .route("/ui/config", get(config))
+        .route("/ui/dev-sign-in", post(dev_sign_in))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn config(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"dev_sign_in": state.dev_sign_in.is_some(), "max_connectors": state.settings.max_connectors}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevSignIn {
+    user: String,
+}
+
+async fn dev_sign_in(State(state): State<AppState>, ApiJson(body): ApiJson<DevSignIn>) -> ApiResult<Json<Value>> {
+    let Some(secret) = &state.dev_sign_in else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "dev sign-in is off on this server",
+        ));
+    };
+    let user = UserId::parse(body.user.trim())
+        .map_err(|msg| ApiError::validation(vec![switchboard_core::domain::FieldError::body(&["user"], msg)]))?;
+    let token =
+        crate::auth::mint_token(secret, user.as_str(), DEV_TOKEN_TTL, None, None).map_err(ApiError::internal)?;
+    tracing::info!(user_id = %user, "dev sign-in");
+    Ok(Json(json!({"token": token, "user": user.as_str()})))
+}
