@@ -1,4 +1,4 @@
-// Switchboard's web UI: sign-in and the Apps menu. Plain DOM code, no
+// Switchboard's web UI: sign-in, the Apps menu and the connectors manager. Plain DOM code, no
 // framework. Every value from the server is inserted with textContent, never
 // as HTML (connector names and tool descriptions are untrusted). The token
 // lives in sessionStorage and only ever travels in the Authorization header.
@@ -42,12 +42,17 @@ async function api(method, path, body) {
     throw new Error("signed out");
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new Error(data?.error?.message || `The server answered ${response.status}.`);
+  if (!response.ok) {
+    const error = new Error(data?.error?.message || `The server answered ${response.status}.`);
+    error.details = data?.error?.details;
+    throw error;
+  }
   return data;
 }
 
 async function showSignIn(message) {
   $("apps").hidden = true;
+  $("manager").hidden = true;
   $("sign-out").hidden = true;
   $("who").textContent = "";
   $("sign-in").hidden = false;
@@ -134,7 +139,233 @@ async function showApps() {
   }
 }
 
+// ---- Connectors manager ----------------------------------------------------
+
+const FIELDS = ["name", "server_url", "description", "auth_type", "token", "headers"];
+const manager = { editing: null, passed: null, limit: 10 };
+
+/** The form as the API's connector body (the token left out when empty: "keep the stored one"). */
+function formBody() {
+  const value = (name) => $(`f-${name}`).value.trim();
+  const headers = {};
+  for (const line of $("f-headers").value.split("\n")) {
+    const at = line.indexOf(":");
+    // An empty value keeps the stored one (values are never shown).
+    if (at > 0) headers[line.slice(0, at).trim()] = line.slice(at + 1).trim() || null;
+  }
+  const body = { name: value("name"), server_url: value("server_url"), description: value("description"), auth_type: value("auth_type"), headers };
+  if (body.auth_type === "bearer" && value("token")) body.auth_config = { token: value("token") };
+  return body;
+}
+
+const fingerprint = () => JSON.stringify(formBody());
+
+function formChanged() {
+  $("token-field").hidden = $("f-auth_type").value !== "bearer";
+  const passed = manager.passed && manager.passed.fingerprint === fingerprint();
+  $("save").disabled = !passed;
+}
+
+function clearErrors() {
+  for (const name of [...FIELDS, "auth_config"]) {
+    const error = $(`e-${name}`);
+    if (error) error.textContent = "";
+  }
+}
+
+/** 422 details beside their fields (`loc: ["body", field, …]`). */
+function showErrors(details) {
+  for (const detail of details || []) {
+    const error = $(`e-${detail.loc?.[1]}`);
+    if (error) error.textContent = detail.msg;
+    else say(detail.msg);
+  }
+}
+
+function openForm(connector) {
+  manager.editing = connector;
+  manager.passed = null;
+  $("form-title").textContent = connector ? `Edit ${connector.name}` : "Add a connector";
+  $("f-name").value = connector?.name || "";
+  $("f-server_url").value = connector?.server_url || "";
+  $("f-description").value = connector?.description || "";
+  $("f-auth_type").value = connector?.auth_type || "none";
+  $("f-token").value = "";
+  $("f-token").placeholder = connector?.auth?.configured ? `Stored (${connector.auth.hint || "set"}); leave empty to keep it` : "";
+  $("f-headers").value = (connector?.headers || []).map((name) => `${name}: `).join("\n");
+  $("steps").replaceChildren();
+  $("test-result").textContent = "";
+  $("found-tools").replaceChildren();
+  clearErrors();
+  $("connector-form").hidden = false;
+  formChanged();
+  $("f-name").focus();
+}
+
+function renderSteps(steps) {
+  $("steps").replaceChildren(...steps.map((step) => {
+    const time = step.duration_ms != null ? ` (${step.duration_ms} ms)` : "";
+    return el("li", { "data-step": step.name, "data-status": step.status }, `${step.name.replace("_", " ")}: ${step.status}${time}`);
+  }));
+}
+
+/** Reads a run's SSE stream with fetch (EventSource cannot send the token); calls onEvent(name, data). */
+async function followRun(eventsUrl, onEvent) {
+  let lastId = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` };
+    if (lastId) headers["Last-Event-ID"] = lastId;
+    try {
+      const response = await fetch(eventsUrl, { headers });
+      if (!response.ok) throw new Error(`events: ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = "message", data = "";
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) data += line.slice(5).trim();
+            else if (line.startsWith("id:")) lastId = line.slice(3).trim();
+          }
+          if (data && onEvent(name, JSON.parse(data)) === "done") return;
+        }
+      }
+    } catch (e) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error("Lost the test's progress; try again.");
+}
+
+function showResult(run) {
+  renderSteps(run.steps || []);
+  const result = run.result || {};
+  const ok = run.status === "succeeded" && result.success;
+  const message = result.error_message || run.error_message || "";
+  $("test-result").textContent = ok
+    ? `Connection works: ${(result.tools || []).length} tools found.${result.error_code === "NO_TOOLS" ? " " + message : ""}`
+    : `Test failed (${result.error_code || run.error_code}): ${message}`;
+  $("found-tools").replaceChildren(...(result.tools || []).map((tool) => el("li", {},
+    el("strong", {}, tool.title || tool.name), " ", tool.description || "",
+    tool.annotations?.readOnlyHint ? el("span", { class: "badge" }, "read-only") : "",
+    tool.annotations?.destructiveHint ? el("span", { class: "badge degraded" }, "destructive") : "")));
+  return ok;
+}
+
+async function runTest() {
+  clearErrors();
+  $("test").disabled = true;
+  $("save").disabled = true;
+  manager.passed = null;
+  const tested = fingerprint();
+  const body = formBody();
+  $("test-result").textContent = "";
+  $("found-tools").replaceChildren();
+  say("Testing the connection…");
+  try {
+    const path = manager.editing ? `/api/connectors/${manager.editing.id}/test` : "/api/connectors/test";
+    const run = await api("POST", path, body);
+    let steps = run.steps || [];
+    renderSteps(steps);
+    let final = null;
+    await followRun(run.events_url, (name, data) => {
+      if (name === "run" || name === "finished") {
+        steps = data.steps || steps;
+        renderSteps(steps);
+        if (data.finished_at) { final = data; return "done"; }
+      } else if (name === "step") {
+        const step = data.step;
+        const at = steps.findIndex((s) => s.name === step.name);
+        if (at >= 0) steps[at] = step; else steps.push(step);
+        renderSteps(steps);
+      }
+    });
+    if (final && showResult(final) && tested === fingerprint()) {
+      manager.passed = { fingerprint: tested, runId: final.id };
+    }
+    say(manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
+  } catch (e) {
+    if (e.details) showErrors(e.details);
+    say(e.message);
+  } finally {
+    $("test").disabled = false;
+    formChanged();
+  }
+}
+
+async function save(event) {
+  event.preventDefault();
+  if (!manager.passed || manager.passed.fingerprint !== fingerprint()) return;
+  clearErrors();
+  const body = { ...formBody(), test_run_id: manager.passed.runId };
+  try {
+    if (manager.editing) await api("PUT", `/api/connectors/${manager.editing.id}`, body);
+    else await api("POST", "/api/connectors", body);
+    say(`${body.name} saved.`);
+    $("connector-form").hidden = true;
+    await showManager();
+  } catch (e) {
+    showErrors(e.details);
+    say(e.message);
+  }
+}
+
+function confirmDelete(connector) {
+  const dialog = $("confirm-delete");
+  $("confirm-text").textContent = `Delete the connector “${connector.name}”? Agents lose its tools.`;
+  $("confirm-yes").onclick = async () => {
+    dialog.close();
+    try {
+      await api("DELETE", `/api/connectors/${connector.id}`);
+      say(`${connector.name} deleted.`);
+      await showManager();
+    } catch (e) {
+      say(e.message);
+    }
+  };
+  $("confirm-no").onclick = () => dialog.close();
+  dialog.showModal();
+  $("confirm-no").focus();
+}
+
+async function showManager() {
+  $("apps").hidden = true;
+  $("manager").hidden = false;
+  try {
+    const list = await api("GET", "/api/connectors");
+    manager.limit = list.limit;
+    $("limit").textContent = `${list.connectors.length} of ${list.limit} connectors`;
+    $("add").disabled = list.connectors.length >= list.limit;
+    $("manager-list").replaceChildren(...list.connectors.map((connector) => el("li", { class: "card", "data-connector": connector.id },
+      el("span", { class: "icon", "aria-hidden": "true" }, "⇄"),
+      el("div", {},
+        el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
+        el("div", { class: "description" }, connector.server_url)),
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "secondary edit", "aria-label": `Edit ${connector.name}`, onclick: () => openForm(connector) }, "Edit"),
+        " ",
+        el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")))));
+  } catch (e) {
+    if (e.message !== "signed out") say(e.message);
+  }
+}
+
 function start() {
+  $("manage").addEventListener("click", showManager);
+  $("back").addEventListener("click", () => { $("manager").hidden = true; $("connector-form").hidden = true; showApps(); });
+  $("add").addEventListener("click", () => openForm(null));
+  $("cancel").addEventListener("click", () => { $("connector-form").hidden = true; });
+  $("test").addEventListener("click", runTest);
+  $("connector-form").addEventListener("submit", save);
+  $("connector-form").addEventListener("input", formChanged);
+
   $("dev-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const user = $("dev-user").value.trim();

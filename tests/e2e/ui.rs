@@ -129,3 +129,95 @@ async fn the_apps_menu_lists_connects_and_toggles() {
     let stored = app.user("alice").get(&format!("/api/connectors/{id}")).await;
     assert_eq!(stored.body["enabled"], false);
 }
+
+/// Signs in as `user` through the dev sign-in form.
+async fn sign_in(browser: &Browser, app: &TestApp, user: &str) {
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser.find("#dev-user").await.send_keys(user).await.unwrap();
+    browser.find("#dev-form button").await.click().await.unwrap();
+    browser.wait_for_text("#system-tools", "Gmail").await;
+}
+
+async fn fill(browser: &Browser, field: &str, value: &str) {
+    let input = browser.find(&format!("#f-{field}")).await;
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn save_enabled(browser: &Browser) -> bool {
+    browser.find("#save").await.is_enabled().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_is_added_tested_saved_edited_and_deleted() {
+    let app = app_with_dev_sign_in().await;
+    let fixture = McpFixture::with_tools(2, 10);
+    fixture.set_delay(std::time::Duration::from_millis(150)); // steps arrive one by one
+    let server = fixture.clone().spawn().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    browser.find("#manage").await.click().await.unwrap();
+    browser.wait_for_text("#limit", "0 of 10").await;
+    browser.find("#add").await.click().await.unwrap();
+
+    // A failing test keeps Save disabled and says why.
+    fill(&browser, "name", "Notes").await;
+    fill(&browser, "server_url", "http://127.0.0.1:9/mcp").await;
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#test-result", "CONNECTION_FAILED").await;
+    assert!(!save_enabled(&browser).await);
+
+    // A passing test of exactly these values enables Save; an edit disables it again.
+    fill(&browser, "server_url", &server.url).await;
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text(r#"#steps [data-step="handshake"]"#, "ok").await;
+    browser.screenshot("connection-test").await;
+    browser.wait_for_text("#test-result", "2 tools found").await;
+    browser.wait_for_text("#found-tools", "tool_0").await;
+    assert!(save_enabled(&browser).await, "the test passed");
+    browser.find("#f-description").await.send_keys("changed").await.unwrap();
+    assert!(!save_enabled(&browser).await, "a field changed after the test");
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#status", "Test passed").await;
+    browser.find("#save").await.click().await.unwrap();
+    browser.wait_for_text("#manager-list", "Notes").await;
+    let listed = app.user("alice").get("/api/connectors").await;
+    assert_eq!(listed.body["connectors"][0]["description"], "changed");
+    let id = listed.body["connectors"][0]["id"].as_str().unwrap().to_owned();
+
+    // Server validation errors land beside their field, and Save stays off.
+    browser
+        .find(&format!(r#"[data-connector="{id}"] .edit"#))
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(&browser, "name", "").await;
+    browser.find("#test").await.click().await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while browser.find("#e-name").await.text().await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no error beside the name field");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        browser.find("#e-server_url").await.text().await.unwrap().is_empty(),
+        "only the name is wrong"
+    );
+    assert!(!save_enabled(&browser).await);
+
+    // Delete, after a confirmation naming the connector.
+    browser.find("#cancel").await.click().await.unwrap();
+    browser
+        .find(&format!(r#"[data-connector="{id}"] .delete"#))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#confirm-text", "“Notes”").await;
+    browser.find("#confirm-yes").await.click().await.unwrap();
+    browser.wait_for_text("#limit", "0 of 10").await;
+    assert_eq!(
+        app.user("alice").get(&format!("/api/connectors/{id}")).await.status,
+        404
+    );
+}
