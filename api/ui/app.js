@@ -1,4 +1,5 @@
-// Switchboard's web UI: sign-in, the Apps menu and the connectors manager. Plain DOM code, no
+// Switchboard's web UI: sign-in, the Apps menu (with a small chat panel) and
+// the connectors manager. Plain DOM code, no
 // framework. Every value from the server is inserted with textContent, never
 // as HTML (connector names and tool descriptions are untrusted). The token
 // lives in sessionStorage and only ever travels in the Authorization header.
@@ -126,9 +127,66 @@ function connectorCard(connector) {
     el("div", { class: "actions" }, el("label", { class: "switch" }, toggle, `Enabled`)));
 }
 
+/** The catalog in the tool picker, keeping the current pick when it is still there. */
+async function loadPicker() {
+  const catalog = await api("GET", "/api/agent/tools");
+  const picked = $("pick-tool").value;
+  $("pick-tool").replaceChildren(el("option", { value: "" }, "(the agent decides)"),
+    ...catalog.tools.map((tool) => el("option", { value: tool.function.name }, tool["x-switchboard"].display_name)));
+  $("pick-tool").value = catalog.tools.some((t) => t.function.name === picked) ? picked : "";
+  showChip();
+}
+
+function showChip() {
+  const select = $("pick-tool");
+  $("chip").hidden = !select.value;
+  $("chip-name").textContent = select.value ? select.selectedOptions[0].textContent : "";
+}
+
+function line(kind, text) {
+  $("transcript").append(el("li", { class: kind }, text));
+}
+
+/** Sends one message as an agent turn and streams what happens. */
+async function sendMessage(event) {
+  event.preventDefault();
+  const content = $("chat-input").value.trim();
+  if (!content) return;
+  const picked = $("pick-tool").value;
+  const body = { messages: [{ role: "user", content }], selected_tools: picked ? [picked] : [] };
+  $("send").disabled = true;
+  line("user", `You: ${content}`);
+  try {
+    const run = await api("POST", "/api/agent/runs", body);
+    $("chat-input").value = "";
+    $("pick-tool").value = "";
+    showChip();
+    const shown = new Set();
+    await followRun(run.events_url, (name, data) => {
+      const steps = name === "step" ? [data.step] : data.steps || [];
+      for (const step of steps) {
+        const key = `${step.name}:${step.status}`;
+        if (shown.has(key) || step.status === "pending") continue;
+        shown.add(key);
+        if (step.name.startsWith("tool_") && step.status !== "running") line("tool", `Tool ${step.message || ""} (${step.status})`);
+        else if (step.name.startsWith("tool_")) line("tool", `Calling ${step.message || "a tool"}…`);
+      }
+      if (data.finished_at) {
+        if (data.status === "succeeded") line("answer", data.result?.message || "");
+        else line("error", `The agent failed (${data.error_code}): ${data.error_message || ""}`);
+        return "done";
+      }
+    });
+  } catch (e) {
+    line("error", e.message);
+  } finally {
+    $("send").disabled = false;
+  }
+}
+
 async function showApps() {
   try {
-    const [tools, list] = await Promise.all([api("GET", "/api/tools"), api("GET", "/api/connectors")]);
+    const [tools, list] = await Promise.all([api("GET", "/api/tools"), api("GET", "/api/connectors"), loadPicker()]);
     $("system-tools").replaceChildren(...tools.map(systemToolCard));
     $("connectors").replaceChildren(...list.connectors.map(connectorCard));
     if (list.connectors.length === 0) $("connectors").append(el("li", { class: "card empty" }, "", "No connectors yet.", ""));
@@ -335,6 +393,31 @@ function confirmDelete(connector) {
   $("confirm-no").focus();
 }
 
+/** One switch per discovered tool: on for agents, or off. */
+function toolSwitches(connector) {
+  return el("ul", { class: "tool-switches", "aria-label": `Tools of ${connector.name}` }, ...connector.tools.map((tool) => {
+    const box = el("input", {
+      type: "checkbox",
+      checked: !connector.disabled_tools.includes(tool.name),
+      "data-tool-switch": tool.name,
+      onchange: async () => {
+        box.disabled = true;
+        try {
+          await api("PUT", `/api/connectors/${connector.id}/tools/${encodeURIComponent(tool.name)}`, { enabled: box.checked });
+          say(`${tool.name} ${box.checked ? "on" : "off"} for agents.`);
+        } catch (e) {
+          box.checked = !box.checked;
+          say(e.message);
+        } finally {
+          box.disabled = false;
+        }
+      },
+    });
+    return el("li", {}, el("label", { class: "switch" }, box, tool.title || tool.name,
+      el("span", { class: "description" }, tool.description ? ` — ${tool.description}` : "")));
+  }));
+}
+
 async function showManager() {
   $("apps").hidden = true;
   $("manager").hidden = false;
@@ -351,7 +434,8 @@ async function showManager() {
       el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary edit", "aria-label": `Edit ${connector.name}`, onclick: () => openForm(connector) }, "Edit"),
         " ",
-        el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")))));
+        el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")),
+      toolSwitches(connector))));
   } catch (e) {
     if (e.message !== "signed out") say(e.message);
   }
@@ -359,6 +443,9 @@ async function showManager() {
 
 function start() {
   $("manage").addEventListener("click", showManager);
+  $("pick-tool").addEventListener("change", showChip);
+  $("chip-clear").addEventListener("click", () => { $("pick-tool").value = ""; showChip(); });
+  $("chat-form").addEventListener("submit", sendMessage);
   $("back").addEventListener("click", () => { $("manager").hidden = true; $("connector-form").hidden = true; showApps(); });
   $("add").addEventListener("click", () => openForm(null));
   $("cancel").addEventListener("click", () => { $("connector-form").hidden = true; });

@@ -221,3 +221,74 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
         404
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picked_tool_goes_with_the_next_message_and_tools_can_be_switched_off() {
+    use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call};
+    let model = ScriptedModel::new([
+        tool_call("call_1", "notes__tool_1", json!({"text": "hi"})),
+        text("Echoed: hi"),
+    ]);
+    let llm = model.spawn().await;
+    let base = url::Url::parse(&llm.url).unwrap();
+    let app = TestApp::builder(Backend::Sqlite)
+        .configure(move |s| {
+            s.jwt_secret = None;
+            s.agent.llm_base_url = Some(base);
+            s.agent.llm_model = Some("test-model".into());
+        })
+        .spawn()
+        .await;
+    let fixture = McpFixture::with_tools(2, 10);
+    let server = fixture.clone().spawn().await;
+    let id = save_connector(&app.user("alice"), "Notes", &server.url).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+
+    browser
+        .find(r#"#pick-tool option[value="notes__tool_1"]"#)
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#chip", "tool_1").await;
+    browser.find("#chat-input").await.send_keys("echo hi").await.unwrap();
+    browser.find("#send").await.click().await.unwrap();
+    browser.wait_for_text("#transcript", "Echoed: hi").await;
+    browser.wait_for_text("#transcript", "notes__tool_1").await;
+    assert!(
+        browser.find("#chip").await.attr("hidden").await.unwrap().is_some(),
+        "the pick clears after sending"
+    );
+    let first = &model.requests()[0];
+    assert_eq!(first["tool_choice"]["function"]["name"], "notes__tool_1");
+    assert_eq!(fixture.calls().len(), 1);
+
+    // Switch tool_0 off in the manager: it leaves the catalog.
+    browser.find("#manage").await.click().await.unwrap();
+    browser
+        .find(&format!(r#"[data-connector="{id}"] [data-tool-switch="tool_0"]"#))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#status", "tool_0 off for agents").await;
+    let catalog = app.user("alice").get("/api/agent/tools").await;
+    let names: Vec<&str> = catalog.body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["notes__tool_1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_model_the_chat_says_so() {
+    let app = app_with_dev_sign_in().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    browser.find("#chat-input").await.send_keys("hello").await.unwrap();
+    browser.find("#send").await.click().await.unwrap();
+    browser.wait_for_text("#transcript", "no model is configured").await;
+}
