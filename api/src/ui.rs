@@ -5,7 +5,9 @@
 //!
 //! Dev sign-in (`POST /ui/dev-sign-in {user}` → `{token}`) exists only when
 //! the JWT secret was made by this server (embedded mode, none configured)
-//! AND the server listens on loopback only; `GET /ui/config` tells the page.
+//! AND the server listens on loopback only; `GET /ui/config` tells the page
+//! that, and which origins may hand it a token by `postMessage`
+//! (`SWITCHBOARD_UI_TOKEN_ORIGINS`).
 
 use std::time::Duration;
 
@@ -66,7 +68,10 @@ async fn security_headers(request: axum::extract::Request, next: Next) -> Respon
 }
 
 async fn config(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"dev_sign_in": state.dev_sign_in.is_some(), "max_connectors": state.settings.max_connectors}))
+    Json(json!({
+        "dev_sign_in": state.dev_sign_in.is_some(),
+        "token_origins": state.settings.ui_token_origins,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,6 +27,11 @@ function say(message) {
   $("status").textContent = message || "";
 }
 
+/** Shows a failure, unless it was the sign-out that already said why. */
+function fail(error) {
+  if (error.message !== "signed out") say(error.message);
+}
+
 /** The API with the stored token; a 401 sends the user back to sign-in. */
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` };
@@ -51,14 +56,18 @@ async function api(method, path, body) {
   return data;
 }
 
+/** Where the user was when the token expired: they come back there, the open form intact. */
+let resumeManager = false;
+
 async function showSignIn(message) {
+  resumeManager = resumeManager || !$("manager").hidden;
   $("apps").hidden = true;
   $("manager").hidden = true;
   $("sign-out").hidden = true;
   $("who").textContent = "";
   $("sign-in").hidden = false;
   say(message);
-  const config = await fetch("/ui/config").then((r) => r.json()).catch(() => ({}));
+  const config = await loadConfig();
   $("dev-form").hidden = !config.dev_sign_in;
   (config.dev_sign_in ? $("dev-user") : $("token-input")).focus();
 }
@@ -70,8 +79,25 @@ function signedIn(token, user) {
   $("sign-out").hidden = false;
   $("who").textContent = sessionStorage.getItem(`${TOKEN_KEY}.user`) || "";
   say("");
-  showApps();
+  if (resumeManager) {
+    resumeManager = false;
+    showManager();
+  } else {
+    showApps();
+  }
 }
+
+let configPromise = null;
+const loadConfig = () => (configPromise ??= fetch("/ui/config").then((r) => r.json()).catch(() => ({})));
+
+/** A host app on an allowed origin may hand over a token: postMessage({type: "switchboard-token", token}). */
+window.addEventListener("message", async (event) => {
+  const config = await loadConfig();
+  if (!(config.token_origins || []).includes(event.origin)) return;
+  if (event.data?.type === "switchboard-token" && typeof event.data.token === "string") {
+    signedIn(event.data.token, event.data.user || "");
+  }
+});
 
 function systemToolCard(tool) {
   const soon = tool.status === "coming_soon";
@@ -89,7 +115,7 @@ function systemToolCard(tool) {
         say(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
         await showApps();
       } catch (e) {
-        say(e.message);
+        fail(e);
         button.disabled = false;
       }
     },
@@ -113,7 +139,7 @@ function connectorCard(connector) {
         say(`${connector.name} ${toggle.checked ? "enabled" : "disabled"}.`);
         await showApps();
       } catch (e) {
-        say(e.message);
+        fail(e);
         toggle.checked = !toggle.checked;
         toggle.disabled = false;
       }
@@ -178,7 +204,7 @@ async function sendMessage(event) {
       }
     });
   } catch (e) {
-    line("error", e.message);
+    if (e.message !== "signed out") line("error", e.message);
   } finally {
     $("send").disabled = false;
   }
@@ -193,7 +219,7 @@ async function showApps() {
     $("connector-count").textContent = `(${list.connectors.length} of ${list.limit})`;
     $("apps").hidden = false;
   } catch (e) {
-    if (e.message !== "signed out") say(e.message);
+    fail(e);
   }
 }
 
@@ -351,7 +377,7 @@ async function runTest() {
     say(manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
   } catch (e) {
     if (e.details) showErrors(e.details);
-    say(e.message);
+    fail(e);
   } finally {
     $("test").disabled = false;
     formChanged();
@@ -371,7 +397,7 @@ async function save(event) {
     await showManager();
   } catch (e) {
     showErrors(e.details);
-    say(e.message);
+    fail(e);
   }
 }
 
@@ -385,7 +411,7 @@ function confirmDelete(connector) {
       say(`${connector.name} deleted.`);
       await showManager();
     } catch (e) {
-      say(e.message);
+      fail(e);
     }
   };
   $("confirm-no").onclick = () => dialog.close();
@@ -407,7 +433,7 @@ function toolSwitches(connector) {
           say(`${tool.name} ${box.checked ? "on" : "off"} for agents.`);
         } catch (e) {
           box.checked = !box.checked;
-          say(e.message);
+          fail(e);
         } finally {
           box.disabled = false;
         }
@@ -437,7 +463,7 @@ async function showManager() {
         el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")),
       toolSwitches(connector))));
   } catch (e) {
-    if (e.message !== "signed out") say(e.message);
+    fail(e);
   }
 }
 

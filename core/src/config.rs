@@ -55,6 +55,9 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Invocations, the agent's model, the gateway, system tools' upstreams.
     pub agent: AgentSettings,
+    /// `SWITCHBOARD_UI_TOKEN_ORIGINS`: origins (`https://app.example.com`, comma-separated)
+    /// whose pages may hand the web UI a token with `postMessage` (default: none).
+    pub ui_token_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +115,7 @@ impl Default for Settings {
             db_max_connections: default_pool_size(),
             jobs: JobSettings::default(),
             agent: AgentSettings::default(),
+            ui_token_origins: Vec::new(),
         }
     }
 }
@@ -139,6 +143,7 @@ impl Settings {
             db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
             jobs: JobSettings::from_sources(src)?,
             agent: AgentSettings::from_sources(src)?,
+            ui_token_origins: origins(src, "SWITCHBOARD_UI_TOKEN_ORIGINS")?,
         };
         src.check(
             "SWITCHBOARD_MAX_CONNECTORS",
@@ -218,3 +223,21 @@ impl Settings {
 
 #[cfg(test)]
 mod tests;
+
+/// A comma-separated list of web origins (`scheme://host[:port]`, nothing more).
+fn origins(src: &Sources, name: &str) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = src.parse::<String>(name)? else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|value| {
+            let origin = Url::parse(value).ok().map(|u| u.origin().ascii_serialization());
+            match origin {
+                Some(origin) if origin == value.trim_end_matches('/') => Ok(origin),
+                _ => Err(src.invalid(name, format!("`{value}` is not an origin like https://app.example.com"))),
+            }
+        })
+        .collect()
+}

@@ -77,7 +77,11 @@ async fn the_page_is_served_with_a_strict_policy_and_dev_sign_in_only_when_safe(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apps_menu_lists_connects_and_toggles() {
     let app = app_with_dev_sign_in().await;
-    let server = McpFixture::with_tools(3, 10).spawn().await;
+    let fixture = McpFixture::with_tools(3, 10);
+    let mut tools = switchboard_tests::fixtures::mcp::numbered_tools(3);
+    tools[2].description = Some(r#"<b>bold</b><img src=x onerror="document.title='owned'">"#.into());
+    fixture.set_tools(tools);
+    let server = fixture.spawn().await;
     let hostile = r#"<img src=x onerror="document.title='pwned'">Notes"#;
     let id = save_connector(&app.user("alice"), hostile, &server.url).await;
 
@@ -128,6 +132,12 @@ async fn the_apps_menu_lists_connects_and_toggles() {
         .await;
     let stored = app.user("alice").get(&format!("/api/connectors/{id}")).await;
     assert_eq!(stored.body["enabled"], false);
+
+    // A hostile tool description is text too.
+    browser.find("#manage").await.click().await.unwrap();
+    let switches = browser.wait_for_text(".tool-switches", "<b>bold</b>").await;
+    assert!(switches.contains("onerror"), "{switches}");
+    assert_eq!(browser.client.title().await.unwrap(), "Switchboard");
 }
 
 /// Signs in as `user` through the dev sign-in form.
@@ -291,4 +301,58 @@ async fn without_a_model_the_chat_says_so() {
     browser.find("#chat-input").await.send_keys("hello").await.unwrap();
     browser.find("#send").await.click().await.unwrap();
     browser.wait_for_text("#transcript", "no model is configured").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_returns_to_sign_in_and_back_to_the_open_form() {
+    let app = app_with_dev_sign_in().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    browser.find("#manage").await.click().await.unwrap();
+    browser.find("#add").await.click().await.unwrap();
+    fill(&browser, "name", "Half-typed").await;
+    browser
+        .client
+        .execute("sessionStorage.setItem('switchboard.token', 'expired')", vec![])
+        .await
+        .unwrap();
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#status", "sign-in expired").await;
+    browser.find("#dev-user").await.send_keys("alice").await.unwrap();
+    browser.find("#dev-form button").await.click().await.unwrap();
+    browser.wait_for_text("#limit", "0 of 10").await;
+    let kept = browser.find("#f-name").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Half-typed"), "the open form survived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_taken_by_post_message_only_from_allowed_origins() {
+    let post = |token: String| format!("window.postMessage({{type: 'switchboard-token', token: '{token}'}}, '*')");
+    let browser = Browser::start().await;
+    for listed in [false, true] {
+        let port = switchboard_tests::bench::free_port();
+        let app = TestApp::builder(Backend::Sqlite)
+            .configure(move |s| {
+                s.listen = ([127, 0, 0, 1], port).into();
+                // The page posts to itself here, so its own origin stands for the host app's.
+                if listed {
+                    s.ui_token_origins = vec![format!("http://127.0.0.1:{port}")];
+                }
+            })
+            .spawn()
+            .await;
+        browser.client.goto(&app.url("/")).await.unwrap();
+        browser.find("#token-input").await;
+        browser.client.execute(&post(app.token("alice")), vec![]).await.unwrap();
+        if listed {
+            browser.wait_for_text("#system-tools", "Gmail").await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let apps = browser.find("#apps").await;
+            assert!(
+                apps.attr("hidden").await.unwrap().is_some(),
+                "a token from an unlisted origin is ignored"
+            );
+        }
+    }
 }

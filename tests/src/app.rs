@@ -161,7 +161,14 @@ impl TestApp {
         redis: Option<RedisPrefix>,
         workers: bool,
     ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // Port 0, unless the test configured `listen` (e.g. to know its origin in advance).
+        let configured = settings.listen != Settings::default().listen;
+        let addr = if configured {
+            settings.listen.to_string()
+        } else {
+            "127.0.0.1:0".to_owned()
+        };
+        let listener = TcpListener::bind(addr).await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let served = state.clone();
