@@ -33,16 +33,8 @@ async fn the_page_is_served_with_a_strict_policy_and_dev_sign_in_only_when_safe(
         html.contains(r#"<script src="/ui/app.js""#) && !html.contains("<script>"),
         "no inline script"
     );
-    let config: serde_json::Value = app
-        .http
-        .get(app.url("/ui/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(config["dev_sign_in"], true);
+    let config = app.anonymous().get("/ui/config").await;
+    assert_eq!(config.body["dev_sign_in"], true);
     let signed = app.anonymous().post("/ui/dev-sign-in", json!({"user": "alice"})).await;
     assert_eq!(signed.status, 200, "{}", signed.text);
     let token = signed.body["token"].as_str().unwrap();
@@ -62,16 +54,8 @@ async fn the_page_is_served_with_a_strict_policy_and_dev_sign_in_only_when_safe(
         .post("/ui/dev-sign-in", json!({"user": "alice"}))
         .await;
     assert_eq!(refused.status, 404);
-    let config: serde_json::Value = configured
-        .http
-        .get(configured.url("/ui/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(config["dev_sign_in"], false);
+    let config = configured.anonymous().get("/ui/config").await;
+    assert_eq!(config.body["dev_sign_in"], false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
