@@ -372,7 +372,7 @@ async function runTest() {
       }
     });
     if (final && showResult(final) && tested === fingerprint()) {
-      manager.passed = { fingerprint: tested, runId: final.id };
+      manager.passed = { fingerprint: tested, runId: final.id, noTools: final.result?.error_code === "NO_TOOLS" };
     }
     say(manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
   } catch (e) {
@@ -387,6 +387,7 @@ async function runTest() {
 async function save(event) {
   event.preventDefault();
   if (!manager.passed || manager.passed.fingerprint !== fingerprint()) return;
+  if (manager.passed.noTools && !window.confirm("This server offers no tools yet. Save it anyway?")) return;
   clearErrors();
   const body = { ...formBody(), test_run_id: manager.passed.runId };
   try {

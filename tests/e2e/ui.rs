@@ -340,3 +340,35 @@ async fn a_token_is_taken_by_post_message_only_from_allowed_origins() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_tools_is_saved_only_after_a_confirmation() {
+    let app = app_with_dev_sign_in().await;
+    let server = McpFixture::with_tools(0, 10).spawn().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    browser.find("#manage").await.click().await.unwrap();
+    browser.find("#add").await.click().await.unwrap();
+    fill(&browser, "name", "Empty").await;
+    fill(&browser, "server_url", &server.url).await;
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#test-result", "0 tools found").await;
+    for accept in [false, true] {
+        browser.find("#save").await.click().await.unwrap();
+        let question = browser.client.get_alert_text().await.unwrap();
+        assert!(question.contains("no tools"), "{question}");
+        if accept {
+            browser.client.accept_alert().await.unwrap();
+        } else {
+            browser.client.dismiss_alert().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let listed = app.user("alice").get("/api/connectors").await;
+            assert_eq!(
+                listed.body["connectors"].as_array().unwrap().len(),
+                0,
+                "not saved without a yes"
+            );
+        }
+    }
+    browser.wait_for_text("#manager-list", "Empty").await;
+}
