@@ -372,3 +372,41 @@ async fn a_server_without_tools_is_saved_only_after_a_confirmation() {
     }
     browser.wait_for_text("#manager-list", "Empty").await;
 }
+
+/// At phone width (360 px) nothing overflows sideways, and sign-in and the way
+/// to the connectors manager work from the keyboard alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_sized_window_and_the_keyboard_are_enough() {
+    use fantoccini::key::Key;
+    let app = app_with_dev_sign_in().await;
+    let server = McpFixture::with_tools(2, 10).spawn().await;
+    save_connector(&app.user("alice"), "A connector with a rather long name", &server.url).await;
+    let browser = Browser::start().await;
+    browser.client.set_window_size(360, 800).await.unwrap();
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser.find("#dev-form:not([hidden])").await;
+    // The user-name field has focus: type and press Enter.
+    let focused = browser.client.active_element().await.unwrap();
+    assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("dev-user"));
+    focused
+        .send_keys(&format!("alice{}", char::from(Key::Enter)))
+        .await
+        .unwrap();
+    browser.wait_for_text("#connectors", "rather long name").await;
+    let manage = browser.find("#manage").await;
+    manage.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    browser.wait_for_text("#limit", "1 of 10").await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page scrolls sideways by {overflow} px"
+    );
+    browser.screenshot("phone-width").await;
+}
