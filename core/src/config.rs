@@ -187,6 +187,16 @@ impl Settings {
         }
     }
 
+    /// The longest a queued tool call may take end to end: opening a session,
+    /// two attempts and the delay between them, plus slack for the queue. Callers
+    /// that wait for a call (the MCP gateway, agent turns) wait this long.
+    pub fn call_budget(&self) -> std::time::Duration {
+        self.agent.invoke_timeout * 2
+            + self.agent.retry_delay
+            + self.jobs.test_budget * 2
+            + std::time::Duration::from_secs(5)
+    }
+
     /// Whether these settings select embedded mode (SQLite, in-process workers).
     pub fn is_embedded(&self) -> bool {
         matches!(self.database(), Ok(Database::Sqlite(_)))

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::Fixture;
-use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call};
+use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call, use_model};
 use switchboard_tests::fixtures::mcp::McpFixture;
 use switchboard_tests::{Backend, Resp, TestApp, UserClient};
 
@@ -22,14 +22,7 @@ both_backends!(
 /// An app whose agent talks to `model`, with Alice's "Notes" connector.
 async fn app_with_model(backend: Backend, model: &ScriptedModel) -> (TestApp, McpFixture, Fixture, Fixture) {
     let llm = model.spawn().await;
-    let base = url::Url::parse(&llm.url).unwrap();
-    let app = TestApp::builder(backend)
-        .configure(move |s| {
-            s.agent.llm_base_url = Some(base);
-            s.agent.llm_model = Some("test-model".into());
-        })
-        .spawn()
-        .await;
+    let app = TestApp::builder(backend).configure(use_model(&llm.url)).spawn().await;
     let fixture = McpFixture::with_tools(2, 10);
     let server = fixture.clone().spawn().await;
     save_connector(&app.user("alice"), "Notes", &server.url).await;

@@ -378,12 +378,16 @@ async fn arguments_stay_out_of_logs_queues_and_metrics(backend: Backend) {
     assert!(!format!("{stored:?}").contains(CANARY));
     let queues = match backend {
         Backend::Postgres => switchboard_tests::redis::dump(&app.redis.as_ref().unwrap().prefix).await,
-        Backend::Sqlite => {
-            String::from_utf8_lossy(&std::fs::read(app.data_dir.path().join("queue.db")).unwrap()).into_owned()
-        }
+        // Every file of the data dir: the queue and app databases and their WAL files.
+        Backend::Sqlite => std::fs::read_dir(app.data_dir.path())
+            .unwrap()
+            .map(|entry| {
+                String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap_or_default()).into_owned()
+            })
+            .collect(),
     };
     assert!(!queues.is_empty());
-    assert!(!queues.contains(CANARY), "a queue holds an argument");
+    assert!(!queues.contains(CANARY), "a queue or database file holds an argument");
     assert_eq!(fixture.calls().len(), 0, "refused before the tool ran");
 }
 

@@ -218,19 +218,15 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_picked_tool_goes_with_the_next_message_and_tools_can_be_switched_off() {
-    use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call};
+    use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call, use_model};
     let model = ScriptedModel::new([
         tool_call("call_1", "notes__tool_1", json!({"text": "hi"})),
         text("Echoed: hi"),
     ]);
     let llm = model.spawn().await;
-    let base = url::Url::parse(&llm.url).unwrap();
     let app = TestApp::builder(Backend::Sqlite)
-        .configure(move |s| {
-            s.jwt_secret = None;
-            s.agent.llm_base_url = Some(base);
-            s.agent.llm_model = Some("test-model".into());
-        })
+        .configure(|s| s.jwt_secret = None)
+        .configure(use_model(&llm.url))
         .spawn()
         .await;
     let fixture = McpFixture::with_tools(2, 10);

@@ -9,7 +9,6 @@
 //! is sent when it changed (the change may come from any process).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Request, State};
@@ -95,12 +94,6 @@ impl Gateway {
             .map(|e| serde_json::from_value(e.mcp()).map_err(|e| internal(&e.to_string())))
             .collect()
     }
-
-    /// How long a call may take end to end: two attempts, the delay between them and a session.
-    fn call_budget(&self) -> Duration {
-        let s = &self.state.settings;
-        s.agent.invoke_timeout * 2 + s.agent.retry_delay + s.jobs.test_budget * 2 + Duration::from_secs(5)
-    }
 }
 
 fn internal(message: &str) -> ErrorData {
@@ -184,7 +177,7 @@ impl ServerHandler for Gateway {
             Ok(run) => run,
             Err(e) => return refused(&e),
         };
-        let run = wait_for_end(&self.state, &user, run.id, self.call_budget())
+        let run = wait_for_end(&self.state, &user, run.id, self.state.settings.call_budget())
             .await
             .map_err(|e| internal(e.message()))?;
         Ok(result_of(run).into())

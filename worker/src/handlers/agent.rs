@@ -268,8 +268,7 @@ impl Turn<'_> {
             Err(CallError::Invalid(errors)) => return refused(format!("invalid arguments: {}", json!(errors))),
             Err(e) => return refused(e.to_string()),
         };
-        let settings = &self.services.settings;
-        let budget = settings.agent.invoke_timeout * 2 + settings.agent.retry_delay + settings.jobs.test_budget * 2;
+        let budget = self.services.settings.call_budget();
         let done = switchboard_core::runs::wait::until_finished(self.services, self.owner, run.id, budget).await;
         let Ok(done) = done else {
             return refused("the tool call's state could not be read".into());
