@@ -21,7 +21,7 @@ use switchboard_core::store::SqlStore;
 use switchboard_core::telemetry;
 use tokio::net::TcpListener;
 
-use crate::commands::{keys, mcp};
+use crate::commands::{conformance, keys, mcp};
 use crate::{server, startup};
 
 #[derive(Debug, Parser)]
@@ -157,6 +157,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             headers,
             budget,
         }) => mcp::probe(&settings, &url, bearer, &headers, budget).await,
-        Command::Mcp(McpCommand::ConformanceClient { url }) => mcp::conformance_client(&settings, &url).await,
+        Command::Mcp(McpCommand::ConformanceClient { url }) => conformance::run(&settings, &url).await,
     }
 }

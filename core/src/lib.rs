@@ -12,6 +12,7 @@
 //! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
 //! - [`rotation`]: re-sealing every stored secret under the first key.
 //! - [`mcp`]: the MCP client (connection tests) and its error codes.
+//! - [`oauth`]: OAuth for MCP servers and Google: flows, grants, refresh.
 //! - [`sse`]: a bounded Server-Sent Events parser.
 //! - [`jobs`], [`queue`]: job kinds and the apalis queues (Redis or SQLite).
 //! - [`runs`]: the client-facing record of every job, and launching one.
@@ -32,6 +33,7 @@ pub mod jobs;
 pub mod keys;
 pub mod llm;
 pub mod mcp;
+pub mod oauth;
 pub mod queue;
 pub mod ratelimit;
 pub mod rotation;

@@ -51,7 +51,11 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Makes ring rustls's process-wide crypto provider. Safe to call repeatedly.
+/// Makes ring rustls's process-wide crypto provider, and RustCrypto
+/// jsonwebtoken's (rmcp's client-credentials JWT feature also enables its
+/// aws-lc backend; with both on, jsonwebtoken panics unless one is chosen).
+/// Safe to call repeatedly.
 pub fn install_crypto_provider() {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let _already_installed = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }

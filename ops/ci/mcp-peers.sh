@@ -3,8 +3,8 @@
 #  - the reference server @modelcontextprotocol/server-everything, in its
 #    streamableHttp and (legacy) sse modes: the connection test must pass and
 #    list its tools;
-#  - the official conformance suite @modelcontextprotocol/conformance, client
-#    scenarios run against `switchboard mcp conformance-client`.
+#  - the official conformance suite @modelcontextprotocol/conformance: every
+#    client scenario (`--suite all`) against `switchboard mcp conformance-client`.
 # Everything listens on loopback. Needs ops/ci/ensure-tools.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,9 +44,12 @@ PY
 reference streamableHttp /mcp
 reference sse /sse
 
-for scenario in initialize tools_call; do
-  (cd "$work" && node "$peers/node_modules/.bin/conformance" client \
-      --command "$bin mcp conformance-client" --scenario "$scenario" -o "$work/conformance" >"$work/conformance-$scenario.log" 2>&1) || {
-    cat "$work/conformance-$scenario.log"; exit 1; }
-  grep -E "Passed:|OVERALL" "$work/conformance-$scenario.log" | sed "s/^/conformance $scenario: /"
-done
+# Every client scenario of the suite (initialize, tools_call, elicitation
+# defaults, sse-retry and all auth/*), with no expected-failures baseline: the
+# suite exits non-zero if any check fails or warns.
+(cd "$work" && node "$peers/node_modules/.bin/conformance" client \
+    --command "$bin mcp conformance-client" --suite all -o "$work/conformance" >"$work/conformance.log" 2>&1) || {
+  cat "$work/conformance.log"; exit 1; }
+grep -E "^(✓|✗) " "$work/conformance.log" | sed "s/^/conformance /"
+grep -E "^Total:" "$work/conformance.log" | sed "s/^/conformance /"
+if grep -qE "^✗ " "$work/conformance.log"; then exit 1; fi

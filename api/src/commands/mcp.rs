@@ -3,23 +3,21 @@
 //! - `probe URL` runs a connection test (the same steps as the API) and prints
 //!   the report as JSON; the exit code says whether it passed. `.ci/run` uses
 //!   it against the reference server `@modelcontextprotocol/server-everything`.
-//! - `conformance-client URL` is the client command of the official conformance
-//!   suite (`MCP_CONFORMANCE_SCENARIO` names the scenario): it initializes,
-//!   lists the tools and calls each one with arguments built from its schema.
+//! - `conformance-client URL` (in [`super::conformance`]) is the client command
+//!   of the official conformance suite.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, PaginatedRequestParams};
 use serde_json::{Map, Value, json};
 use switchboard_core::Secret;
 use switchboard_core::config::Settings;
-use switchboard_core::domain::{Credentials, CustomHeaders, ServerUrl};
+use switchboard_core::domain::{Credentials, CustomHeaders};
 use switchboard_core::egress::{EgressGuard, EgressPolicy, SystemResolver};
-use switchboard_core::mcp::{McpClient, McpLimits, StepObserver, StepUpdate, close};
+use switchboard_core::mcp::{McpClient, McpLimits, StepObserver, StepUpdate};
 
-fn client(settings: &Settings) -> anyhow::Result<McpClient> {
+pub(crate) fn client(settings: &Settings) -> anyhow::Result<McpClient> {
     let policy = EgressPolicy {
         allow: settings.egress_allow(),
         loopback_fuse: false,
@@ -74,44 +72,6 @@ fn parse_headers(raw: &[String]) -> anyhow::Result<CustomHeaders> {
         .ok_or_else(|| anyhow::anyhow!("--header takes NAME=VALUE"))?;
     CustomHeaders::parse(&map, None)
         .map_err(|e| anyhow::anyhow!("--header {}: {}", e.loc.last().cloned().unwrap_or_default(), e.msg))
-}
-
-/// The conformance suite's client command.
-pub async fn conformance_client(settings: &Settings, url: &str) -> anyhow::Result<ExitCode> {
-    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
-    eprintln!("conformance scenario `{scenario}` against {url}");
-    let url = ServerUrl::parse(url).map_err(anyhow::Error::msg)?;
-    let mcp = client(settings)?;
-    let (session, _) = mcp
-        .connect(
-            &url,
-            &Credentials::None,
-            &CustomHeaders::default(),
-            Duration::from_secs(20),
-        )
-        .await
-        .map_err(|f| anyhow::anyhow!("{}: {}", f.code.as_str(), f.message))?;
-    let mut cursor = None;
-    let mut tools = Vec::new();
-    loop {
-        let page = session
-            .peer()
-            .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
-            .await?;
-        tools.extend(page.tools);
-        match page.next_cursor {
-            Some(next) if !next.is_empty() => cursor = Some(next),
-            _ => break,
-        }
-    }
-    for tool in &tools {
-        let arguments = example_arguments(&Value::Object((*tool.input_schema).clone()));
-        let params = CallToolRequestParams::new(tool.name.clone()).with_arguments(arguments);
-        let result = session.peer().call_tool(params).await?;
-        eprintln!("called {}: is_error={:?}", tool.name, result.is_error);
-    }
-    close(session).await;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments that satisfy a tool's input schema: defaults where given, else

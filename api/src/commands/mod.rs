@@ -1,4 +1,5 @@
 //! The subcommands other than `serve`.
 
+pub mod conformance;
 pub mod keys;
 pub mod mcp;

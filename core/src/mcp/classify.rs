@@ -42,6 +42,14 @@ pub fn http_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a HttpErr
     None
 }
 
+/// The `StreamableHttpError` behind a failed `initialize`, if any.
+pub fn init_http_error(error: &ClientInitializeError) -> Option<&HttpError> {
+    match error {
+        ClientInitializeError::TransportError { error, .. } => http_error(error.error.as_ref()),
+        other => http_error(other),
+    }
+}
+
 /// Classifies a failed `initialize`.
 pub fn init_error(error: &ClientInitializeError) -> InitProblem {
     if let ClientInitializeError::JsonRpcError(data) = error {
@@ -50,11 +58,7 @@ pub fn init_error(error: &ClientInitializeError) -> InitProblem {
             format!("the server refused to initialize: {}", excerpt(&data.message)),
         ));
     }
-    let inner = match error {
-        ClientInitializeError::TransportError { error, .. } => http_error(error.error.as_ref()),
-        other => http_error(other),
-    };
-    match inner {
+    match init_http_error(error) {
         Some(e) => http_problem(e),
         None => InitProblem::Failed(Failure::new(
             ErrorCode::InvalidMcpServer,
@@ -152,16 +156,29 @@ pub fn blocked_message(error: &EgressError) -> String {
     }
 }
 
-/// 401/403: the credentials were refused. The message suggests OAuth when the
-/// server advertises protected-resource metadata (RFC 9728).
+/// 401/403: the credentials were refused. When the server advertises
+/// protected-resource metadata (RFC 9728) it wants OAuth: `AUTH_REQUIRED`,
+/// with the challenge kept for discovery.
 pub fn auth_failure(status: u16, challenge: Option<&str>) -> Failure {
     let oauth = challenge.is_some_and(|c| c.contains("resource_metadata"));
-    let message = match (status, oauth) {
-        (_, true) => "the server requires OAuth sign-in: set the auth type to OAuth",
-        (403, false) => "the server refused access (HTTP 403): check that the token has the needed permissions",
-        _ => "the server refused the credentials (HTTP 401): check the token, or whether the server needs OAuth",
+    let (code, message) = match (status, oauth) {
+        (_, true) => (
+            ErrorCode::AuthRequired,
+            "the server requires OAuth sign-in: choose OAuth as the auth type and authorize",
+        ),
+        (403, false) => (
+            ErrorCode::AuthFailed,
+            "the server refused access (HTTP 403): check that the token has the needed permissions",
+        ),
+        _ => (
+            ErrorCode::AuthFailed,
+            "the server refused the credentials (HTTP 401): check the token, or whether the server needs OAuth",
+        ),
     };
-    Failure::new(ErrorCode::AuthFailed, message)
+    Failure {
+        challenge: challenge.map(str::to_owned),
+        ..Failure::new(code, message)
+    }
 }
 
 /// The status in rmcp's `"HTTP 404 …"`-style messages.

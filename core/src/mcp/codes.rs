@@ -38,6 +38,10 @@ impl ErrorCode {
 pub struct Failure {
     pub code: ErrorCode,
     pub message: String,
+    /// The server's `WWW-Authenticate` header on a 401/403: where OAuth
+    /// discovery starts. Not stored with results.
+    #[serde(skip)]
+    pub challenge: Option<String>,
 }
 
 impl Failure {
@@ -45,6 +49,7 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            challenge: None,
         }
     }
 }

@@ -25,6 +25,8 @@ use url::Url;
 use crate::domain::{Credentials, CustomHeaders};
 use crate::egress::EgressGuard;
 use crate::egress::resolver::GuardedResolver;
+use crate::oauth::GuardedOAuthHttp;
+use rmcp::transport::auth::OAuthHttpClient;
 use crate::secret::Secret;
 pub use codes::{ErrorCode, Failure};
 pub use probe::{ProbeReport, ServerInfo, Session, StepObserver, StepStatus, StepUpdate, TEST_STEPS, close};
@@ -93,6 +95,7 @@ impl Target {
 #[derive(Debug, Clone)]
 pub struct McpClient {
     http: reqwest::Client,
+    oauth: Arc<GuardedOAuthHttp>,
     guard: EgressGuard,
     limits: McpLimits,
 }
@@ -120,7 +123,13 @@ impl McpClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { http, guard, limits })
+        let oauth = Arc::new(GuardedOAuthHttp::new(guard.clone())?);
+        Ok(Self {
+            http,
+            oauth,
+            guard,
+            limits,
+        })
     }
 
     pub fn guard(&self) -> &EgressGuard {
@@ -129,5 +138,15 @@ impl McpClient {
 
     pub fn limits(&self) -> McpLimits {
         self.limits
+    }
+
+    /// The shared, guarded HTTP client (for transports built elsewhere).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The guarded client OAuth discovery, registration and token requests use.
+    pub fn oauth_http(&self) -> Arc<dyn OAuthHttpClient> {
+        self.oauth.clone()
     }
 }

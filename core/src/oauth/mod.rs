@@ -1,0 +1,26 @@
+//! OAuth 2.1 for MCP servers (and Google): Switchboard as the client.
+//!
+//! - [`http`]: the egress-guarded HTTP client rmcp's OAuth code runs on.
+//! - [`flow`]: the authorization-code flow with PKCE, split at the callback.
+//! - [`grant`]: issued tokens, their freshness, and refresh.
+
+pub mod flow;
+pub mod grant;
+pub mod http;
+
+pub use flow::{ClientChoice, ClientIdentity, Grant, Pending, Registration, Started, finish, start};
+pub use grant::refresh;
+pub use http::GuardedOAuthHttp;
+
+/// Why an OAuth step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// The grant is no longer valid (`invalid_grant`, no refresh token): authorize again.
+    #[error("authorization is needed again: {0}")]
+    Rejected(String),
+    #[error("client registration failed: {0}")]
+    Registration(String),
+    /// Discovery, metadata, token endpoint or transport problems.
+    #[error("{0}")]
+    Protocol(String),
+}
