@@ -8,10 +8,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::config::{Mode, Settings};
+use crate::domain::Credentials;
 use crate::egress::{EgressGuard, EgressPolicy, NameResolver, SystemResolver};
 use crate::events::{DynEventBus, MemoryBus, RedisBus};
 use crate::keys;
 use crate::mcp::{McpClient, McpLimits};
+use crate::oauth::{OAuthService, OAuthTarget, TokenError};
 use crate::queue::{QueueBackend, QueueSettings, RedisQueue, SqliteQueue};
 use crate::secret::Secret;
 use crate::store::{SqlStore, Store};
@@ -32,6 +34,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub vault: Arc<Vault>,
     pub mcp: McpClient,
+    pub oauth: OAuthService,
     pub events: DynEventBus,
     pub queue: QueueBackend,
 }
@@ -92,14 +95,45 @@ impl Services {
             ..McpLimits::default()
         };
         let mcp = McpClient::new(EgressGuard::new(policy, resolver), limits)?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let vault = Arc::new(vault);
+        let oauth = OAuthService::new(&settings, store.clone(), vault.clone(), mcp.clone());
         Ok(Self {
             settings: Arc::new(settings),
-            store: Arc::new(store),
-            vault: Arc::new(vault),
+            store,
+            vault,
             mcp,
+            oauth,
             events,
             queue,
         })
+    }
+}
+
+impl Services {
+    /// The credentials to send to a stored connector: for OAuth, the access
+    /// token of its grant (refreshed when stale). Without a grant the stored
+    /// configuration is used as it is (a pasted token, or nothing, so that the
+    /// server answers `AUTH_REQUIRED`).
+    pub async fn usable_credentials(
+        &self,
+        owner: &str,
+        connector_id: uuid::Uuid,
+        credentials: Credentials,
+    ) -> Result<Credentials, TokenError> {
+        let Credentials::Oauth(mut config) = credentials else {
+            return Ok(credentials);
+        };
+        match self
+            .oauth
+            .access_token(owner, OAuthTarget::Connector(connector_id))
+            .await
+        {
+            Ok(token) => config.access_token = Some(token),
+            Err(TokenError::NeedsAuthorization(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Credentials::Oauth(config))
     }
 }
 

@@ -31,6 +31,7 @@ mod health;
 mod invocations;
 mod isolation;
 mod mcp_client;
+mod oauth;
 mod operations;
 mod rotation;
 mod secrets;

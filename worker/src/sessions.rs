@@ -2,7 +2,8 @@
 //! several round trips, a call on an open one costs one. A session belongs to
 //! one connector at one version of its settings (its `updated_at`), so an
 //! edited connector never reuses a session opened with old credentials;
-//! sessions idle for [`IDLE`] are closed.
+//! sessions idle for [`IDLE`] are closed. OAuth connectors are not cached:
+//! their tokens change on refresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,11 @@ impl Sessions {
         connector: &ConnectorRecord,
         budget: Duration,
     ) -> Result<Arc<Session>, CallFailure> {
+        // An OAuth connector's token is refreshed behind the connector's back
+        // (its `updated_at` does not change): each call opens with a fresh token.
+        if connector.auth_type == "oauth" {
+            return Ok(Arc::new(connect(&services.mcp, services, connector, budget).await?));
+        }
         {
             let mut open = self.open.lock().expect("sessions lock");
             if let Some(entry) = open
@@ -90,6 +96,16 @@ async fn connect(
         )
     };
     let credentials = connector_secrets::open_credentials(&services.vault, connector).map_err(internal)?;
+    let credentials = services
+        .usable_credentials(&connector.owner, connector.id, credentials)
+        .await
+        .map_err(|e| {
+            CallFailure::new(
+                switchboard_core::mcp::call::FailureKind::NotReached,
+                "AUTH_FAILED",
+                e.to_string(),
+            )
+        })?;
     let headers = connector_secrets::open_headers(&services.vault, connector).map_err(internal)?;
     let url = switchboard_core::domain::ServerUrl::parse(&connector.server_url)
         .map_err(|e| internal(anyhow::anyhow!("stored URL: {e}")))?;

@@ -21,7 +21,9 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleClient, RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::enterprise::{EmaAuthorizationServer, EmaClientAuthentication, EmaExchangeRequest};
-use rmcp::transport::auth::{AuthorizationManager, AuthorizationMetadata, ClientCredentialsConfig, JwtSigningAlgorithm};
+use rmcp::transport::auth::{
+    AuthorizationManager, AuthorizationMetadata, ClientCredentialsConfig, JwtSigningAlgorithm,
+};
 use rmcp::transport::streamable_http_client::{StreamableHttpClientTransportConfig, StreamableHttpError};
 use rmcp::{ClientHandler, ErrorData, ServiceExt as _};
 use serde_json::{Map, Value, json};
@@ -116,14 +118,10 @@ impl Client {
         let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
         config.auth_header = self.token.as_ref().map(|t| t.expose().to_owned());
         let transport = StreamableHttpClientTransport::with_client(self.mcp.http().clone(), config);
-        Elicitor.serve(transport).await.map_err(|e| {
-            match init_http_error(&e) {
-                Some(StreamableHttpError::AuthRequired(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
-                Some(StreamableHttpError::InsufficientScope(c)) => {
-                    Refusal::Challenge(c.www_authenticate_header.clone())
-                }
-                _ => Refusal::Other(anyhow!("initialize failed: {e}")),
-            }
+        Elicitor.serve(transport).await.map_err(|e| match init_http_error(&e) {
+            Some(StreamableHttpError::AuthRequired(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
+            Some(StreamableHttpError::InsufficientScope(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
+            _ => Refusal::Other(anyhow!("initialize failed: {e}")),
         })
     }
 
@@ -178,7 +176,8 @@ impl Client {
     }
 
     async fn metadata(&self, challenge: &str) -> anyhow::Result<(AuthorizationManager, AuthorizationMetadata)> {
-        let mut manager = AuthorizationManager::new_with_oauth_http_client(self.url.as_str(), self.mcp.oauth_http()).await?;
+        let mut manager =
+            AuthorizationManager::new_with_oauth_http_client(self.url.as_str(), self.mcp.oauth_http()).await?;
         let metadata = manager.resolve_metadata_from_challenge(Some(challenge)).await?.metadata;
         manager.set_metadata(metadata.clone());
         Ok((manager, metadata))
@@ -202,22 +201,36 @@ impl Client {
             },
             None => ClientCredentialsConfig::ClientSecret {
                 client_id,
-                client_secret: self.context_str("client_secret").context("no client_secret in the context")?,
+                client_secret: self
+                    .context_str("client_secret")
+                    .context("no client_secret in the context")?,
                 scopes: Vec::new(),
                 resource,
             },
         };
         manager.configure_client_credentials(&config)?;
         let response = manager.exchange_client_credentials(&config).await?;
-        Ok(Secret::new(oauth2::TokenResponse::access_token(&response).secret().clone()))
+        Ok(Secret::new(
+            oauth2::TokenResponse::access_token(&response).secret().clone(),
+        ))
     }
 
     async fn cross_app_access(&self, challenge: &str) -> anyhow::Result<Secret> {
         let (_, metadata) = self.metadata(challenge).await?;
-        let field = |name: &str| self.context_str(name).with_context(|| format!("no {name} in the context"));
-        let idp = EmaAuthorizationServer::new(field("idp_issuer")?, field("idp_token_endpoint")?, field("idp_client_id")?);
+        let field = |name: &str| {
+            self.context_str(name)
+                .with_context(|| format!("no {name} in the context"))
+        };
+        let idp = EmaAuthorizationServer::new(
+            field("idp_issuer")?,
+            field("idp_token_endpoint")?,
+            field("idp_client_id")?,
+        );
         let resource_as = EmaAuthorizationServer::new(
-            metadata.issuer.clone().context("the authorization server has no issuer")?,
+            metadata
+                .issuer
+                .clone()
+                .context("the authorization server has no issuer")?,
             metadata.token_endpoint.clone(),
             field("client_id")?,
         )
@@ -298,8 +311,11 @@ impl ClientHandler for Elicitor {
     fn get_info(&self) -> ClientConfig {
         let capabilities: ClientCapabilities =
             serde_json::from_value(json!({"elicitation": {"form": {}}})).unwrap_or_default();
-        ClientConfig::new(capabilities, Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
-            .with_protocol_version(ProtocolVersion::V_2025_11_25)
+        ClientConfig::new(
+            capabilities,
+            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+        )
+        .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
 
     async fn create_elicitation(

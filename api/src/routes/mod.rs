@@ -7,6 +7,7 @@ mod docs;
 mod gateway;
 mod health;
 mod metrics;
+pub(crate) mod oauth;
 mod runs;
 mod tools;
 
@@ -39,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(docs::router(openapi))
         .merge(gateway::router(state.clone()))
+        .merge(oauth::router())
         .merge(crate::ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

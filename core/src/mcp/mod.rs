@@ -26,10 +26,10 @@ use crate::domain::{Credentials, CustomHeaders};
 use crate::egress::EgressGuard;
 use crate::egress::resolver::GuardedResolver;
 use crate::oauth::GuardedOAuthHttp;
-use rmcp::transport::auth::OAuthHttpClient;
 use crate::secret::Secret;
 pub use codes::{ErrorCode, Failure};
 pub use probe::{ProbeReport, ServerInfo, Session, StepObserver, StepStatus, StepUpdate, TEST_STEPS, close};
+use rmcp::transport::auth::OAuthHttpClient;
 
 /// Caps on what an (untrusted) server may send.
 #[derive(Debug, Clone, Copy)]

@@ -14,9 +14,9 @@
 use std::sync::Arc;
 
 use rmcp::transport::auth::{
-    AuthError, AuthorizationManager, AuthorizationMetadata, InMemoryCredentialStore, InMemoryStateStore,
-    OAuthClientConfig, OAuthHttpClient, StateStore as _, StoredAuthorizationState, StoredCredentials,
-    CredentialStore as _,
+    AuthError, AuthorizationManager, AuthorizationMetadata, CredentialStore as _, InMemoryCredentialStore,
+    InMemoryStateStore, OAuthClientConfig, OAuthHttpClient, StateStore as _, StoredAuthorizationState,
+    StoredCredentials,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -208,7 +208,9 @@ async fn legacy_metadata(mcp: &McpClient, server_url: &Url, issuer: &str) -> Res
         .await
         .map_err(|e| OAuthError::Protocol(format!("authorization-server metadata: {e}")))?;
     if metadata.issuer.as_deref() != Some(issuer) {
-        return Err(OAuthError::Protocol("the authorization-server metadata changed during discovery".into()));
+        return Err(OAuthError::Protocol(
+            "the authorization-server metadata changed during discovery".into(),
+        ));
     }
     Ok(metadata)
 }
@@ -245,12 +247,7 @@ fn choose_scopes(
 
 /// Exchanges the authorization code (the callback's `code`, and its `iss`
 /// when the server sent one) for tokens.
-pub async fn finish(
-    mcp: &McpClient,
-    pending: Pending,
-    code: &str,
-    issuer: Option<&str>,
-) -> Result<Grant, OAuthError> {
+pub async fn finish(mcp: &McpClient, pending: Pending, code: &str, issuer: Option<&str>) -> Result<Grant, OAuthError> {
     let Pending { registration, state } = pending;
     let mut manager = registration.manager(mcp.oauth_http()).await?;
     let csrf = state.csrf_token.clone();
@@ -259,9 +256,7 @@ pub async fn finish(
     manager.set_state_store(states);
     let store = InMemoryCredentialStore::new();
     manager.set_credential_store(store.clone());
-    manager
-        .exchange_code_for_token_with_issuer(code, &csrf, issuer)
-        .await?;
+    manager.exchange_code_for_token_with_issuer(code, &csrf, issuer).await?;
     let credentials = store
         .load()
         .await?

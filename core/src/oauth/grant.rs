@@ -26,6 +26,11 @@ impl Grant {
         Some(Secret::new(response.access_token().secret().clone()))
     }
 
+    pub fn refresh_token(&self) -> Option<Secret> {
+        let response = self.credentials.token_response.as_ref()?;
+        Some(Secret::new(response.refresh_token()?.secret().clone()))
+    }
+
     pub fn has_refresh_token(&self) -> bool {
         self.credentials
             .token_response
@@ -61,7 +66,9 @@ impl Grant {
 /// the grant is gone (`invalid_grant`): the user must authorize again.
 pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError> {
     if !grant.has_refresh_token() {
-        return Err(OAuthError::Rejected("the access token expired and there is no refresh token".into()));
+        return Err(OAuthError::Rejected(
+            "the access token expired and there is no refresh token".into(),
+        ));
     }
     let mut manager = grant.registration.manager(mcp.oauth_http()).await?;
     let store = InMemoryCredentialStore::new();

@@ -14,10 +14,11 @@ use crate::domain::ToolInfo;
 pub const DEGRADED_AFTER: i32 = 3;
 
 const CHECK_OK: &str = "update connectors set tools = $2, tools_discovered_at = $3, consecutive_failures = 0, \
-    state = case when state = 'needs_authorization' then state else 'active' end, \
+    state = 'active', \
     last_test_status = 'ok', last_error_code = $4, updated_at = $3 where id = $1 returning *";
 const CHECK_FAILED: &str = "update connectors set consecutive_failures = consecutive_failures + 1, \
-    state = case when state = 'active' and consecutive_failures + 1 >= $2 then 'degraded' else state end, \
+    state = case when $3 = 'AUTH_REQUIRED' then 'needs_authorization' \
+    when state = 'active' and consecutive_failures + 1 >= $2 then 'degraded' else state end, \
     last_test_status = 'failed', last_error_code = $3, updated_at = $4 where id = $1 returning *";
 const CLAIM_PG: &str = "update connectors set next_check_at = $2 where id in (select id from connectors \
     where enabled and next_check_at <= $1 order by next_check_at limit $3 for update skip locked) \

@@ -13,6 +13,7 @@
 mod connectors;
 mod health;
 mod invocations;
+mod oauth;
 mod postgres;
 mod records;
 mod runs;
@@ -30,7 +31,9 @@ use uuid::Uuid;
 use crate::domain::{ToolInfo, UserId};
 use crate::runs::{RunRecord, RunStatus, Step};
 pub use health::DEGRADED_AFTER;
-pub use records::{ConnectorRecord, ConnectorState, InvocationRecord, UserToolRecord, now};
+pub use records::{
+    ConnectorRecord, ConnectorState, InvocationRecord, OAuthFlowRecord, OAuthGrantRecord, UserToolRecord, now,
+};
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
 pub use sqlx::types::Json;
@@ -169,10 +172,33 @@ pub trait InvocationStore: Send + Sync {
     async fn prune_invocations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// OAuth: authorizations waiting for their callback, and issued grants.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    async fn insert_oauth_flow(&self, record: &OAuthFlowRecord) -> StoreResult<()>;
+    /// Deletes and returns the flow with this state hash: a state works once.
+    async fn take_oauth_flow(&self, state_hash: &str) -> StoreResult<Option<OAuthFlowRecord>>;
+    async fn prune_oauth_flows(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts or replaces the (owner, target) grant, keeping any lease.
+    async fn put_oauth_grant(&self, record: &OAuthGrantRecord) -> StoreResult<()>;
+    async fn oauth_grant(&self, owner: &str, target: &str) -> StoreResult<Option<OAuthGrantRecord>>;
+    async fn delete_oauth_grant(&self, owner: &str, target: &str) -> StoreResult<Option<OAuthGrantRecord>>;
+    /// Takes the grant's refresh lease until `until`, unless someone holds a
+    /// lease that has not expired at `now`. Atomic across processes.
+    async fn lease_oauth_grant(
+        &self,
+        owner: &str,
+        target: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn release_oauth_grant(&self, owner: &str, target: &str) -> StoreResult<()>;
+}
+
 /// Everything the service needs from storage.
 #[async_trait]
 pub trait Store:
-    ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore + ToolSwitchStore + InvocationStore
+    ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore + ToolSwitchStore + InvocationStore + OAuthStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -96,6 +96,34 @@ pub struct InvocationRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An `oauth_flows` row: an authorization waiting for its callback.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthFlowRecord {
+    /// SHA-256 (hex) of the `state` parameter.
+    pub state_hash: String,
+    pub owner: String,
+    pub target: String,
+    /// SHA-256 (hex) of the browser-binding cookie.
+    pub browser_hash: String,
+    /// Sealed `oauth_flows.pending`.
+    pub pending: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An `oauth_grants` row: tokens issued for one (user, target).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthGrantRecord {
+    pub owner: String,
+    pub target: String,
+    pub issuer: String,
+    /// Sealed `oauth_grants.grant_data`.
+    pub grant_data: Vec<u8>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Now, truncated to microseconds so values round-trip through both databases unchanged.
 pub fn now() -> DateTime<Utc> {
     let now = Utc::now();

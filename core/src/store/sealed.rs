@@ -9,14 +9,23 @@ pub enum SealedColumn {
     ConnectorHeaders,
     UserToolCredentials,
     RunInput,
+    OAuthGrant,
+    OAuthFlow,
 }
 
 impl SealedColumn {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 5] = [
         Self::ConnectorCredentials,
         Self::ConnectorHeaders,
         Self::UserToolCredentials,
+        Self::OAuthGrant,
+        Self::OAuthFlow,
     ];
+
+    /// Rows keyed by (owner, text) rather than by a UUID.
+    pub fn keyed_by_owner_and_text(self) -> bool {
+        matches!(self, Self::UserToolCredentials | Self::OAuthGrant | Self::OAuthFlow)
+    }
 
     /// `table.column`: the vault's AAD field.
     pub fn field(self) -> &'static str {
@@ -25,6 +34,8 @@ impl SealedColumn {
             Self::ConnectorHeaders => "connectors.headers",
             Self::UserToolCredentials => "user_tools.credentials",
             Self::RunInput => "runs.sealed_input",
+            Self::OAuthGrant => "oauth_grants.grant_data",
+            Self::OAuthFlow => "oauth_flows.pending",
         }
     }
 }
@@ -34,7 +45,8 @@ impl SealedColumn {
 pub struct SealedRow {
     pub column: SealedColumn,
     pub owner: String,
-    /// The row key inside its table: a connector or run id, or a system tool id.
+    /// The row key inside its table: a connector or run id, a system tool id,
+    /// an OAuth target or a flow's state hash.
     pub row: String,
     pub blob: Vec<u8>,
 }

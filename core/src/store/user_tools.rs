@@ -56,6 +56,16 @@ fn sealed_sql(column: SealedColumn) -> (&'static str, &'static str) {
              and (owner > $1 or (owner = $1 and tool_id > $2)) order by owner, tool_id limit $3",
             "update user_tools set credentials = $4 where owner = $1 and tool_id = $2 and credentials = $3",
         ),
+        SealedColumn::OAuthGrant => (
+            "select owner, target, grant_data from oauth_grants \
+             where (owner > $1 or (owner = $1 and target > $2)) order by owner, target limit $3",
+            "update oauth_grants set grant_data = $4 where owner = $1 and target = $2 and grant_data = $3",
+        ),
+        SealedColumn::OAuthFlow => (
+            "select owner, state_hash, pending from oauth_flows \
+             where (owner > $1 or (owner = $1 and state_hash > $2)) order by owner, state_hash limit $3",
+            "update oauth_flows set pending = $4 where owner = $1 and state_hash = $2 and pending = $3",
+        ),
     }
 }
 
@@ -75,7 +85,7 @@ impl SealedStore for SqlStore {
             row,
             blob,
         };
-        if column == SealedColumn::UserToolCredentials {
+        if column.keyed_by_owner_and_text() {
             let (owner, tool) = after.map_or(("", ""), |a| (a.owner.as_str(), a.row.as_str()));
             let rows: Vec<(String, String, Vec<u8>)> =
                 on_db!(self, pool => sqlx::query_as(page).bind(owner).bind(tool).bind(limit).fetch_all(pool).await)
@@ -92,7 +102,7 @@ impl SealedStore for SqlStore {
 
     async fn replace_sealed(&self, row: &SealedRow, blob: &[u8]) -> StoreResult<bool> {
         let (_, replace) = sealed_sql(row.column);
-        let done = if row.column == SealedColumn::UserToolCredentials {
+        let done = if row.column.keyed_by_owner_and_text() {
             on_db!(self, pool => sqlx::query(replace).bind(&row.owner).bind(&row.row).bind(&row.blob).bind(blob)
                 .execute(pool).await.map(|d| d.rows_affected()))
         } else {

@@ -34,6 +34,10 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             ));
         }
     };
+    let credentials = match services.usable_credentials(&run.owner, connector.id, credentials).await {
+        Ok(c) => c,
+        Err(e) => return Ok(Outcome::failed(run, "AUTH_FAILED", &e.to_string())),
+    };
     let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
     let budget = services.settings.jobs.test_budget;
     let report = services

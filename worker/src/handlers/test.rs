@@ -29,12 +29,20 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             headers: CustomHeaders::default(),
         },
     };
+    // A stored OAuth connector is tested with its grant's access token.
+    let credentials = match run.connector_id {
+        Some(id) => match services.usable_credentials(&run.owner, id, input.credentials).await {
+            Ok(c) => c,
+            Err(e) => return Ok(Outcome::failed(run, "AUTH_FAILED", &e.to_string())),
+        },
+        None => input.credentials,
+    };
     let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
     let report = services
         .mcp
         .probe(
             &run.input.server_url,
-            &input.credentials,
+            &credentials,
             &input.headers,
             services.settings.jobs.test_budget,
             &progress.observer(),

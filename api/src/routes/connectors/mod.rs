@@ -1,11 +1,14 @@
 //! Connectors: `GET/POST /api/connectors`, `GET/PUT/DELETE /api/connectors/{id}`,
-//! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}`. Every lookup is by (user, id): another
+//! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}`,
+//! `POST /api/connectors/{id}/authorize` (OAuth). Every lookup is by (user, id): another
 //! user's connector answers 404 exactly like a missing one.
 
+mod authorize;
 mod switches;
 mod testing;
 mod verify;
 
+pub(crate) use testing::discovery;
 pub(crate) use verify::queue_error;
 mod view;
 mod write;
@@ -37,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::test_connection))
         .routes(routes!(testing::test_saved_connector))
         .routes(routes!(testing::refresh_connector))
+        .routes(routes!(authorize::authorize_connector))
 }
 
 /// A path id that is not a UUID names no connector: 404, like any unknown id.
@@ -137,11 +141,14 @@ async fn delete_connector(
 ) -> ApiResult<StatusCode> {
     let op = Op::start("connector.delete", &user);
     let result = async {
+        let id = parse_id(&id)?;
+        state.store.delete_connector(&user, id).await.map_err(not_found)?;
+        // Its OAuth tokens go too: revoked at the provider (best effort), then deleted.
         state
-            .store
-            .delete_connector(&user, parse_id(&id)?)
-            .await
-            .map_err(not_found)
+            .oauth
+            .forget(user.as_str(), switchboard_core::oauth::OAuthTarget::Connector(id))
+            .await?;
+        Ok(())
     }
     .await;
     op.finish(Some(&id), result).map(|()| StatusCode::NO_CONTENT)

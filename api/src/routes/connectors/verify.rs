@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use switchboard_core::domain::{Credentials, CustomHeaders, ToolInfo, UserId};
+use switchboard_core::domain::{AuthType, Credentials, CustomHeaders, ToolInfo, UserId};
 use switchboard_core::jobs::RunKind;
 use switchboard_core::mcp::{ErrorCode, Failure};
 use switchboard_core::runs::launch::{NewRun, SealedRunInput, failed_at_once, launch};
@@ -28,8 +28,32 @@ const TEST_VALID_FOR: Duration = Duration::from_secs(30 * 60);
 pub struct Verified {
     pub tools: Vec<ToolInfo>,
     pub discovered_at: DateTime<Utc>,
-    /// `NO_TOOLS` when the server offers none.
+    /// `NO_TOOLS` when the server offers none; `AUTH_REQUIRED` when an OAuth
+    /// server is reachable but not authorized yet.
     pub warning: Option<String>,
+}
+
+impl Verified {
+    /// Saved before authorization: the connector waits for Authorize.
+    pub fn needs_authorization(&self) -> bool {
+        self.warning.as_deref() == Some(ErrorCode::AuthRequired.as_str())
+    }
+}
+
+/// An OAuth connector may be saved when its test found the server and it asked
+/// for authorization (`AUTH_REQUIRED`); Authorize completes it.
+fn awaiting_authorization(run: &RunRecord, connection: &Connection) -> bool {
+    connection.credentials.auth_type() == AuthType::Oauth
+        && run.status() == RunStatus::Failed
+        && run.error_code.as_deref() == Some(ErrorCode::AuthRequired.as_str())
+}
+
+fn awaiting(run: &RunRecord) -> Verified {
+    Verified {
+        tools: Vec::new(),
+        discovered_at: run.finished_at.unwrap_or_else(Utc::now),
+        warning: Some(ErrorCode::AuthRequired.as_str().to_owned()),
+    }
 }
 
 pub async fn verify(
@@ -47,6 +71,9 @@ pub async fn verify(
                 )
             })?;
             check_test_run(&run, connection)?;
+            if awaiting_authorization(&run, connection) {
+                return Ok(awaiting(&run));
+            }
             passed(run)
         }
         None => {
@@ -61,6 +88,9 @@ pub async fn verify(
             .await?;
             let budget = state.settings.jobs.test_budget + Duration::from_secs(5);
             let run = wait_for_end(state, user, run.id, budget).await?;
+            if awaiting_authorization(&run, connection) {
+                return Ok(awaiting(&run));
+            }
             if run.status() != RunStatus::Succeeded {
                 let message = run
                     .error_message
@@ -78,7 +108,8 @@ pub async fn verify(
 
 fn check_test_run(run: &RunRecord, connection: &Connection) -> ApiResult<()> {
     let view = || Some(RunView::from(run.clone()));
-    if run.kind != RunKind::ConnectionTest.as_str() || run.status() != RunStatus::Succeeded {
+    let usable = run.status() == RunStatus::Succeeded || awaiting_authorization(run, connection);
+    if run.kind != RunKind::ConnectionTest.as_str() || !usable {
         return Err(not_verified(
             "that test did not pass; fix the settings and test again",
             view(),

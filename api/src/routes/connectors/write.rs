@@ -161,11 +161,18 @@ fn apply(record: &mut ConnectorRecord, draft: &ConnectorDraft, sealed: SealedSec
     record.header_names = Json(sealed.header_names);
 }
 
-/// A passed test's findings: the tool snapshot, and a clean bill of health.
+/// A passed test's findings: the tool snapshot, and a clean bill of health
+/// (or, for OAuth before authorization, `needs_authorization`).
 fn apply_verified(state: &AppState, record: &mut ConnectorRecord, verified: Verified) {
+    record.state = if verified.needs_authorization() {
+        ConnectorState::NeedsAuthorization
+    } else {
+        ConnectorState::Active
+    }
+    .as_str()
+    .to_owned();
     record.tools = Json(verified.tools);
     record.tools_discovered_at = Some(verified.discovered_at);
-    record.state = ConnectorState::Active.as_str().to_owned();
     record.consecutive_failures = 0;
     record.last_test_status = Some("ok".into());
     record.last_error_code = verified.warning;

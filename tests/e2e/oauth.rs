@@ -1,0 +1,318 @@
+//! MCP authorization for connectors, end to end: an OAuth-protected rmcp
+//! server with its own authorization server (tests/src/fixtures/oauth.rs), the
+//! API's authorize route and `/oauth/callback`, the worker's token use and
+//! refresh. "The browser" follows the authorization URL without redirects and
+//! brings the `sb_oauth` cookie back to the callback, as a real one would.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_tests::fixtures::oauth::OAuthMcp;
+use switchboard_tests::{Backend, TestApp, UserClient};
+
+use crate::invocations::invoke;
+
+both_backends!(
+    an_oauth_connector_is_saved_authorized_and_used,
+    callbacks_are_bound_to_one_use_and_one_browser,
+    a_revoked_grant_asks_for_authorization_again,
+    discovered_urls_pass_the_egress_guard,
+);
+
+/// What the browser brings back from the authorization server.
+struct Callback {
+    query: String,
+    cookie: String,
+}
+
+/// Authorize: the API's answer, then the authorization server's redirect.
+async fn start_authorization(user: &UserClient<'_>, id: &str) -> Callback {
+    let started = user
+        .request(reqwest::Method::POST, &format!("/api/connectors/{id}/authorize"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let cookie = started
+        .headers()
+        .get("set-cookie")
+        .expect("a browser-binding cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/oauth"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let body: Value = started.json().await.unwrap();
+    let url = body["authorization_url"].as_str().expect("authorization_url");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let answer = browser.get(url).send().await.unwrap();
+    assert_eq!(answer.status(), 303, "{url}");
+    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.path(), "/oauth/callback");
+    Callback {
+        query: location.query().unwrap().to_owned(),
+        cookie,
+    }
+}
+
+/// The callback as the browser calls it; returns (status, page).
+async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) -> (u16, String) {
+    let mut request = app.http.get(app.url(&format!("/oauth/callback?{}", callback.query)));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    (status, response.text().await.unwrap())
+}
+
+async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value {
+    let created = user
+        .post(
+            "/api/connectors",
+            json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.body
+}
+
+async fn wait_for_status(user: &UserClient<'_>, id: &str, status: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let connector = user.get(&format!("/api/connectors/{id}")).await.body;
+        if connector["status"] == status {
+            return connector;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "connector never became {status}: {connector}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().access_ttl(Duration::from_secs(2)).spawn().await;
+    let alice = app.user("alice");
+    let mut seen = Vec::new();
+
+    // The test finds the server and says it wants OAuth.
+    let tested = alice
+        .send_with(
+            reqwest::Method::POST,
+            "/api/connectors/test",
+            Some(json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}})),
+            &[("prefer", "wait=10")],
+        )
+        .await;
+    assert_eq!(tested.body["result"]["error_code"], "AUTH_REQUIRED", "{}", tested.text);
+
+    // Saved at AUTH_REQUIRED: it waits for Authorize and offers no tools yet.
+    let created = save_oauth_connector(&alice, &server).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "needs_authorization");
+    assert!(
+        alice.get("/api/agent/tools").await.body["tools"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let callback = start_authorization(&alice, &id).await;
+    let (status, page) = finish(&app, &callback, Some(&callback.cookie)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("data-status=\"ok\"") && page.contains("/oauth/done.js"),
+        "{page}"
+    );
+    seen.push(page);
+
+    // The tools are discovered with the new token and the connector is active.
+    let connector = wait_for_status(&alice, &id, "active").await;
+    assert_eq!(connector["tool_count"], 2, "{connector}");
+    seen.push(connector.to_string());
+
+    // The authorization request carried PKCE S256 and the resource; the code
+    // exchange carried the verifier and the resource too (RFC 8707).
+    let authorize = server.server.authorize_requests.lock().unwrap()[0].clone();
+    assert_eq!(authorize["code_challenge_method"], "S256");
+    assert_eq!(authorize["resource"], server.mcp_url);
+    assert!(authorize["scope"].contains("tools.read"), "{authorize:?}");
+    let exchange = server.server.token_requests.lock().unwrap()[0].clone();
+    assert_eq!(exchange["grant_type"], "authorization_code");
+    assert_eq!(exchange["resource"], server.mcp_url);
+    assert!(!exchange["code_verifier"].is_empty());
+    assert_eq!(
+        server.server.registrations.load(Ordering::SeqCst),
+        1,
+        "dynamic registration"
+    );
+
+    // Invoked through the queue, with the connector's own token.
+    let called = invoke(&alice, "notes__tool_1", json!({"text": "hello"})).await;
+    assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+    assert_eq!(server.mcp.calls().len(), 1);
+    seen.push(called.text.clone());
+
+    // Access tokens live 2 s here: Switchboard refreshes one that is about to
+    // expire before using it, quietly, once.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let called = invoke(&alice, "notes__tool_0", json!({"text": "again"})).await;
+    assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+    seen.push(called.text.clone());
+    assert_eq!(server.refreshes(), 1, "one refresh");
+    let refresh = server
+        .server
+        .token_requests
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r["grant_type"] == "refresh_token")
+        .cloned()
+        .unwrap();
+    assert_eq!(refresh["resource"], server.mcp_url, "resource on refresh too");
+
+    // No token ever reached a response or a log line.
+    let logs = switchboard_tests::logs::captured();
+    for token in server.issued_tokens() {
+        assert!(!logs.contains(&token), "a token was logged");
+        for text in &seen {
+            assert!(!text.contains(&token), "a token was in a response");
+        }
+    }
+
+    // Deleting the connector revokes its tokens at the provider and deletes them.
+    assert_eq!(alice.delete(&format!("/api/connectors/{id}")).await.status, 204);
+    assert!(
+        !server.server.revoked.lock().unwrap().is_empty(),
+        "revoked at the provider"
+    );
+    assert!(
+        app.state
+            .oauth
+            .grant("alice", oauth_target(&id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn oauth_target(id: &str) -> switchboard_core::oauth::OAuthTarget {
+    switchboard_core::oauth::OAuthTarget::Connector(uuid::Uuid::parse_str(id).unwrap())
+}
+
+async fn callbacks_are_bound_to_one_use_and_one_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Another user cannot start Alice's authorization.
+    let foreign = app
+        .user("bob")
+        .post_empty(&format!("/api/connectors/{id}/authorize"))
+        .await;
+    assert_eq!(foreign.status, 404);
+
+    // Without the cookie of the browser that started it, the callback is refused
+    // (and the state is spent).
+    let callback = start_authorization(&alice, &id).await;
+    let (status, page) = finish(&app, &callback, None).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("another browser"), "{page}");
+    let (status, page) = finish(&app, &callback, Some(&callback.cookie)).await;
+    assert_eq!(status, 400, "a state works once: {page}");
+
+    // A completed state cannot be replayed.
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    let (status, page) = finish(&app, &callback, Some(&callback.cookie)).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("already used"), "{page}");
+
+    // Someone else's state with their own cookie gets them nothing: Bob's
+    // browser cookie does not match Alice's flow.
+    let bob_id = save_oauth_connector(&app.user("bob"), &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bobs = start_authorization(&app.user("bob"), &bob_id).await;
+    let alices = start_authorization(&alice, &id).await;
+    let (status, _) = finish(&app, &alices, Some(&bobs.cookie)).await;
+    assert_eq!(status, 400);
+    // Authorization can be repeated at any time (re-consent).
+    let again = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &again, Some(&again.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+}
+
+async fn a_revoked_grant_asks_for_authorization_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().access_ttl(Duration::from_secs(2)).spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+
+    // The user revoked the app at the provider: the refresh answers invalid_grant.
+    server.revoke_all_refresh_tokens();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let called = invoke(&alice, "notes__tool_1", json!({"text": "x"})).await;
+    assert_eq!(called.body["status"], "failed", "{}", called.text);
+    let connector = wait_for_status(&alice, &id, "needs_authorization").await;
+    assert_eq!(connector["last_error_code"], "AUTH_REQUIRED");
+    assert!(
+        switchboard_tests::logs::captured().contains("oauth_needs_authorization"),
+        "a structured event says so"
+    );
+
+    // Authorizing again brings it back.
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+}
+
+async fn discovered_urls_pass_the_egress_guard(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // The metadata names a token endpoint at 10.0.0.1: the guard refuses it
+    // (the test resolver and the loopback fuse make sure nothing is sent).
+    let server = OAuthMcp::builder().private_token_endpoint().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    let (status, page) = finish(&app, &callback, Some(&callback.cookie)).await;
+    assert_eq!(status, 502, "{page}");
+    assert!(page.contains("Sign-in failed"), "{page}");
+    assert_eq!(
+        alice.get(&format!("/api/connectors/{id}")).await.body["status"],
+        "needs_authorization"
+    );
+}
