@@ -21,13 +21,13 @@ both_backends!(
 );
 
 /// What the browser brings back from the authorization server.
-struct Callback {
-    query: String,
-    cookie: String,
+pub struct Callback {
+    pub query: String,
+    pub cookie: String,
 }
 
 /// Authorize: the API's answer, then the authorization server's redirect.
-async fn start_authorization(user: &UserClient<'_>, id: &str) -> Callback {
+pub async fn start_authorization(user: &UserClient<'_>, id: &str) -> Callback {
     let started = user
         .request(reqwest::Method::POST, &format!("/api/connectors/{id}/authorize"))
         .send()
@@ -64,7 +64,7 @@ async fn start_authorization(user: &UserClient<'_>, id: &str) -> Callback {
 }
 
 /// The callback as the browser calls it; returns (status, page).
-async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) -> (u16, String) {
+pub async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) -> (u16, String) {
     let mut request = app.http.get(app.url(&format!("/oauth/callback?{}", callback.query)));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -82,7 +82,7 @@ async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) -> (u1
     (status, response.text().await.unwrap())
 }
 
-async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value {
+pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value {
     let created = user
         .post(
             "/api/connectors",
@@ -93,7 +93,7 @@ async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value
     created.body
 }
 
-async fn wait_for_status(user: &UserClient<'_>, id: &str, status: &str) -> Value {
+pub async fn wait_for_status(user: &UserClient<'_>, id: &str, status: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let connector = user.get(&format!("/api/connectors/{id}")).await.body;

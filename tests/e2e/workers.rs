@@ -10,6 +10,8 @@ use switchboard_tests::runs::wait_for_run;
 use switchboard_tests::workers::WorkerProcess;
 use switchboard_tests::{Backend, TestApp, UserClient};
 
+use crate::invocations::invoke;
+
 async fn worker(app: &TestApp, extra: &[(&str, &str)]) -> WorkerProcess {
     WorkerProcess::spawn(env!("CARGO_BIN_EXE_test-worker"), app, extra).await
 }
@@ -183,4 +185,48 @@ async fn a_call_dispatched_by_a_killed_worker_is_not_sent_again() {
     let pay = sent.iter().filter(|t| *t == "tool_1").count();
     assert_eq!(pay, 1, "the unsafe call was sent once: {sent:?}");
     assert_eq!(sent.iter().filter(|t| *t == "tool_0").count(), 2, "{sent:?}");
+}
+
+/// Two invocations on two worker processes find the same stale OAuth token:
+/// exactly one refresh reaches the authorization server (the database lease),
+/// and both calls succeed with the refreshed token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_refresh_an_oauth_token_once() {
+    let app = api_only().await;
+    let server = switchboard_tests::fixtures::oauth::OAuthMcp::builder()
+        .access_ttl(Duration::from_secs(2))
+        .spawn()
+        .await;
+    let one_each = [("SWITCHBOARD_WORKER_CONCURRENCY", "1")];
+    let first = worker(&app, &one_each).await;
+    let second = worker(&app, &one_each).await;
+    let alice = app.user("alice");
+    let id = crate::oauth::save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = crate::oauth::start_authorization(&alice, &id).await;
+    assert_eq!(crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    crate::oauth::wait_for_status(&alice, &id, "active").await;
+
+    // The token is now stale for Switchboard; the refresh takes long enough
+    // for both calls to want one at the same time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.set_refresh_delay(Duration::from_millis(700));
+    let (a, b) = tokio::join!(
+        invoke(&alice, "notes__tool_0", json!({"text": "a"})),
+        invoke(&alice, "notes__tool_1", json!({"text": "b"})),
+    );
+    assert_eq!(a.body["status"], "succeeded", "{}", a.text);
+    assert_eq!(b.body["status"], "succeeded", "{}", b.text);
+    assert_eq!(server.refreshes(), 1, "one refresh for two processes");
+    let calls = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("switchboard_invocations_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(calls(&first.metrics().await), 1.0, "each process made one call");
+    assert_eq!(calls(&second.metrics().await), 1.0, "each process made one call");
 }
