@@ -51,7 +51,7 @@ fn client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> Child {
 }
 
 /// Runs the client to the end; its JSON lines and whether it succeeded.
-async fn run_client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Vec<Value>) {
+pub async fn run_client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Vec<Value>) {
     let child = client(app, token, env);
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await

@@ -18,6 +18,9 @@ both_backends!(
     callbacks_are_bound_to_one_use_and_one_browser,
     a_revoked_grant_asks_for_authorization_again,
     discovered_urls_pass_the_egress_guard,
+    a_preregistered_client_is_used_as_given,
+    a_metadata_document_is_the_client_id_when_the_server_supports_it,
+    a_pasted_token_is_used_until_it_fails,
 );
 
 /// What the browser brings back from the authorization server.
@@ -179,6 +182,13 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     assert_eq!(called.body["status"], "succeeded", "{}", called.text);
     seen.push(called.text.clone());
     assert_eq!(server.refreshes(), 1, "one refresh");
+
+    // And through the MCP gateway, with the connector's token, never the user's.
+    let env = [("GATEWAY_CALL", "notes__tool_1"), ("GATEWAY_ARGS", r#"{"text": "via gateway"}"#)];
+    let (ok, lines) = crate::gateway::run_client(&app, Some(&app.token("alice")), &env).await;
+    assert!(ok, "{lines:?}");
+    assert_eq!(lines[0]["result"]["isError"], false, "{lines:?}");
+    assert_eq!(server.mcp.calls().len(), 3);
     let refresh = server
         .server
         .token_requests
@@ -315,4 +325,87 @@ async fn discovered_urls_pass_the_egress_guard(backend: Backend) {
         alice.get(&format!("/api/connectors/{id}")).await.body["status"],
         "needs_authorization"
     );
+}
+
+async fn a_preregistered_client_is_used_as_given(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().preregistered("sb-client", "sb-secret").spawn().await;
+    let alice = app.user("alice");
+    let created = alice
+        .post(
+            "/api/connectors",
+            json!({"name": "Corp", "server_url": server.mcp_url, "auth_type": "oauth",
+                   "auth_config": {"client_id": "sb-client", "client_secret": "sb-secret", "scopes": ["tools.read"]}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(!created.text.contains("sb-secret"));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+    assert_eq!(server.server.registrations.load(Ordering::SeqCst), 0, "no registration");
+    let authorize = server.server.authorize_requests.lock().unwrap()[0].clone();
+    assert_eq!(authorize["client_id"], "sb-client");
+    assert_eq!(authorize["scope"], "tools.read offline_access", "the configured scopes");
+}
+
+async fn a_metadata_document_is_the_client_id_when_the_server_supports_it(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|s| s.agent.public_url = url::Url::parse("https://switchboard.example").unwrap())
+        .spawn()
+        .await;
+    let document = app.http.get(app.url("/oauth/client-metadata.json")).send().await.unwrap();
+    let document: Value = document.json().await.unwrap();
+    let client_id = "https://switchboard.example/oauth/client-metadata.json";
+    assert_eq!(document["client_id"], client_id);
+    assert_eq!(
+        document["redirect_uris"],
+        json!(["https://switchboard.example/oauth/callback"])
+    );
+    assert_eq!(document["grant_types"], json!(["authorization_code", "refresh_token"]));
+
+    let server = OAuthMcp::builder().cimd().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+    assert_eq!(server.server.registrations.load(Ordering::SeqCst), 0);
+    assert_eq!(server.server.authorize_requests.lock().unwrap()[0]["client_id"], client_id);
+}
+
+async fn a_pasted_token_is_used_until_it_fails(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().spawn().await;
+    let token = server.issue_token();
+    let alice = app.user("alice");
+    let created = alice
+        .post(
+            "/api/connectors",
+            json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",
+                   "auth_config": {"access_token": token}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["status"], "active");
+    assert!(!created.text.contains(&token));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let called = invoke(&alice, "notes__tool_1", json!({"text": "x"})).await;
+    assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+
+    server.invalidate(&token);
+    let refreshed = alice
+        .send_with(
+            reqwest::Method::POST,
+            &format!("/api/connectors/{id}/refresh"),
+            None,
+            &[("prefer", "wait=10")],
+        )
+        .await;
+    assert_eq!(refreshed.body["error_code"], "AUTH_REQUIRED", "{}", refreshed.text);
+    wait_for_status(&alice, &id, "needs_authorization").await;
 }
