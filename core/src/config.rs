@@ -7,6 +7,7 @@
 //! naming the setting and where the value came from. Secrets are [`Secret`]s.
 
 mod agent;
+mod google;
 mod jobs;
 mod sources;
 
@@ -17,6 +18,7 @@ use url::Url;
 
 use crate::secret::Secret;
 pub use agent::AgentSettings;
+pub use google::GoogleSettings;
 pub use jobs::JobSettings;
 pub use sources::{ConfigError, Sources};
 
@@ -55,6 +57,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Invocations, the agent's model, the gateway, system tools' upstreams.
     pub agent: AgentSettings,
+    /// Google sign-in (the Gmail system tool).
+    pub google: GoogleSettings,
     /// `SWITCHBOARD_UI_TOKEN_ORIGINS`: origins (`https://app.example.com`, comma-separated)
     /// whose pages may hand the web UI a token with `postMessage` (default: none).
     pub ui_token_origins: Vec<String>,
@@ -115,6 +119,7 @@ impl Default for Settings {
             db_max_connections: default_pool_size(),
             jobs: JobSettings::default(),
             agent: AgentSettings::default(),
+            google: GoogleSettings::default(),
             ui_token_origins: Vec::new(),
         }
     }
@@ -143,6 +148,7 @@ impl Settings {
             db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
             jobs: JobSettings::from_sources(src)?,
             agent: AgentSettings::from_sources(src)?,
+            google: GoogleSettings::from_sources(src)?,
             ui_token_origins: origins(src, "SWITCHBOARD_UI_TOKEN_ORIGINS")?,
         };
         src.check(

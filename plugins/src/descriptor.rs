@@ -9,15 +9,15 @@ use crate::invoke::{ToolContext, ToolError, ToolOutput};
 pub enum ToolAuth {
     /// Connects at once.
     None,
-    /// Needs the user to sign in with the provider (popup).
-    Oauth,
+    /// Needs the user to sign in with Google (popup), for these scopes.
+    Google { scopes: &'static [&'static str] },
 }
 
 impl ToolAuth {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
-            Self::Oauth => "oauth",
+            Self::Google { .. } => "oauth",
         }
     }
 }

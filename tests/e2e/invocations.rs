@@ -410,37 +410,47 @@ async fn calls_are_rate_limited_per_user(backend: Backend) {
     assert_eq!(bob.status, 200, "limits are per user");
 }
 
-/// Gmail, connected (tokens stored as the OAuth flow stores them), calls the
-/// Gmail REST API with the user's token: send, search, read.
+/// Gmail: connected through Google sign-in (a wire-level fake of Google's
+/// OAuth endpoints), then called with the user's token: send, search, read;
+/// disconnecting revokes the token at Google.
 async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
-    const TOKEN: &str = "ya29.fake-access-token";
-    let gmail = switchboard_tests::fixtures::gmail::FakeGmail::new(TOKEN);
+    use switchboard_tests::fixtures::gmail::{FakeGmail, FakeGoogle};
+    let gmail = FakeGmail::new();
     let api = gmail.spawn().await;
+    let google = FakeGoogle::new(&gmail, "google-client", "google-secret");
+    google.set_access_ttl(2);
+    let accounts = google.spawn().await;
     let base = url::Url::parse(&api.url).unwrap();
+    let google_base = accounts.url.clone();
     let app = TestApp::builder(backend)
-        .configure(move |s| s.agent.gmail_api_base = base)
+        .configure(move |s| {
+            s.agent.gmail_api_base = base;
+            s.google.client_id = Some("google-client".into());
+            s.google.client_secret = Some(switchboard_core::Secret::new(String::from("google-secret")));
+            s.google.auth_url = url::Url::parse(&format!("{google_base}/o/oauth2/v2/auth")).unwrap();
+            s.google.token_url = url::Url::parse(&format!("{google_base}/token")).unwrap();
+            s.google.revoke_url = url::Url::parse(&format!("{google_base}/revoke")).unwrap();
+        })
         .spawn()
         .await;
     let alice = app.user("alice");
     let not_yet = invoke(&alice, "gmail__send_email", json!({})).await;
     assert_eq!((not_yet.status, not_yet.code()), (409, "NOT_CONNECTED"));
 
-    let aad = switchboard_core::vault::Aad {
-        field: switchboard_core::store::SealedColumn::UserToolCredentials.field(),
-        owner: "alice",
-        row: "gmail",
-    };
-    let now = chrono::Utc::now();
-    let record = switchboard_core::store::UserToolRecord {
-        owner: "alice".into(),
-        tool_id: "gmail".into(),
-        connected: true,
-        credentials: Some(app.state.vault.seal_json(aad, &json!({"access_token": TOKEN}))),
-        connected_at: Some(now),
-        created_at: now,
-        updated_at: now,
-    };
-    app.state.store.put_user_tool(&record).await.unwrap();
+    let callback = crate::oauth::sign_in_via(&alice, "/api/tools/gmail/connect").await;
+    let (status, page) = crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await;
+    assert_eq!(status, 200, "{page}");
+    let asked = &google.authorize_queries()[0];
+    assert_eq!(asked["access_type"], "offline", "a refresh token is asked for");
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert!(asked["scope"].contains("gmail.send") && asked["scope"].contains("gmail.readonly"));
+    assert!(
+        !asked.contains_key("resource"),
+        "Google's endpoints take no RFC 8707 resource"
+    );
+    let tools = alice.get("/api/tools").await.body;
+    let gmail_tool = tools.as_array().unwrap().iter().find(|t| t["id"] == "gmail").unwrap();
+    assert_eq!(gmail_tool["status"], "connected");
 
     let sent = invoke(
         &alice,
@@ -457,7 +467,10 @@ async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
     );
     assert_eq!(switchboard_tests::fixtures::gmail::body_of(message), "See you at ten.");
 
+    // The 2-second access token goes stale: refreshed with the refresh token, quietly.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let found = invoke(&alice, "gmail__search_messages", json!({"query": "subject:Roadmap"})).await;
+    assert_eq!(google.refreshes(), 1, "{}", found.text);
     let messages = &found.body["result"]["structuredContent"]["messages"];
     assert_eq!(messages[0]["subject"], "Roadmap", "{}", found.text);
     let read = invoke(&alice, "gmail__read_message", json!({"message_id": "m0"})).await;
@@ -468,4 +481,9 @@ async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
     );
     let bobs = app.user("bob").get("/api/agent/tools").await;
     assert!(!bobs.text.contains("gmail__"), "Bob has not connected Gmail");
+
+    assert_eq!(alice.post_empty("/api/tools/gmail/disconnect").await.status, 200);
+    assert_eq!(google.revoked().len(), 1, "revoked at Google");
+    let after = invoke(&alice, "gmail__search_messages", json!({"query": "x"})).await;
+    assert_eq!(after.code(), "NOT_CONNECTED");
 }

@@ -206,7 +206,10 @@ async fn two_worker_processes_refresh_an_oauth_token_once() {
         .unwrap()
         .to_owned();
     let callback = crate::oauth::start_authorization(&alice, &id).await;
-    assert_eq!(crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    assert_eq!(
+        crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await.0,
+        200
+    );
     crate::oauth::wait_for_status(&alice, &id, "active").await;
 
     // The token is now stale for Switchboard; the refresh takes long enough

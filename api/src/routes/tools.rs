@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
+use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{UserToolRecord, now};
 use switchboard_plugins::{SystemTool, ToolAuth};
 use utoipa::ToSchema;
@@ -14,6 +16,7 @@ use utoipa_axum::routes;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::oplog::Op;
+use crate::routes::oauth::{authorization_response, oauth_error};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -101,16 +104,19 @@ fn find(state: &AppState, id: &str) -> ApiResult<&'static dyn SystemTool> {
     state.tools.get(id).ok_or_else(|| ApiError::not_found("system tool"))
 }
 
-/// Connects a system tool. Tools without sign-in connect at once.
+/// Connects a system tool. Tools without sign-in connect at once (200 with
+/// the tool); Google tools answer `{authorization_url}` for a sign-in popup,
+/// which `/oauth/callback` completes.
 #[utoipa::path(post, path = "/api/tools/{id}/connect", tag = "tools",
     params(("id" = String, Path, description = "System tool id")),
-    responses((status = 200, body = ToolView), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "The connected tool, or `{authorization_url}`", body = ToolView),
+        (status = 404, body = ErrorBody),
         (status = 409, description = "COMING_SOON or OAUTH_NOT_CONFIGURED", body = ErrorBody)))]
 async fn connect_tool(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<ToolView>> {
+) -> ApiResult<Response> {
     let op = Op::start("tool.connect", &user);
     let result = async {
         let tool = find(&state, &id)?;
@@ -121,23 +127,32 @@ async fn connect_tool(
                 format!("{} is coming soon and cannot be connected yet", d.name),
             ));
         }
-        if d.auth == ToolAuth::Oauth {
-            return Err(ApiError::conflict(
-                "OAUTH_NOT_CONFIGURED",
-                format!(
-                    "{} needs sign-in with its provider, which is not configured on this server",
-                    d.name
-                ),
-            ));
+        if let ToolAuth::Google { scopes } = d.auth {
+            let started = state
+                .oauth
+                .authorize_google(user.as_str(), d.id, &state.settings.google, scopes)
+                .await
+                .map_err(oauth_error)?;
+            return started.map(|s| authorization_response(&state, s)).ok_or_else(|| {
+                ApiError::conflict(
+                    "OAUTH_NOT_CONFIGURED",
+                    format!(
+                        "{} needs sign-in with Google, which is not configured on this server \
+                         (SWITCHBOARD_GOOGLE_CLIENT_ID and SWITCHBOARD_GOOGLE_CLIENT_SECRET)",
+                        d.name
+                    ),
+                )
+            });
         }
         put(&state, &user, d.id, true).await?;
-        Ok(Json(view(tool, true)))
+        Ok(Json(view(tool, true)).into_response())
     }
     .await;
     op.finish(Some(&id), result)
 }
 
-/// Disconnects a system tool and deletes its credentials. Idempotent.
+/// Disconnects a system tool; its OAuth tokens are revoked at the provider
+/// (best effort) and deleted. Idempotent.
 #[utoipa::path(post, path = "/api/tools/{id}/disconnect", tag = "tools",
     params(("id" = String, Path, description = "System tool id")),
     responses((status = 200, body = ToolView), (status = 404, body = ErrorBody)))]
@@ -150,6 +165,10 @@ async fn disconnect_tool(
     let result = async {
         let tool = find(&state, &id)?;
         put(&state, &user, tool.descriptor().id, false).await?;
+        state
+            .oauth
+            .forget(user.as_str(), OAuthTarget::SystemTool(tool.descriptor().id))
+            .await?;
         Ok(Json(view(tool, false)))
     }
     .await;

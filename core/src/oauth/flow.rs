@@ -44,9 +44,22 @@ pub struct ClientChoice {
     pub scopes: Vec<String>,
 }
 
+/// Whose rules a registration follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// MCP authorization (through rmcp).
+    #[default]
+    Mcp,
+    /// Google sign-in ([`super::google`]).
+    Google,
+}
+
 /// The client registered at one authorization server for one resource.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Registration {
+    #[serde(default)]
+    pub provider: Provider,
     /// The protected resource (RFC 8707 `resource`).
     pub resource: String,
     pub metadata: AuthorizationMetadata,
@@ -165,6 +178,7 @@ pub async fn start(
         state: Secret::new(csrf),
         pending: Pending {
             registration: Registration {
+                provider: Provider::Mcp,
                 resource,
                 metadata,
                 client_id,
@@ -248,6 +262,9 @@ fn choose_scopes(
 /// Exchanges the authorization code (the callback's `code`, and its `iss`
 /// when the server sent one) for tokens.
 pub async fn finish(mcp: &McpClient, pending: Pending, code: &str, issuer: Option<&str>) -> Result<Grant, OAuthError> {
+    if pending.registration.provider == Provider::Google {
+        return super::google::finish(mcp, pending, code).await;
+    }
     let Pending { registration, state } = pending;
     let mut manager = registration.manager(mcp.oauth_http()).await?;
     let csrf = state.csrf_token.clone();

@@ -9,7 +9,7 @@ use oauth2::TokenResponse as _;
 use rmcp::transport::auth::{CredentialStore as _, InMemoryCredentialStore};
 
 use super::OAuthError;
-use super::flow::Grant;
+use super::flow::{Grant, Provider};
 use crate::mcp::McpClient;
 use crate::secret::Secret;
 
@@ -69,6 +69,9 @@ pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError
         return Err(OAuthError::Rejected(
             "the access token expired and there is no refresh token".into(),
         ));
+    }
+    if grant.registration.provider == Provider::Google {
+        return super::google::refresh(mcp, grant).await;
     }
     let mut manager = grant.registration.manager(mcp.oauth_http()).await?;
     let store = InMemoryCredentialStore::new();

@@ -2,16 +2,18 @@
 //!
 //! - [`http`]: the egress-guarded HTTP client rmcp's OAuth code runs on.
 //! - [`flow`]: the authorization-code flow with PKCE, split at the callback.
+//! - [`google`]: Google sign-in (Gmail), outside MCP authorization's rules.
 //! - [`grant`]: issued tokens, their freshness, and refresh.
 //! - [`service`]: flows persisted until the callback, sealed grants, leased
 //!   (single-flight) refresh, revocation.
 
 pub mod flow;
+pub mod google;
 pub mod grant;
 pub mod http;
 pub mod service;
 
-pub use flow::{ClientChoice, ClientIdentity, Grant, Pending, Registration, Started, finish, start};
+pub use flow::{ClientChoice, ClientIdentity, Grant, Pending, Provider, Registration, Started, finish, start};
 pub use grant::refresh;
 pub use http::GuardedOAuthHttp;
 pub use service::{Authorization, CallbackError, Completed, OAuthService, OAuthTarget, TokenError};

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::flow::{self, ClientChoice, ClientIdentity, Grant, Pending};
 use super::{OAuthError, grant};
-use crate::config::Settings;
+use crate::config::{GoogleSettings, Settings};
 use crate::mcp::McpClient;
 use crate::secret::Secret;
 use crate::store::{OAuthFlowRecord, OAuthGrantRecord, SealedColumn, Store, now};
@@ -181,6 +181,33 @@ impl OAuthService {
             authorization_url: started.authorization_url,
             browser_binding: binding,
         })
+    }
+
+    /// Starts Google sign-in for a system tool; `None` when Google is not configured.
+    pub async fn authorize_google(
+        &self,
+        owner: &str,
+        tool: &'static str,
+        google: &GoogleSettings,
+        scopes: &[&str],
+    ) -> Result<Option<Authorization>, OAuthError> {
+        let Some(started) = super::google::start(google, &self.identity.redirect_uri, scopes) else {
+            return Ok(None);
+        };
+        let binding = random_token();
+        self.save_flow(
+            owner,
+            OAuthTarget::SystemTool(tool),
+            &started.state,
+            &binding,
+            &started.pending,
+        )
+        .await
+        .map_err(|e| OAuthError::Protocol(format!("{e:#}")))?;
+        Ok(Some(Authorization {
+            authorization_url: started.authorization_url,
+            browser_binding: binding,
+        }))
     }
 
     async fn save_flow(

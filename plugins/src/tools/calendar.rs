@@ -13,7 +13,9 @@ static DESCRIPTOR: ToolDescriptor = ToolDescriptor {
     description: "See and schedule events in your calendar.",
     icon: "calendar",
     category: "productivity",
-    auth: ToolAuth::Oauth,
+    auth: ToolAuth::Google {
+        scopes: &["https://www.googleapis.com/auth/calendar"],
+    },
     is_beta: true,
     functions: &[ToolFunction {
         name: "list_events",

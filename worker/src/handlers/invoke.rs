@@ -10,12 +10,12 @@ use serde_json::{Map, Value, json};
 use switchboard_core::domain::UserId;
 use switchboard_core::mcp::StepStatus;
 use switchboard_core::mcp::call::{self, CallFailure, FailureKind};
+use switchboard_core::oauth::{OAuthTarget, TokenError};
 use switchboard_core::runs::launch::sealed_input_aad;
 use switchboard_core::runs::{InvocationInput, RunRecord, Step, ToolTarget};
 use switchboard_core::services::Services;
-use switchboard_core::store::{InvocationRecord, SealedColumn, StoreError, now};
-use switchboard_core::vault::Aad;
-use switchboard_plugins::ToolContext;
+use switchboard_core::store::{InvocationRecord, StoreError, now};
+use switchboard_plugins::{ToolAuth, ToolContext};
 
 use super::Outcome;
 use crate::progress::Progress;
@@ -175,14 +175,14 @@ async fn call_once(
             let tool = switchboard_plugins::registry()
                 .get(tool_id)
                 .ok_or_else(|| CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "no such system tool"))?;
-            let record = services
+            let connected = services
                 .store
                 .user_tools(owner)
                 .await
                 .map_err(infra)?
                 .into_iter()
-                .find(|t| t.tool_id == *tool_id);
-            let Some(record) = record.filter(|r| r.connected) else {
+                .any(|t| t.tool_id == *tool_id && t.connected);
+            if !connected {
                 return Err(CallFailure::new(
                     FailureKind::Permanent,
                     "NOT_CONNECTED",
@@ -191,15 +191,28 @@ async fn call_once(
                         tool.descriptor().name
                     ),
                 ));
+            }
+            // Google tools call their API with the user's own, fresh access token.
+            let credentials = match tool.descriptor().auth {
+                ToolAuth::Google { .. } => {
+                    let target = OAuthTarget::SystemTool(tool.descriptor().id);
+                    match services.oauth.access_token(owner.as_str(), target).await {
+                        Ok(token) => Some(json!({"access_token": token.expose()})),
+                        Err(TokenError::NeedsAuthorization(_)) => {
+                            return Err(CallFailure::new(
+                                FailureKind::Permanent,
+                                "NOT_CONNECTED",
+                                format!(
+                                    "{} needs to be connected again: reconnect it in the Apps menu",
+                                    tool.descriptor().name
+                                ),
+                            ));
+                        }
+                        Err(e) => return Err(CallFailure::new(FailureKind::NotReached, "AUTH_FAILED", e.to_string())),
+                    }
+                }
+                ToolAuth::None => None,
             };
-            let credentials = record.credentials.as_ref().and_then(|blob| {
-                let aad = Aad {
-                    field: SealedColumn::UserToolCredentials.field(),
-                    owner: owner.as_str(),
-                    row: tool_id,
-                };
-                services.vault.open_json::<Value>(aad, blob).ok()
-            });
             let ctx = ToolContext {
                 services,
                 user: owner,

@@ -20,7 +20,12 @@ static DESCRIPTOR: ToolDescriptor = ToolDescriptor {
     description: "Send, search and read email in your Gmail account.",
     icon: "mail",
     category: "communication",
-    auth: ToolAuth::Oauth,
+    auth: ToolAuth::Google {
+        scopes: &[
+            "https://www.googleapis.com/auth/gmail.send",
+            "https://www.googleapis.com/auth/gmail.readonly",
+        ],
+    },
     is_beta: false,
     functions: &[
         ToolFunction {
