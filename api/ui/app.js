@@ -99,6 +99,88 @@ window.addEventListener("message", async (event) => {
   }
 });
 
+// ---- OAuth sign-in popups -----------------------------------------------
+
+/**
+ * Signs in at a provider in a popup: POST `path` (which answers
+ * `{authorization_url}` and sets the HttpOnly cookie binding the flow to this
+ * browser), send the popup there, and wait for the callback page's word:
+ * postMessage from this origin, or a BroadcastChannel message when the
+ * provider's opener policy cut the popup off from us, or the popup closing.
+ * Resolves "ok", "error" or "closed"; resolves with the API's body instead
+ * when it needed no sign-in.
+ */
+async function signInPopup(path) {
+  // Opened now, inside the click, so that popup blockers let it through.
+  const popup = window.open("about:blank", "switchboard-oauth", "popup,width=520,height=680");
+  let data;
+  try {
+    data = await api("POST", path);
+  } catch (e) {
+    popup?.close();
+    throw e;
+  }
+  if (!data?.authorization_url) {
+    popup?.close();
+    return data;
+  }
+  if (!popup) {
+    // No popup allowed: go there in this tab; the callback page says how it went.
+    location.assign(data.authorization_url);
+    return "redirected";
+  }
+  popup.location.assign(data.authorization_url);
+  say("Sign in in the window that opened…");
+  return new Promise((resolve) => {
+    const channel = "BroadcastChannel" in window ? new BroadcastChannel("switchboard-oauth") : null;
+    const done = (status) => {
+      window.removeEventListener("message", onMessage);
+      channel?.close();
+      clearInterval(watch);
+      resolve(status);
+    };
+    const onMessage = (event) => {
+      if (event.origin === location.origin && event.data?.type === "switchboard:oauth") done(event.data.status);
+    };
+    window.addEventListener("message", onMessage);
+    if (channel) channel.onmessage = (event) => event.data?.type === "switchboard:oauth" && done(event.data.status);
+    const watch = setInterval(() => { if (popup.closed) done("closed"); }, 500);
+  });
+}
+
+/** Authorizes a connector, then waits (briefly) for its tools to be discovered. */
+async function authorizeConnector(connector) {
+  try {
+    const outcome = await signInPopup(`/api/connectors/${connector.id}/authorize`);
+    if (outcome === "error") return say(`Signing in to ${connector.name} failed; try again.`);
+    say(`Checking ${connector.name}…`);
+    for (let i = 0; i < 20; i++) {
+      const current = await api("GET", `/api/connectors/${connector.id}`);
+      if (current.status !== "needs_authorization") {
+        say(`${connector.name} is authorized: ${current.tool_count} tools.`);
+        break;
+      }
+      if (outcome === "closed" && i > 4) {
+        say(`${connector.name} still needs authorization.`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (e) {
+    fail(e);
+  }
+  await (($("manager").hidden) ? showApps() : showManager());
+}
+
+function authorizeButton(connector) {
+  return el("button", {
+    type: "button",
+    class: "authorize",
+    "aria-label": `Authorize ${connector.name}`,
+    onclick: () => authorizeConnector(connector),
+  }, "Authorize");
+}
+
 function systemToolCard(tool) {
   const soon = tool.status === "coming_soon";
   const connected = tool.status === "connected";
@@ -111,8 +193,14 @@ function systemToolCard(tool) {
     onclick: async () => {
       button.disabled = true;
       try {
-        await api("POST", `/api/tools/${encodeURIComponent(tool.id)}/${connected ? "disconnect" : "connect"}`);
-        say(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
+        const path = `/api/tools/${encodeURIComponent(tool.id)}/${connected ? "disconnect" : "connect"}`;
+        if (!connected && tool.auth_type === "oauth") {
+          const outcome = await signInPopup(path);
+          say(outcome === "ok" || outcome?.status === "connected" ? `${tool.name} connected.` : `${tool.name} was not connected.`);
+        } else {
+          await api("POST", path);
+          say(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
+        }
         await showApps();
       } catch (e) {
         fail(e);
@@ -150,7 +238,9 @@ function connectorCard(connector) {
     el("div", {},
       el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
       el("div", { class: "description" }, `${connector.tool_count} tools · ${connector.server_url}`)),
-    el("div", { class: "actions" }, el("label", { class: "switch" }, toggle, `Enabled`)));
+    el("div", { class: "actions" },
+      connector.status === "needs_authorization" ? authorizeButton(connector) : "",
+      el("label", { class: "switch" }, toggle, `Enabled`)));
 }
 
 /** The catalog in the tool picker, keeping the current pick when it is still there. */
@@ -225,7 +315,7 @@ async function showApps() {
 
 // ---- Connectors manager ----------------------------------------------------
 
-const FIELDS = ["name", "server_url", "description", "auth_type", "token", "headers"];
+const FIELDS = ["name", "server_url", "description", "auth_type", "token", "client_id", "client_secret", "scopes", "headers"];
 const manager = { editing: null, passed: null, limit: 10 };
 
 /** The form as the API's connector body (the token left out when empty: "keep the stored one"). */
@@ -239,6 +329,14 @@ function formBody() {
   }
   const body = { name: value("name"), server_url: value("server_url"), description: value("description"), auth_type: value("auth_type"), headers };
   if (body.auth_type === "bearer" && value("token")) body.auth_config = { token: value("token") };
+  if (body.auth_type === "oauth") {
+    const config = {};
+    if (value("client_id")) config.client_id = value("client_id");
+    if (value("client_secret")) config.client_secret = value("client_secret");
+    const scopes = value("scopes").split(/\s+/).filter(Boolean);
+    if (scopes.length) config.scopes = scopes;
+    body.auth_config = config;
+  }
   return body;
 }
 
@@ -246,6 +344,7 @@ const fingerprint = () => JSON.stringify(formBody());
 
 function formChanged() {
   $("token-field").hidden = $("f-auth_type").value !== "bearer";
+  $("oauth-fields").hidden = $("f-auth_type").value !== "oauth";
   const passed = manager.passed && manager.passed.fingerprint === fingerprint();
   $("save").disabled = !passed;
 }
@@ -260,7 +359,8 @@ function clearErrors() {
 /** 422 details beside their fields (`loc: ["body", field, …]`). */
 function showErrors(details) {
   for (const detail of details || []) {
-    const error = $(`e-${detail.loc?.[1]}`);
+    // auth_config errors land beside their own field when the form has one.
+    const error = (detail.loc?.[1] === "auth_config" && $(`e-${detail.loc?.[2]}`)) || $(`e-${detail.loc?.[1]}`);
     if (error) error.textContent = detail.msg;
     else say(detail.msg);
   }
@@ -275,6 +375,11 @@ function openForm(connector) {
   $("f-description").value = connector?.description || "";
   $("f-auth_type").value = connector?.auth_type || "none";
   $("f-token").value = "";
+  const storedOauth = connector?.auth_type === "oauth" && connector?.auth?.configured;
+  for (const name of ["client_id", "client_secret", "scopes"]) {
+    $(`f-${name}`).value = "";
+    $(`f-${name}`).placeholder = storedOauth ? "Stored; leave empty to keep it" : "";
+  }
   $("f-token").placeholder = connector?.auth?.configured ? `Stored (${connector.auth.hint || "set"}); leave empty to keep it` : "";
   $("f-headers").value = (connector?.headers || []).map((name) => `${name}: `).join("\n");
   $("steps").replaceChildren();
@@ -371,10 +476,14 @@ async function runTest() {
         renderSteps(steps);
       }
     });
-    if (final && showResult(final) && tested === fingerprint()) {
-      manager.passed = { fingerprint: tested, runId: final.id, noTools: final.result?.error_code === "NO_TOOLS" };
+    const passed = final && showResult(final);
+    // An OAuth server that asks for sign-in is reachable: save it, then Authorize.
+    const signIn = final?.error_code === "AUTH_REQUIRED" && body.auth_type === "oauth";
+    if ((passed || signIn) && tested === fingerprint()) {
+      manager.passed = { fingerprint: tested, runId: final.id, noTools: final.result?.error_code === "NO_TOOLS", signIn };
     }
-    say(manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
+    say(signIn ? "The server wants you to sign in: save it, then press Authorize."
+      : manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
   } catch (e) {
     if (e.details) showErrors(e.details);
     fail(e);
@@ -393,7 +502,7 @@ async function save(event) {
   try {
     if (manager.editing) await api("PUT", `/api/connectors/${manager.editing.id}`, body);
     else await api("POST", "/api/connectors", body);
-    say(`${body.name} saved.`);
+    say(manager.passed.signIn ? `${body.name} saved: press Authorize to sign in.` : `${body.name} saved.`);
     $("connector-form").hidden = true;
     await showManager();
   } catch (e) {
@@ -459,6 +568,8 @@ async function showManager() {
         el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
         el("div", { class: "description" }, connector.server_url)),
       el("div", { class: "actions" },
+        connector.status === "needs_authorization" ? authorizeButton(connector) : "",
+        " ",
         el("button", { type: "button", class: "secondary edit", "aria-label": `Edit ${connector.name}`, onclick: () => openForm(connector) }, "Edit"),
         " ",
         el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")),
@@ -479,6 +590,7 @@ function start() {
   $("test").addEventListener("click", runTest);
   $("connector-form").addEventListener("submit", save);
   $("connector-form").addEventListener("input", formChanged);
+  $("connector-form").addEventListener("change", formChanged);
 
   $("dev-form").addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -406,3 +406,69 @@ async fn a_phone_sized_window_and_the_keyboard_are_enough() {
     );
     browser.screenshot("phone-width").await;
 }
+
+/// An OAuth connector: the test ends at AUTH_REQUIRED and Save is allowed;
+/// the saved connector shows Authorize, which signs in through a popup (the
+/// fake authorization server approves at once and redirects to the callback
+/// page, which tells this window); the connector then becomes active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_connector_is_authorized_in_a_popup() {
+    // The redirect URI must reach this app: its address is fixed in advance.
+    let port = switchboard_tests::bench::free_port();
+    let app = TestApp::builder(Backend::Sqlite)
+        .configure(move |s| {
+            s.jwt_secret = None;
+            s.listen = ([127, 0, 0, 1], port).into();
+            s.agent.public_url = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        })
+        .spawn()
+        .await;
+    let server = switchboard_tests::fixtures::oauth::OAuthMcp::builder().spawn().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    browser.find("#manage").await.click().await.unwrap();
+    browser.find("#add").await.click().await.unwrap();
+    fill(&browser, "name", "Docs").await;
+    fill(&browser, "server_url", &server.mcp_url).await;
+    browser
+        .find("#f-auth_type")
+        .await
+        .select_by_value("oauth")
+        .await
+        .unwrap();
+    assert!(
+        browser.find("#f-client_id").await.is_displayed().await.unwrap(),
+        "OAuth shows the optional client fields"
+    );
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#test-result", "AUTH_REQUIRED").await;
+    browser.wait_for_text("#status", "save it, then press Authorize").await;
+    assert!(
+        save_enabled(&browser).await,
+        "AUTH_REQUIRED allows saving an OAuth connector"
+    );
+    browser.find("#save").await.click().await.unwrap();
+    browser.wait_for_text("#manager-list", "needs authorization").await;
+    let id = app.user("alice").get("/api/connectors").await.body["connectors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    browser
+        .find(&format!(r#"#manager-list [data-connector="{id}"] .authorize"#))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#status", "Docs is authorized: 2 tools.").await;
+    browser
+        .wait_for_text(&format!(r#"#manager-list [data-connector="{id}"]"#), "active")
+        .await;
+    browser.screenshot("oauth-authorized").await;
+    let windows = browser.client.windows().await.unwrap();
+    assert_eq!(windows.len(), 1, "the popup closed itself");
+    assert_eq!(
+        app.user("alice").get(&format!("/api/connectors/{id}")).await.body["status"],
+        "active"
+    );
+}

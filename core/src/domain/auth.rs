@@ -167,8 +167,9 @@ impl AuthInput {
         }
     }
 
-    /// Merges with the stored credentials. An omitted secret keeps the stored one,
-    /// unless `host_changed`: a secret meant for one server is never sent to another.
+    /// Merges with the stored credentials. An omitted secret (or OAuth client
+    /// id or scopes) keeps the stored one, unless `host_changed`: a secret meant
+    /// for one server is never sent to another.
     pub fn resolve(&self, stored: Option<&Credentials>, host_changed: bool) -> Result<Credentials, FieldError> {
         let stored = if host_changed { None } else { stored };
         match self {
@@ -188,6 +189,14 @@ impl AuthInput {
             Self::Oauth(input) => {
                 let mut input = input.clone();
                 if let Some(Credentials::Oauth(old)) = stored {
+                    // Omitted fields keep their stored values: the client id
+                    // (with its secret) and the scopes, as well as the tokens.
+                    if input.client_id.is_none() {
+                        input.client_id = old.client_id.clone();
+                    }
+                    if input.scopes.is_empty() {
+                        input.scopes = old.scopes.clone();
+                    }
                     input.client_secret = input.client_secret.or_else(|| old.client_secret.clone());
                     input.access_token = input.access_token.or_else(|| old.access_token.clone());
                     input.refresh_token = input.refresh_token.or_else(|| old.refresh_token.clone());
