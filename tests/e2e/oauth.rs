@@ -21,6 +21,7 @@ both_backends!(
     a_preregistered_client_is_used_as_given,
     a_metadata_document_is_the_client_id_when_the_server_supports_it,
     a_pasted_token_is_used_until_it_fails,
+    more_scopes_are_asked_for_when_the_server_wants_them,
 );
 
 /// What the browser brings back from the authorization server.
@@ -424,4 +425,36 @@ async fn a_pasted_token_is_used_until_it_fails(backend: Backend) {
         .await;
     assert_eq!(refreshed.body["error_code"], "AUTH_REQUIRED", "{}", refreshed.text);
     wait_for_status(&alice, &id, "needs_authorization").await;
+}
+
+async fn more_scopes_are_asked_for_when_the_server_wants_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+
+    // Calls now need `tools.write`: 403 insufficient_scope.
+    server.require_call_scope("tools.write");
+    let refused = invoke(&alice, "notes__tool_1", json!({"text": "x"})).await;
+    assert_eq!(refused.body["error_code"], "INSUFFICIENT_SCOPE", "{}", refused.text);
+    wait_for_status(&alice, &id, "needs_authorization").await;
+
+    // Authorizing again asks for the union of the granted and the wanted scopes.
+    let callback = start_authorization(&alice, &id).await;
+    let scope = server.server.authorize_requests.lock().unwrap()[1]["scope"].clone();
+    let scopes: Vec<&str> = scope.split(' ').collect();
+    assert!(
+        scopes.contains(&"tools.read") && scopes.contains(&"tools.write"),
+        "{scope}"
+    );
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+    let called = invoke(&alice, "notes__tool_1", json!({"text": "x"})).await;
+    assert_eq!(called.body["status"], "succeeded", "{}", called.text);
 }

@@ -34,6 +34,9 @@ pub struct CallFailure {
     pub kind: FailureKind,
     pub code: String,
     pub message: String,
+    /// The server's `WWW-Authenticate` on `AUTH_REQUIRED` / `INSUFFICIENT_SCOPE`:
+    /// where re-authorization starts, and which scopes it needs.
+    pub challenge: Option<String>,
 }
 
 impl CallFailure {
@@ -42,7 +45,13 @@ impl CallFailure {
             kind,
             code: code.to_owned(),
             message: message.into(),
+            challenge: None,
         }
+    }
+
+    /// Whether the server wants (more) authorization: the connector must be authorized again.
+    pub fn needs_authorization(&self) -> bool {
+        self.code == ErrorCode::AuthRequired.as_str() || self.code == "INSUFFICIENT_SCOPE"
     }
 
     /// Whether the call may be sent once more for a tool with these hints.
@@ -64,12 +73,13 @@ impl CallFailure {
             kind,
             code: failure.code.as_str().to_owned(),
             message: failure.message,
+            challenge: failure.challenge,
         }
     }
 
     /// Whether the session should be dropped (it may be broken).
     pub fn breaks_session(&self) -> bool {
-        self.kind != FailureKind::Permanent || self.code == "AUTH_FAILED"
+        self.kind != FailureKind::Permanent || self.code == "AUTH_FAILED" || self.needs_authorization()
     }
 }
 
@@ -129,11 +139,22 @@ fn classify(error: &ServiceError) -> CallFailure {
                 "SESSION_EXPIRED",
                 "the server ended the session before the call",
             ),
-            Some(E::AuthRequired(_) | E::InsufficientScope(_)) => CallFailure::new(
-                FailureKind::Permanent,
-                "AUTH_FAILED",
-                "the server refused the credentials",
-            ),
+            Some(E::AuthRequired(c)) => CallFailure {
+                challenge: Some(c.www_authenticate_header.clone()),
+                ..CallFailure::new(
+                    FailureKind::Permanent,
+                    ErrorCode::AuthRequired.as_str(),
+                    "the server no longer accepts the credentials: authorize the connector again",
+                )
+            },
+            Some(E::InsufficientScope(c)) => CallFailure {
+                challenge: Some(c.www_authenticate_header.clone()),
+                ..CallFailure::new(
+                    FailureKind::Permanent,
+                    "INSUFFICIENT_SCOPE",
+                    "the server needs more permissions for this tool: authorize the connector again",
+                )
+            },
             Some(E::UnexpectedServerResponse(text)) if text.contains("HTTP 5") => {
                 transient(format!("the server failed: {}", excerpt(text)))
             }

@@ -109,6 +109,10 @@ pub struct Started {
 pub struct Grant {
     pub registration: Registration,
     pub credentials: StoredCredentials,
+    /// Scopes a server asked for since (403 `insufficient_scope`): the next
+    /// authorization asks for them together with the granted ones (step-up).
+    #[serde(default)]
+    pub wanted_scopes: Vec<String>,
 }
 
 /// Starts authorizing `server_url`. `challenge` is the `WWW-Authenticate`
@@ -229,6 +233,17 @@ async fn legacy_metadata(mcp: &McpClient, server_url: &Url, issuer: &str) -> Res
     Ok(metadata)
 }
 
+/// The scopes a `WWW-Authenticate` challenge names.
+pub fn challenge_scopes(challenge: &str) -> Vec<String> {
+    let Ok(base) = Url::parse("http://challenge.invalid/") else {
+        return Vec::new();
+    };
+    rmcp::transport::auth::WWWAuthenticateParams::parse(challenge, &base)
+        .scope
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 fn choose_scopes(
     manager: &AuthorizationManager,
     challenge: Option<&str>,
@@ -237,12 +252,8 @@ fn choose_scopes(
     metadata: &AuthorizationMetadata,
 ) -> Vec<String> {
     let mut scopes = if choice.scopes.is_empty() {
-        let challenged = challenge.and_then(|c| {
-            let base = Url::parse("http://challenge.invalid/").ok()?;
-            rmcp::transport::auth::WWWAuthenticateParams::parse(c, &base).scope
-        });
         let mut wanted: Vec<String> = previous.to_vec();
-        wanted.extend(challenged.iter().flat_map(|s| s.split_whitespace().map(str::to_owned)));
+        wanted.extend(challenge.map(challenge_scopes).unwrap_or_default());
         let wanted = wanted.join(" ");
         manager.select_scopes((!wanted.is_empty()).then_some(wanted.as_str()), &[])
     } else {
@@ -281,6 +292,7 @@ pub async fn finish(mcp: &McpClient, pending: Pending, code: &str, issuer: Optio
     Ok(Grant {
         registration,
         credentials,
+        wanted_scopes: Vec::new(),
     })
 }
 

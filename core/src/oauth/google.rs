@@ -90,6 +90,7 @@ pub async fn finish(mcp: &McpClient, pending: Pending, code: &str) -> Result<Gra
     Ok(Grant {
         credentials: StoredCredentials::new(registration.client_id.clone(), Some(response), scopes, Some(now())),
         registration,
+        wanted_scopes: Vec::new(),
     })
 }
 
@@ -115,6 +116,7 @@ pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError
             grant.credentials.granted_scopes.clone(),
             Some(now()),
         ),
+        wanted_scopes: grant.wanted_scopes.clone(),
     })
 }
 

@@ -85,5 +85,6 @@ pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError
     Ok(Grant {
         registration: grant.registration.clone(),
         credentials,
+        wanted_scopes: grant.wanted_scopes.clone(),
     })
 }

@@ -165,12 +165,14 @@ impl OAuthService {
         challenge: Option<&str>,
         choice: &ClientChoice,
     ) -> Result<Authorization, OAuthError> {
+        // A new authorization asks for what was granted before plus what the
+        // server has asked for since (step-up): the union, never less.
         let previous = self
             .grant(owner, target)
             .await
             .ok()
             .flatten()
-            .map(|g| g.scopes().to_vec())
+            .map(|g| [g.scopes(), &g.wanted_scopes[..]].concat())
             .unwrap_or_default();
         let started = flow::start(&self.mcp, server_url, challenge, choice, &self.identity, &previous).await?;
         let binding = random_token();
@@ -374,6 +376,35 @@ impl OAuthService {
                 Err(TokenError::Unavailable(e.to_string()))
             }
         }
+    }
+
+    /// A connector's server refused its token (401) or wants more scopes
+    /// (403 `insufficient_scope`): remember the scopes it named for the next
+    /// authorization, and show the connector as `needs_authorization`.
+    pub async fn authorization_needed(
+        &self,
+        owner: &str,
+        connector: Uuid,
+        challenge: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let target = OAuthTarget::Connector(connector);
+        let wanted = challenge.map(flow::challenge_scopes).unwrap_or_default();
+        if let Some(mut grant) = self.grant(owner, target).await?
+            && !wanted.is_empty()
+        {
+            for scope in wanted {
+                if !grant.wanted_scopes.contains(&scope) {
+                    grant.wanted_scopes.push(scope);
+                }
+            }
+            self.put_grant(owner, &target.key(), &grant).await?;
+        }
+        self.store
+            .record_check_failed(connector, "AUTH_REQUIRED", now())
+            .await?;
+        tracing::warn!(user_id = %owner, target = %target.key(), event = "oauth_needs_authorization",
+            "the server asks for authorization again");
+        Ok(())
     }
 
     /// Revokes the grant at its authorization server (best effort, RFC 7009)

@@ -161,13 +161,29 @@ async fn call_once(
             }
             let session = sessions
                 .get(services, &connector, services.settings.jobs.test_budget)
-                .await?;
-            services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
-            let result = call::call_tool(&session, &target.tool_name, arguments, timeout).await;
-            if let Err(failure) = &result
-                && failure.breaks_session()
-            {
-                sessions.evict(connector_id);
+                .await;
+            let result = match session {
+                Ok(session) => {
+                    services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
+                    call::call_tool(&session, &target.tool_name, arguments, timeout).await
+                }
+                Err(failure) => Err(failure),
+            };
+            if let Err(failure) = &result {
+                if failure.breaks_session() {
+                    sessions.evict(connector_id);
+                }
+                // The server wants (more) authorization: the connector shows
+                // Authorize, which asks for what the server's challenge named.
+                if failure.needs_authorization() && connector.auth_type == "oauth" {
+                    let asked = services
+                        .oauth
+                        .authorization_needed(owner.as_str(), connector_id, failure.challenge.as_deref())
+                        .await;
+                    if let Err(e) = asked {
+                        tracing::warn!(error = format!("{e:#}"), "could not mark a connector for authorization");
+                    }
+                }
             }
             result
         }
