@@ -184,7 +184,7 @@ function authorizeButton(connector) {
 function systemToolCard(tool) {
   const soon = tool.status === "coming_soon";
   const connected = tool.status === "connected";
-  const label = soon ? "Coming soon" : connected ? "Disconnect" : "Connect";
+  const label = soon ? "Coming soon" : connected ? "Disconnect" : tool.status === "needs_authorization" ? "Sign in again" : "Connect";
   const button = el("button", {
     type: "button",
     class: connected ? "secondary" : "",

@@ -376,16 +376,7 @@ async fn arguments_stay_out_of_logs_queues_and_metrics(backend: Backend) {
         .unwrap();
     assert!(stored.sealed_input.is_none(), "a finished call keeps no arguments");
     assert!(!format!("{stored:?}").contains(CANARY));
-    let queues = match backend {
-        Backend::Postgres => switchboard_tests::redis::dump(&app.redis.as_ref().unwrap().prefix).await,
-        // Every file of the data dir: the queue and app databases and their WAL files.
-        Backend::Sqlite => std::fs::read_dir(app.data_dir.path())
-            .unwrap()
-            .map(|entry| {
-                String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap_or_default()).into_owned()
-            })
-            .collect(),
-    };
+    let queues = app.stored_text().await;
     assert!(!queues.is_empty());
     assert!(!queues.contains(CANARY), "a queue or database file holds an argument");
     assert_eq!(fixture.calls().len(), 0, "refused before the tool ran");
@@ -469,8 +460,9 @@ async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
 
     // The 2-second access token goes stale: refreshed with the refresh token, quietly.
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = google.refreshes();
     let found = invoke(&alice, "gmail__search_messages", json!({"query": "subject:Roadmap"})).await;
-    assert_eq!(google.refreshes(), 1, "{}", found.text);
+    assert_eq!(google.refreshes(), before + 1, "{}", found.text);
     let messages = &found.body["result"]["structuredContent"]["messages"];
     assert_eq!(messages[0]["subject"], "Roadmap", "{}", found.text);
     let read = invoke(&alice, "gmail__read_message", json!({"message_id": "m0"})).await;
@@ -486,4 +478,19 @@ async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
     assert_eq!(google.revoked().len(), 1, "revoked at Google");
     let after = invoke(&alice, "gmail__search_messages", json!({"query": "x"})).await;
     assert_eq!(after.code(), "NOT_CONNECTED");
+
+    // Connected again, then the user removes the app's access at Google: the
+    // refresh is refused and Gmail shows that it needs a new sign-in.
+    let callback = crate::oauth::sign_in_via(&alice, "/api/tools/gmail/connect").await;
+    assert_eq!(
+        crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await.0,
+        200
+    );
+    google.revoke_all();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refused = invoke(&alice, "gmail__search_messages", json!({"query": "x"})).await;
+    assert_eq!(refused.body["error_code"], "NOT_CONNECTED", "{}", refused.text);
+    let tools = alice.get("/api/tools").await.body;
+    let gmail_tool = tools.as_array().unwrap().iter().find(|t| t["id"] == "gmail").unwrap();
+    assert_eq!(gmail_tool["status"], "needs_authorization");
 }

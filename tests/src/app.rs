@@ -238,6 +238,21 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Everything this app keeps outside its process, as text: in distributed
+    /// mode its Redis keys (queues, events), in embedded mode every file of
+    /// the data dir (the SQLite databases and their WAL files). For canaries.
+    pub async fn stored_text(&self) -> String {
+        match &self.redis {
+            Some(redis) => crate::redis::dump(&redis.prefix).await,
+            None => std::fs::read_dir(self.data_dir.path())
+                .unwrap()
+                .map(|entry| {
+                    String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap_or_default()).into_owned()
+                })
+                .collect(),
+        }
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

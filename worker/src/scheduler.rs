@@ -80,6 +80,12 @@ async fn maintain(services: &Services) {
         Ok(n) => tracing::info!(pruned = n, "pruned old invocation log entries"),
         Err(e) => tracing::warn!(error = %e, "failed to prune the invocation log"),
     }
+    // Sign-ins nobody finished: their sealed PKCE verifiers go.
+    match services.store.prune_oauth_flows(Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned expired OAuth flows"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune OAuth flows"),
+    }
     for kind in RunKind::ALL {
         if let Ok(depth) = services.queue.as_queue().depth(kind).await {
             metrics::queue_depth(kind, depth);

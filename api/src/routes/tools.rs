@@ -37,7 +37,7 @@ pub struct ToolView {
     /// `none` or `oauth`.
     pub auth_type: &'static str,
     pub is_beta: bool,
-    /// `available`, `connected` or `coming_soon`.
+    /// `available`, `connected`, `needs_authorization` (sign in again) or `coming_soon`.
     pub status: &'static str,
     pub functions: Vec<FunctionView>,
 }
@@ -50,12 +50,15 @@ pub struct FunctionView {
     pub destructive: bool,
 }
 
-fn view(tool: &dyn SystemTool, connected: bool) -> ToolView {
+/// `connected`: the user connected it, and (for sign-in tools) `signed_in`:
+/// its grant still exists (a refused refresh deletes it).
+fn view(tool: &dyn SystemTool, connected: bool, signed_in: bool) -> ToolView {
     let d = tool.descriptor();
-    let status = match (d.is_beta, connected) {
-        (true, _) => "coming_soon",
-        (false, true) => "connected",
-        (false, false) => "available",
+    let status = match (d.is_beta, connected, signed_in) {
+        (true, _, _) => "coming_soon",
+        (false, true, true) => "connected",
+        (false, true, false) => "needs_authorization",
+        (false, false, _) => "available",
     };
     ToolView {
         id: d.id,
@@ -90,14 +93,21 @@ async fn list_tools(State(state): State<AppState>, CurrentUser(user): CurrentUse
         .into_iter()
         .map(|r| (r.tool_id, r.connected))
         .collect();
-    Ok(Json(
-        state
-            .tools
-            .all()
-            .iter()
-            .map(|t| view(*t, connected.get(t.descriptor().id).copied().unwrap_or(false)))
-            .collect(),
-    ))
+    let mut views = Vec::new();
+    for tool in state.tools.all() {
+        let d = tool.descriptor();
+        let connected = connected.get(d.id).copied().unwrap_or(false);
+        let signed_in = match d.auth {
+            ToolAuth::Google { .. } if connected => state
+                .store
+                .oauth_grant(user.as_str(), &OAuthTarget::SystemTool(d.id).key())
+                .await?
+                .is_some(),
+            _ => true,
+        };
+        views.push(view(*tool, connected, signed_in));
+    }
+    Ok(Json(views))
 }
 
 fn find(state: &AppState, id: &str) -> ApiResult<&'static dyn SystemTool> {
@@ -145,7 +155,7 @@ async fn connect_tool(
             });
         }
         put(&state, &user, d.id, true).await?;
-        Ok(Json(view(tool, true)).into_response())
+        Ok(Json(view(tool, true, true)).into_response())
     }
     .await;
     op.finish(Some(&id), result)
@@ -169,7 +179,7 @@ async fn disconnect_tool(
             .oauth
             .forget(user.as_str(), OAuthTarget::SystemTool(tool.descriptor().id))
             .await?;
-        Ok(Json(view(tool, false)))
+        Ok(Json(view(tool, false, true)))
     }
     .await;
     op.finish(Some(&id), result)
