@@ -117,7 +117,7 @@ async fn a_legacy_sse_server_is_reached_by_fallback() {
 async fn each_broken_server_maps_to_its_code_and_step() {
     let (c, h) = none();
     let cases = [
-        (broken::oauth_challenge().await, ErrorCode::AuthFailed, "handshake"),
+        (broken::oauth_challenge().await, ErrorCode::AuthRequired, "handshake"),
         (broken::plain_unauthorized().await, ErrorCode::AuthFailed, "handshake"),
         (broken::html_page().await, ErrorCode::InvalidMcpServer, "handshake"),
         (broken::not_json_rpc().await, ErrorCode::InvalidMcpServer, "handshake"),

@@ -18,6 +18,7 @@ both_backends!(
     callbacks_are_bound_to_one_use_and_one_browser,
     a_revoked_grant_asks_for_authorization_again,
     discovered_urls_pass_the_egress_guard,
+    a_server_without_pkce_s256_is_refused,
     a_preregistered_client_is_used_as_given,
     a_metadata_document_is_the_client_id_when_the_server_supports_it,
     a_pasted_token_is_used_until_it_fails,
@@ -135,6 +136,21 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     let created = save_oauth_connector(&alice, &server).await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["status"], "needs_authorization");
+    let stored_test = alice
+        .send_with(
+            reqwest::Method::POST,
+            &format!("/api/connectors/{id}/test"),
+            None,
+            &[("prefer", "wait=10")],
+        )
+        .await;
+    assert_eq!(stored_test.body["result"]["error_code"], "AUTH_REQUIRED");
+    assert_eq!(
+        stored_test.body["result"]["authorize_url"],
+        format!("/api/connectors/{id}/authorize"),
+        "{}",
+        stored_test.text
+    );
     assert!(
         alice.get("/api/agent/tools").await.body["tools"]
             .as_array()
@@ -319,6 +335,29 @@ async fn a_revoked_grant_asks_for_authorization_again(backend: Backend) {
     let callback = start_authorization(&alice, &id).await;
     assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
     wait_for_status(&alice, &id, "active").await;
+}
+
+async fn a_server_without_pkce_s256_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().plain_pkce_only().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = alice.post_empty(&format!("/api/connectors/{id}/authorize")).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (502, "OAUTH_DISCOVERY_FAILED"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("PKCE"), "{}", refused.text);
+    assert_eq!(
+        server.server.registrations.load(Ordering::SeqCst),
+        0,
+        "refused before registering"
+    );
 }
 
 async fn discovered_urls_pass_the_egress_guard(backend: Backend) {

@@ -465,8 +465,11 @@ async fn an_oauth_connector_is_authorized_in_a_popup() {
         .wait_for_text(&format!(r#"#manager-list [data-connector="{id}"]"#), "active")
         .await;
     browser.screenshot("oauth-authorized").await;
-    let windows = browser.client.windows().await.unwrap();
-    assert_eq!(windows.len(), 1, "the popup closed itself");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while browser.client.windows().await.unwrap().len() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the popup closed itself");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(
         app.user("alice").get(&format!("/api/connectors/{id}")).await.body["status"],
         "active"

@@ -101,7 +101,6 @@ pub struct Started {
     /// The `state` parameter of that URL: the key of [`Pending`].
     pub state: Secret,
     pub pending: Pending,
-    pub scopes: Vec<String>,
 }
 
 /// Tokens issued to one registration.
@@ -134,6 +133,15 @@ pub async fn start(
         }
         Err(e) => return Err(e.into()),
     };
+    // Refuse a server without S256 before registering anything with it
+    // (rmcp checks too, but only when building the authorization URL).
+    if metadata
+        .code_challenge_methods_supported
+        .as_ref()
+        .is_some_and(|methods| !methods.iter().any(|m| m == "S256"))
+    {
+        return Err(AuthError::PkceUnsupported.into());
+    }
     manager.set_metadata(metadata.clone());
 
     let scopes = choose_scopes(&manager, challenge, choice, previous_scopes, &metadata);
@@ -152,10 +160,16 @@ pub async fn start(
             config
         }
         (None, Some(url)) if cimd => OAuthClientConfig::new(url, &identity.redirect_uri),
-        (None, _) => manager
-            .register_client(&identity.client_name, &identity.redirect_uri, &scope_refs)
-            .await
-            .map_err(|e| OAuthError::Registration(e.to_string()))?,
+        (None, _) => {
+            // rmcp registers with the `application_type` of the last configured
+            // client ("native" by default); Switchboard is a web application.
+            manager
+                .configure_client(OAuthClientConfig::new("", &identity.redirect_uri).with_application_type("web"))?;
+            manager
+                .register_client(&identity.client_name, &identity.redirect_uri, &scope_refs)
+                .await
+                .map_err(|e| OAuthError::Registration(e.to_string()))?
+        }
     };
     let config = config.with_application_type("web");
     let registration_secret = config.client_secret.clone().map(Secret::new);
@@ -191,7 +205,6 @@ pub async fn start(
             },
             state,
         },
-        scopes,
     })
 }
 

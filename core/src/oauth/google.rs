@@ -71,7 +71,6 @@ pub fn start(settings: &GoogleSettings, redirect_uri: &str, scopes: &[&str]) -> 
             },
             state: stored,
         },
-        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
     })
 }
 

@@ -120,6 +120,7 @@ pub async fn failed_at_once(services: &Services, new: NewRun, failure: Failure) 
         error_message: Some(failure.message.clone()),
         tools: Vec::new(),
         server: None,
+        authorize_url: None,
     };
     run.status = RunStatus::Failed.as_str().to_owned();
     run.result = Some(Json(serde_json::to_value(result)?));

@@ -74,6 +74,10 @@ pub struct TestResult {
     pub error_message: Option<String>,
     pub tools: Vec<ToolInfo>,
     pub server: Option<ServerInfo>,
+    /// With `AUTH_REQUIRED` on a saved OAuth connector: the route that starts
+    /// its authorization (`POST`, answers `{authorization_url}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
 }
 
 /// What an invocation sends (sealed in `runs.sealed_input`: arguments may hold secrets).

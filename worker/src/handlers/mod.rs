@@ -70,6 +70,7 @@ impl Outcome {
             error_message: shown.map(|f| f.message.clone()),
             tools: report.tools,
             server: report.server,
+            authorize_url: None,
         };
         Self {
             steps,

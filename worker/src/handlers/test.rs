@@ -48,5 +48,13 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             &progress.observer(),
         )
         .await;
-    Ok(Outcome::from_report(report, progress.finish().await))
+    let mut outcome = Outcome::from_report(report, progress.finish().await);
+    // A saved OAuth connector that needs sign-in: say where authorization starts.
+    if let (Some(id), Some(result)) = (run.connector_id, outcome.result.as_mut())
+        && result["error_code"] == "AUTH_REQUIRED"
+        && run.input.auth_type == "oauth"
+    {
+        result["authorize_url"] = format!("/api/connectors/{id}/authorize").into();
+    }
+    Ok(outcome)
 }
