@@ -34,6 +34,8 @@ pub const FLOW_TTL: Duration = Duration::from_secs(10 * 60);
 const LEASE: Duration = Duration::from_secs(30);
 /// How long a caller waits for someone else's refresh.
 const LEASE_WAIT: Duration = Duration::from_secs(20);
+/// How often a waiting caller re-reads the grant.
+const LEASE_POLL: Duration = Duration::from_millis(25);
 
 /// What an authorization is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,7 +333,7 @@ impl OAuthService {
             if tokio::time::Instant::now() > deadline {
                 return Err(TokenError::Unavailable("another refresh is taking too long".into()));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(LEASE_POLL).await;
         }
     }
 

@@ -182,5 +182,5 @@ async fn main() {
     }
     report("call via queue, OAuth connector", oauth_calls);
     report("call via queue, no auth", plain_calls);
-    println!("refreshes during the calls: {}", server.refreshes());
+    println!("refreshes in all (tokens live 2 s): {}", server.refreshes());
 }
