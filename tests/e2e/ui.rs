@@ -271,6 +271,7 @@ async fn a_picked_tool_goes_with_the_next_message_and_tools_can_be_switched_off(
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["notes__tool_1"]);
+    browser.screenshot("picked-tool").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +282,7 @@ async fn without_a_model_the_chat_says_so() {
     browser.find("#chat-input").await.send_keys("hello").await.unwrap();
     browser.find("#send").await.click().await.unwrap();
     browser.wait_for_text("#transcript", "no model is configured").await;
+    browser.screenshot("chat-without-model").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,6 +305,7 @@ async fn an_expired_token_returns_to_sign_in_and_back_to_the_open_form() {
     browser.wait_for_text("#limit", "0 of 10").await;
     let kept = browser.find("#f-name").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Half-typed"), "the open form survived");
+    browser.screenshot("expired-token").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,6 +338,7 @@ async fn a_token_is_taken_by_post_message_only_from_allowed_origins() {
             );
         }
     }
+    browser.screenshot("post-message-sign-in").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,6 +371,7 @@ async fn a_server_without_tools_is_saved_only_after_a_confirmation() {
         }
     }
     browser.wait_for_text("#manager-list", "Empty").await;
+    browser.screenshot("no-tools-saved").await;
 }
 
 /// At phone width (360 px) nothing overflows sideways, and sign-in and the way
