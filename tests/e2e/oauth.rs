@@ -89,6 +89,12 @@ pub async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) ->
     (status, response.text().await.unwrap())
 }
 
+/// POST with `Prefer: wait=10`: the finished run.
+async fn post_and_wait(user: &UserClient<'_>, path: &str, body: Option<Value>) -> switchboard_tests::client::Resp {
+    user.send_with(reqwest::Method::POST, path, body, &[("prefer", "wait=10")])
+        .await
+}
+
 pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value {
     let created = user
         .post(
@@ -122,28 +128,15 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     let mut seen = Vec::new();
 
     // The test finds the server and says it wants OAuth.
-    let tested = alice
-        .send_with(
-            reqwest::Method::POST,
-            "/api/connectors/test",
-            Some(json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}})),
-            &[("prefer", "wait=10")],
-        )
-        .await;
+    let form = json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}});
+    let tested = post_and_wait(&alice, "/api/connectors/test", Some(form)).await;
     assert_eq!(tested.body["result"]["error_code"], "AUTH_REQUIRED", "{}", tested.text);
 
     // Saved at AUTH_REQUIRED: it waits for Authorize and offers no tools yet.
     let created = save_oauth_connector(&alice, &server).await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["status"], "needs_authorization");
-    let stored_test = alice
-        .send_with(
-            reqwest::Method::POST,
-            &format!("/api/connectors/{id}/test"),
-            None,
-            &[("prefer", "wait=10")],
-        )
-        .await;
+    let stored_test = post_and_wait(&alice, &format!("/api/connectors/{id}/test"), None).await;
     assert_eq!(stored_test.body["result"]["error_code"], "AUTH_REQUIRED");
     assert_eq!(
         stored_test.body["result"]["authorize_url"],
@@ -462,14 +455,7 @@ async fn a_pasted_token_is_used_until_it_fails(backend: Backend) {
     assert_eq!(called.body["status"], "succeeded", "{}", called.text);
 
     server.invalidate(&token);
-    let refreshed = alice
-        .send_with(
-            reqwest::Method::POST,
-            &format!("/api/connectors/{id}/refresh"),
-            None,
-            &[("prefer", "wait=10")],
-        )
-        .await;
+    let refreshed = post_and_wait(&alice, &format!("/api/connectors/{id}/refresh"), None).await;
     assert_eq!(refreshed.body["error_code"], "AUTH_REQUIRED", "{}", refreshed.text);
     wait_for_status(&alice, &id, "needs_authorization").await;
 }

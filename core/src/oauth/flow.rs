@@ -223,10 +223,7 @@ async fn legacy_metadata(mcp: &McpClient, server_url: &Url, issuer: &str) -> Res
     let mut url = server_url.clone();
     url.set_path("/.well-known/oauth-authorization-server");
     url.set_query(None);
-    mcp.guard()
-        .check_url(&url)
-        .await
-        .map_err(|e| OAuthError::Protocol(e.to_string()))?;
+    super::egress_checked(mcp, &url).await?;
     let response = mcp
         .http()
         .get(url)

@@ -133,10 +133,7 @@ async fn token_request(
     form: &[(&'static str, String)],
 ) -> Result<OAuthTokenResponse, OAuthError> {
     let url = Url::parse(&registration.metadata.token_endpoint).map_err(|e| OAuthError::Protocol(e.to_string()))?;
-    mcp.guard()
-        .check_url(&url)
-        .await
-        .map_err(|e| OAuthError::Protocol(e.to_string()))?;
+    super::egress_checked(mcp, &url).await?;
     let response = mcp
         .http()
         .post(url)

@@ -30,3 +30,12 @@ pub enum OAuthError {
     #[error("{0}")]
     Protocol(String),
 }
+
+/// Refuses a URL the egress guard refuses (for requests made outside rmcp).
+pub(crate) async fn egress_checked(mcp: &crate::mcp::McpClient, url: &url::Url) -> Result<(), OAuthError> {
+    mcp.guard()
+        .check_url(url)
+        .await
+        .map(drop)
+        .map_err(|e| OAuthError::Protocol(e.to_string()))
+}

@@ -433,7 +433,7 @@ impl OAuthService {
         };
         let token = grant.refresh_token().or_else(|| grant.access_token());
         let Some(token) = token else { return };
-        if self.mcp.guard().check_url(&endpoint).await.is_err() {
+        if super::egress_checked(&self.mcp, &endpoint).await.is_err() {
             return;
         }
         let registration = &grant.registration;
