@@ -23,6 +23,7 @@ both_backends!(
     a_metadata_document_is_the_client_id_when_the_server_supports_it,
     a_pasted_token_is_used_until_it_fails,
     more_scopes_are_asked_for_when_the_server_wants_them,
+    an_edit_keeps_the_grant_only_for_the_same_server_and_client,
 );
 
 /// What the browser brings back from the authorization server.
@@ -490,4 +491,59 @@ async fn more_scopes_are_asked_for_when_the_server_wants_them(backend: Backend) 
     wait_for_status(&alice, &id, "active").await;
     let called = invoke(&alice, "notes__tool_1", json!({"text": "x"})).await;
     assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+}
+
+async fn an_edit_keeps_the_grant_only_for_the_same_server_and_client(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let server = OAuthMcp::builder().spawn().await;
+    let alice = app.user("alice");
+    let id = save_oauth_connector(&alice, &server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(&alice, &id).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(&alice, &id, "active").await;
+
+    // A new header: re-tested with the same grant, still active.
+    let edited = json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",
+                        "auth_config": {}, "headers": {"X-Team": "docs"}});
+    let put = alice.put(&format!("/api/connectors/{id}"), edited).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(put.body["status"], "active", "{}", put.text);
+    assert!(
+        app.state
+            .oauth
+            .grant("alice", oauth_target(&id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Another server: its test never sees the old token, and the old grant is
+    // revoked and deleted once the edit is saved.
+    let other = OAuthMcp::builder().spawn().await;
+    let moved =
+        json!({"name": "Notes", "server_url": other.mcp_url, "auth_type": "oauth", "auth_config": {}, "headers": {}});
+    let put = alice.put(&format!("/api/connectors/{id}"), moved).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(put.body["status"], "needs_authorization");
+    assert!(
+        app.state
+            .oauth
+            .grant("alice", oauth_target(&id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !server.server.revoked.lock().unwrap().is_empty(),
+        "revoked at the old server"
+    );
+    let leaked: Vec<String> = server.issued_tokens();
+    let seen = other.server.seen_tokens.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|t| !leaked.contains(t)),
+        "a token went to another server: {seen:?}"
+    );
 }

@@ -56,11 +56,14 @@ fn awaiting(run: &RunRecord) -> Verified {
     }
 }
 
+/// `connector`: the saved connector being edited, when its OAuth grant may be
+/// used for the test (same server and client).
 pub async fn verify(
     state: &AppState,
     user: &UserId,
     connection: &Connection,
     test_run_id: Option<Uuid>,
+    connector: Option<Uuid>,
 ) -> ApiResult<Verified> {
     match test_run_id {
         Some(id) => {
@@ -83,7 +86,7 @@ pub async fn verify(
                 &connection.url.to_string(),
                 &connection.credentials,
                 &connection.headers,
-                None,
+                connector,
             )
             .await?;
             let budget = state.settings.jobs.test_budget + Duration::from_secs(5);

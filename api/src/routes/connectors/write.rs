@@ -4,8 +4,9 @@
 
 use switchboard_core::connector_secrets::{self, SealedSecrets};
 use switchboard_core::domain::{
-    ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId,
+    AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId,
 };
+use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, now};
 use uuid::Uuid;
 
@@ -72,7 +73,7 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
     let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
     let connection = new_connection(&draft)?;
     precheck(state, user, &draft).await?;
-    let verified = verify::verify(state, user, &connection, test_run_id).await?;
+    let verified = verify::verify(state, user, &connection, test_run_id, None).await?;
     let id = Uuid::now_v7();
     let now = now();
     let mut record = ConnectorRecord {
@@ -126,10 +127,14 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
     let mut record = state.store.connector(user, id).await.map_err(super::not_found)?;
     let current = stored_connection(state, &record)?;
     let connection = edited_connection(&current, &draft)?;
+    // An OAuth grant belongs to one server and client: it is tested with (and
+    // kept) only when neither changed; otherwise it is never sent to the new
+    // settings, and is revoked once they are saved.
+    let keeps_grant = same_oauth_client(&current, &connection);
     let verified = if connection == current {
         None
     } else {
-        Some(verify::verify(state, user, &connection, test_run_id).await?)
+        Some(verify::verify(state, user, &connection, test_run_id, keeps_grant.then_some(id)).await?)
     };
     if let Some(enabled) = draft.enabled {
         record.enabled = enabled;
@@ -141,7 +146,20 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
         apply_verified(state, &mut record, verified);
     }
     state.store.update_connector(&record, reverified).await?;
+    if !keeps_grant && current.credentials.auth_type() == AuthType::Oauth {
+        state.oauth.forget(user.as_str(), OAuthTarget::Connector(id)).await?;
+    }
     Ok(record)
+}
+
+/// Both OAuth, same server URL, same client id and scopes.
+fn same_oauth_client(current: &Connection, edited: &Connection) -> bool {
+    match (&current.credentials, &edited.credentials) {
+        (Credentials::Oauth(a), Credentials::Oauth(b)) => {
+            current.url == edited.url && a.client_id == b.client_id && a.scopes == b.scopes
+        }
+        _ => false,
+    }
 }
 
 fn seal(state: &AppState, user: &UserId, id: Uuid, c: &Connection) -> SealedSecrets {
