@@ -31,6 +31,7 @@ use switchboard_core::Secret;
 use switchboard_core::config::Settings;
 use switchboard_core::mcp::McpClient;
 use switchboard_core::mcp::classify::{http_error, init_http_error};
+use switchboard_core::mcp::timed::AnsweredClient;
 use switchboard_core::oauth::{self, ClientChoice, ClientIdentity, Grant};
 use url::Url;
 
@@ -39,6 +40,8 @@ use super::mcp::example_arguments;
 /// The client ID the suite's test servers accept as a metadata document URL.
 const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
 const MAX_AUTHORIZATIONS: u32 = 3;
+/// How long to wait for the standalone GET stream (a server may not offer one).
+const STREAM_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn run(settings: &Settings, url: &str) -> anyhow::Result<ExitCode> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
@@ -117,12 +120,19 @@ impl Client {
     async fn open(&self) -> Result<Session, Refusal> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
         config.auth_header = self.token.as_ref().map(|t| t.expose().to_owned());
-        let transport = StreamableHttpClientTransport::with_client(self.mcp.http().clone(), config);
-        Elicitor.serve(transport).await.map_err(|e| match init_http_error(&e) {
+        let client = AnsweredClient::new(self.mcp.http().clone());
+        let stream_opened = client.stream_opened.clone();
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        let session = Elicitor.serve(transport).await.map_err(|e| match init_http_error(&e) {
             Some(StreamableHttpError::AuthRequired(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
             Some(StreamableHttpError::InsufficientScope(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
             _ => Refusal::Other(anyhow!("initialize failed: {e}")),
-        })
+        })?;
+        // rmcp opens the standalone GET stream after `initialized` on its own;
+        // let it open before the first request, so that a server watching GET
+        // requests (sse-retry) does not take it for a reconnection.
+        let _ = tokio::time::timeout(STREAM_WAIT, stream_opened.notified()).await;
+        Ok(session)
     }
 
     async fn authorize(&mut self, challenge: &str) -> anyhow::Result<()> {

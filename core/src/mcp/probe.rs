@@ -10,7 +10,6 @@
 //! | `handshake` | `AUTH_FAILED`, `INVALID_MCP_SERVER` (after the legacy fallback, if the server asked for it) |
 //! | `list_tools` | `INVALID_MCP_SERVER`; zero tools is `NO_TOOLS`, a warning |
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::ServiceExt as _;
@@ -19,7 +18,6 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use utoipa::ToSchema;
 
@@ -275,11 +273,8 @@ impl McpClient {
         steps: &Steps<'_>,
         last: &mut &'static str,
     ) -> Result<(Client, &'static str), Failure> {
-        let answered = Arc::new(Notify::new());
-        let client = AnsweredClient {
-            inner: self.http.clone(),
-            answered: answered.clone(),
-        };
+        let client = AnsweredClient::new(self.http.clone());
+        let answered = client.answered.clone();
         let mut config = StreamableHttpClientTransportConfig::with_uri(target.url.as_str())
             .max_sse_event_size(self.limits.max_message_bytes)
             .max_json_response_size(self.limits.max_message_bytes)

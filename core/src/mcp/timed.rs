@@ -1,7 +1,10 @@
 //! A reqwest-backed rmcp HTTP client that reports when the server first
 //! answers (any response that is not a transport failure or a 5xx/429), so a
 //! connection test can tell "could not reach the server" (connect) from "the
-//! server answered but is not a usable MCP server" (handshake).
+//! server answered but is not a usable MCP server" (handshake). It also
+//! reports when a GET event stream opened: rmcp opens the standalone stream
+//! after `initialize` without saying so, and a client that must not race it
+//! (the conformance client) waits for this.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +22,17 @@ use tokio::sync::Notify;
 pub struct AnsweredClient {
     pub inner: reqwest::Client,
     pub answered: Arc<Notify>,
+    pub stream_opened: Arc<Notify>,
+}
+
+impl AnsweredClient {
+    pub fn new(inner: reqwest::Client) -> Self {
+        Self {
+            inner,
+            answered: Arc::default(),
+            stream_opened: Arc::default(),
+        }
+    }
 }
 
 type PostResult = Result<StreamableHttpPostResponse, StreamableHttpError<reqwest::Error>>;
@@ -92,9 +106,14 @@ impl StreamableHttpClient for AnsweredClient {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<reqwest::Error>> {
-        self.inner
+        let stream = self
+            .inner
             .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
-            .await
+            .await;
+        if stream.is_ok() {
+            self.stream_opened.notify_one();
+        }
+        stream
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -106,7 +125,8 @@ impl StreamableHttpClient for AnsweredClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<reqwest::Error>> {
-        self.inner
+        let stream = self
+            .inner
             .get_stream_with_max_sse_event_size(
                 uri,
                 session_id,
@@ -115,6 +135,10 @@ impl StreamableHttpClient for AnsweredClient {
                 custom_headers,
                 max_sse_event_size,
             )
-            .await
+            .await;
+        if stream.is_ok() {
+            self.stream_opened.notify_one();
+        }
+        stream
     }
 }
