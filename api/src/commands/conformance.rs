@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::Secret;
 use switchboard_core::config::Settings;
 use switchboard_core::mcp::McpClient;
-use switchboard_core::mcp::classify::{http_error, init_http_error};
+use switchboard_core::mcp::classify::{HttpError, http_error, init_http_error};
 use switchboard_core::mcp::timed::AnsweredClient;
 use switchboard_core::oauth::{self, ClientChoice, ClientIdentity, Grant};
 use url::Url;
@@ -123,11 +123,13 @@ impl Client {
         let client = AnsweredClient::new(self.mcp.http().clone());
         let stream_opened = client.stream_opened.clone();
         let transport = StreamableHttpClientTransport::with_client(client, config);
-        let session = Elicitor.serve(transport).await.map_err(|e| match init_http_error(&e) {
-            Some(StreamableHttpError::AuthRequired(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
-            Some(StreamableHttpError::InsufficientScope(c)) => Refusal::Challenge(c.www_authenticate_header.clone()),
-            _ => Refusal::Other(anyhow!("initialize failed: {e}")),
-        })?;
+        let session = Elicitor
+            .serve(transport)
+            .await
+            .map_err(|e| match challenge_in(init_http_error(&e)) {
+                Some(challenge) => Refusal::Challenge(challenge),
+                None => Refusal::Other(anyhow!("initialize failed: {e}")),
+            })?;
         // rmcp opens the standalone GET stream after `initialized` on its own;
         // let it open before the first request, so that a server watching GET
         // requests (sse-retry) does not take it for a reconnection.
@@ -306,7 +308,12 @@ fn challenge_of(error: &ServiceError) -> Option<String> {
     let ServiceError::TransportSend(dynamic) = error else {
         return None;
     };
-    match http_error(dynamic.error.as_ref())? {
+    challenge_in(http_error(dynamic.error.as_ref()))
+}
+
+/// The `WWW-Authenticate` of a 401 or 403 answer.
+fn challenge_in(error: Option<&HttpError>) -> Option<String> {
+    match error? {
         StreamableHttpError::AuthRequired(c) => Some(c.www_authenticate_header.clone()),
         StreamableHttpError::InsufficientScope(c) => Some(c.www_authenticate_header.clone()),
         _ => None,
