@@ -11,28 +11,14 @@ use serde_json::json;
 use switchboard_core::config::Settings;
 use switchboard_core::store::{HealthStore, SqlStore};
 use switchboard_tests::fixtures::mcp::McpFixture;
-use switchboard_tests::{Backend, TestApp, UserClient, logs};
+use switchboard_tests::{Backend, TestApp, logs};
+
+use crate::oauth::wait_for_status;
 
 both_backends!(
     repeated_failures_degrade_a_connector_and_a_success_restores_it,
     due_checks_are_claimed_once
 );
-
-async fn wait_for_status(user: &UserClient<'_>, id: &str, status: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let connector = user.get(&format!("/api/connectors/{id}")).await;
-        if connector.body["status"] == status {
-            return connector.body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never became {status}: {}",
-            connector.text
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn repeated_failures_degrade_a_connector_and_a_success_restores_it(backend: Backend) {
     let app = TestApp::builder(backend)

@@ -90,6 +90,18 @@ pub async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) ->
     (status, response.text().await.unwrap())
 }
 
+/// Saves an OAuth connector for `server`, authorizes it and waits until it is active; its id.
+pub async fn authorized_connector(app: &TestApp, user: &UserClient<'_>, server: &OAuthMcp) -> String {
+    let id = save_oauth_connector(user, server).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = start_authorization(user, &id).await;
+    assert_eq!(finish(app, &callback, Some(&callback.cookie)).await.0, 200);
+    wait_for_status(user, &id, "active").await;
+    id
+}
+
 /// POST with `Prefer: wait=10`: the finished run.
 async fn post_and_wait(user: &UserClient<'_>, path: &str, body: Option<Value>) -> switchboard_tests::client::Resp {
     user.send_with(reqwest::Method::POST, path, body, &[("prefer", "wait=10")])
@@ -107,8 +119,9 @@ pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> V
     created.body
 }
 
+/// Polls a connector until its status is `status` (20 s at most).
 pub async fn wait_for_status(user: &UserClient<'_>, id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let connector = user.get(&format!("/api/connectors/{id}")).await.body;
         if connector["status"] == status {
@@ -305,13 +318,7 @@ async fn a_revoked_grant_asks_for_authorization_again(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = OAuthMcp::builder().access_ttl(Duration::from_secs(2)).spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let callback = start_authorization(&alice, &id).await;
-    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
-    wait_for_status(&alice, &id, "active").await;
+    let id = authorized_connector(&app, &alice, &server).await;
 
     // The user revoked the app at the provider: the refresh answers invalid_grant.
     server.revoke_all_refresh_tokens();
@@ -422,13 +429,7 @@ async fn a_metadata_document_is_the_client_id_when_the_server_supports_it(backen
 
     let server = OAuthMcp::builder().cimd().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let callback = start_authorization(&alice, &id).await;
-    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
-    wait_for_status(&alice, &id, "active").await;
+    authorized_connector(&app, &alice, &server).await;
     assert_eq!(server.server.registrations.load(Ordering::SeqCst), 0);
     assert_eq!(
         server.server.authorize_requests.lock().unwrap()[0]["client_id"],
@@ -465,13 +466,7 @@ async fn more_scopes_are_asked_for_when_the_server_wants_them(backend: Backend) 
     let app = TestApp::spawn(backend).await;
     let server = OAuthMcp::builder().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let callback = start_authorization(&alice, &id).await;
-    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
-    wait_for_status(&alice, &id, "active").await;
+    let id = authorized_connector(&app, &alice, &server).await;
 
     // Calls now need `tools.write`: 403 insufficient_scope.
     server.require_call_scope("tools.write");
@@ -497,13 +492,7 @@ async fn an_edit_keeps_the_grant_only_for_the_same_server_and_client(backend: Ba
     let app = TestApp::spawn(backend).await;
     let server = OAuthMcp::builder().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let callback = start_authorization(&alice, &id).await;
-    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
-    wait_for_status(&alice, &id, "active").await;
+    let id = authorized_connector(&app, &alice, &server).await;
 
     // A new header: re-tested with the same grant, still active.
     let edited = json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",

@@ -197,20 +197,15 @@ async fn two_worker_processes_refresh_an_oauth_token_once() {
         .access_ttl(Duration::from_secs(4))
         .spawn()
         .await;
-    let one_each = [("SWITCHBOARD_WORKER_CONCURRENCY", "1")];
+    // One job at a time, fetched one at a time: the two calls land on the two processes.
+    let one_each = [
+        ("SWITCHBOARD_WORKER_CONCURRENCY", "1"),
+        ("SWITCHBOARD_QUEUE_BATCH_SIZE", "1"),
+    ];
     let first = worker(&app, &one_each).await;
     let second = worker(&app, &one_each).await;
     let alice = app.user("alice");
-    let id = crate::oauth::save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let callback = crate::oauth::start_authorization(&alice, &id).await;
-    assert_eq!(
-        crate::oauth::finish(&app, &callback, Some(&callback.cookie)).await.0,
-        200
-    );
-    crate::oauth::wait_for_status(&alice, &id, "active").await;
+    crate::oauth::authorized_connector(&app, &alice, &server).await;
 
     // The token is now stale for Switchboard (4 s tokens are refreshed from
     // 2 s of age); the refresh takes long enough for both calls to want one at
