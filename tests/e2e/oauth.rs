@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::oauth::OAuthMcp;
+pub use switchboard_tests::sign_in::{Callback, finish, sign_in_via};
 use switchboard_tests::{Backend, TestApp, UserClient};
 
 use crate::invocations::invoke;
@@ -26,76 +27,14 @@ both_backends!(
     an_edit_keeps_the_grant_only_for_the_same_server_and_client,
 );
 
-/// What the browser brings back from the authorization server.
-pub struct Callback {
-    pub query: String,
-    pub cookie: String,
-}
-
 /// Authorize a connector: the API's answer, then the authorization server's redirect.
 pub async fn start_authorization(user: &UserClient<'_>, id: &str) -> Callback {
     sign_in_via(user, &format!("/api/connectors/{id}/authorize")).await
 }
 
-/// POSTs `path` (which answers `{authorization_url}` and sets the binding
-/// cookie), then plays the browser at the authorization server.
-pub async fn sign_in_via(user: &UserClient<'_>, path: &str) -> Callback {
-    let started = user.request(reqwest::Method::POST, path).send().await.unwrap();
-    assert_eq!(started.status(), 200);
-    let cookie = started
-        .headers()
-        .get("set-cookie")
-        .expect("a browser-binding cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/oauth"),
-        "{cookie}"
-    );
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let body: Value = started.json().await.unwrap();
-    let url = body["authorization_url"].as_str().expect("authorization_url");
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let answer = browser.get(url).send().await.unwrap();
-    assert!(answer.status().is_redirection(), "{url}: {}", answer.status());
-    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    assert_eq!(location.path(), "/oauth/callback");
-    Callback {
-        query: location.query().unwrap().to_owned(),
-        cookie,
-    }
-}
-
-/// The callback as the browser calls it; returns (status, page).
-pub async fn finish(app: &TestApp, callback: &Callback, cookie: Option<&str>) -> (u16, String) {
-    let mut request = app.http.get(app.url(&format!("/oauth/callback?{}", callback.query)));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let csp = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
-        "{csp}"
-    );
-    (status, response.text().await.unwrap())
-}
-
 /// Saves an OAuth connector for `server`, authorizes it and waits until it is active; its id.
 pub async fn authorized_connector(app: &TestApp, user: &UserClient<'_>, server: &OAuthMcp) -> String {
-    let id = save_oauth_connector(user, server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = save_oauth_connector(user, server).await;
     let callback = start_authorization(user, &id).await;
     assert_eq!(finish(app, &callback, Some(&callback.cookie)).await.0, 200);
     wait_for_status(user, &id, "active").await;
@@ -108,7 +47,8 @@ async fn post_and_wait(user: &UserClient<'_>, path: &str, body: Option<Value>) -
         .await
 }
 
-pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> Value {
+/// Saves an OAuth connector "Notes" for `server` (no client, no token); its id.
+pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> String {
     let created = user
         .post(
             "/api/connectors",
@@ -116,7 +56,7 @@ pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> V
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
-    created.body
+    created.body["id"].as_str().unwrap().to_owned()
 }
 
 /// Polls a connector until its status is `status` (20 s at most).
@@ -147,8 +87,8 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     assert_eq!(tested.body["result"]["error_code"], "AUTH_REQUIRED", "{}", tested.text);
 
     // Saved at AUTH_REQUIRED: it waits for Authorize and offers no tools yet.
-    let created = save_oauth_connector(&alice, &server).await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = save_oauth_connector(&alice, &server).await;
+    let created = alice.get(&format!("/api/connectors/{id}")).await.body;
     assert_eq!(created["status"], "needs_authorization");
     let stored_test = post_and_wait(&alice, &format!("/api/connectors/{id}/test"), None).await;
     assert_eq!(stored_test.body["result"]["error_code"], "AUTH_REQUIRED");
@@ -270,10 +210,7 @@ async fn callbacks_are_bound_to_one_use_and_one_browser(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = OAuthMcp::builder().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = save_oauth_connector(&alice, &server).await;
 
     // Another user cannot start Alice's authorization.
     let foreign = app
@@ -300,10 +237,7 @@ async fn callbacks_are_bound_to_one_use_and_one_browser(backend: Backend) {
 
     // Someone else's state with their own cookie gets them nothing: Bob's
     // browser cookie does not match Alice's flow.
-    let bob_id = save_oauth_connector(&app.user("bob"), &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_id = save_oauth_connector(&app.user("bob"), &server).await;
     let bobs = start_authorization(&app.user("bob"), &bob_id).await;
     let alices = start_authorization(&alice, &id).await;
     let (status, _) = finish(&app, &alices, Some(&bobs.cookie)).await;
@@ -342,10 +276,7 @@ async fn a_server_without_pkce_s256_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let server = OAuthMcp::builder().plain_pkce_only().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = save_oauth_connector(&alice, &server).await;
     let refused = alice.post_empty(&format!("/api/connectors/{id}/authorize")).await;
     assert_eq!(
         (refused.status, refused.code()),
@@ -367,10 +298,7 @@ async fn discovered_urls_pass_the_egress_guard(backend: Backend) {
     // (the test resolver and the loopback fuse make sure nothing is sent).
     let server = OAuthMcp::builder().private_token_endpoint().spawn().await;
     let alice = app.user("alice");
-    let id = save_oauth_connector(&alice, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = save_oauth_connector(&alice, &server).await;
     let callback = start_authorization(&alice, &id).await;
     let (status, page) = finish(&app, &callback, Some(&callback.cookie)).await;
     assert_eq!(status, 502, "{page}");

@@ -10,6 +10,7 @@
 //! - [`fixtures`]: MCP servers (well-behaved, legacy, broken) and a scripted model server.
 //! - [`bench`]: what the benchmark binaries in `src/bin/` share.
 //! - [`browser`]: headless chromium through chromedriver, for the UI tests.
+//! - [`sign_in`]: the browser's part of an OAuth sign-in, without a browser.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -23,6 +24,7 @@ pub mod postgres;
 pub mod probe;
 pub mod redis;
 pub mod runs;
+pub mod sign_in;
 pub mod workers;
 
 pub use app::{Backend, TestApp};

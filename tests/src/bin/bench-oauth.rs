@@ -22,6 +22,7 @@ use switchboard_core::services::{Overrides, Services};
 use switchboard_tests::bench::{ms, percentile};
 use switchboard_tests::fixtures::mcp::McpFixture;
 use switchboard_tests::fixtures::oauth::OAuthMcp;
+use switchboard_tests::sign_in::{finish, sign_in_via};
 use switchboard_tests::{Backend, TestApp};
 
 const CALLERS: usize = 50;
@@ -37,58 +38,26 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn authorize(app: &TestApp, id: &str) {
-    let started = app
-        .http
-        .post(app.url(&format!("/api/connectors/{id}/authorize")))
-        .bearer_auth(app.token("alice"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = started.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body: Value = started.json().await.unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let answer = browser
-        .get(body["authorization_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    let done = app
-        .http
-        .get(app.url(&format!("/oauth/callback?{}", location.query().unwrap())))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 200);
+/// Saves a connector; its id.
+async fn save(app: &TestApp, body: Value) -> String {
+    let created = app.user("alice").post("/api/connectors", body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.body["id"].as_str().unwrap().to_owned()
 }
 
 async fn invoke(app: &TestApp, tool: &str) -> Duration {
     let started = Instant::now();
-    let run: Value = app
-        .http
-        .post(app.url("/api/agent/invocations"))
-        .bearer_auth(app.token("alice"))
-        .header("prefer", "wait=30")
-        .json(&json!({"tool": tool, "arguments": {"text": "x"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(run["status"], "succeeded", "{run}");
+    let body = json!({"tool": tool, "arguments": {"text": "x"}});
+    let run = app
+        .user("alice")
+        .send_with(
+            reqwest::Method::POST,
+            "/api/agent/invocations",
+            Some(body),
+            &[("prefer", "wait=30")],
+        )
+        .await;
+    assert_eq!(run.body["status"], "succeeded", "{}", run.text);
     started.elapsed()
 }
 
@@ -96,19 +65,14 @@ async fn invoke(app: &TestApp, tool: &str) -> Duration {
 async fn main() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let server = OAuthMcp::builder().access_ttl(Duration::from_secs(2)).spawn().await;
-    let created: Value = app
-        .http
-        .post(app.url("/api/connectors"))
-        .bearer_auth(app.token("alice"))
-        .json(&json!({"name": "Docs", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    authorize(&app, &id).await;
+    let id = save(
+        &app,
+        json!({"name": "Docs", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}),
+    )
+    .await;
+    let alice = app.user("alice");
+    let callback = sign_in_via(&alice, &format!("/api/connectors/{id}/authorize")).await;
+    assert_eq!(finish(&app, &callback, Some(&callback.cookie)).await.0, 200);
     let target = OAuthTarget::Connector(id.parse().unwrap());
     let oauth = &app.state.oauth;
 
@@ -161,15 +125,11 @@ async fn main() {
 
     // 3. Tool calls through the queue: OAuth connector vs one without auth.
     let plain = McpFixture::with_tools(2, 10).spawn().await;
-    let saved = app
-        .http
-        .post(app.url("/api/connectors"))
-        .bearer_auth(app.token("alice"))
-        .json(&json!({"name": "Plain", "server_url": plain.url, "auth_type": "none"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(saved.status(), 201);
+    save(
+        &app,
+        json!({"name": "Plain", "server_url": plain.url, "auth_type": "none"}),
+    )
+    .await;
     let mut oauth_calls = Vec::new();
     let mut plain_calls = Vec::new();
     for _ in 0..5 {

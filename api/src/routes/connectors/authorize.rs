@@ -11,6 +11,7 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
 use switchboard_core::connector_secrets;
 use switchboard_core::domain::{Credentials, ServerUrl};
+use switchboard_core::mcp::close;
 use switchboard_core::oauth::{ClientChoice, OAuthTarget};
 use utoipa::ToSchema;
 
@@ -52,12 +53,18 @@ pub async fn authorize_connector(
             ServerUrl::parse(&record.server_url).map_err(|m| ApiError::new(StatusCode::CONFLICT, "INVALID_URL", m))?;
         let headers = connector_secrets::open_headers(&state.vault, &record)?;
         // The server's own challenge says where its metadata is (and which scopes).
-        let challenge = state
+        // (A server that lets anyone initialize gets its session closed again.)
+        let challenge = match state
             .mcp
             .connect(&url, &Credentials::None, &headers, Duration::from_secs(10))
             .await
-            .err()
-            .and_then(|f| f.challenge);
+        {
+            Ok((session, _)) => {
+                close(session).await;
+                None
+            }
+            Err(failure) => failure.challenge,
+        };
         let choice = ClientChoice {
             client_id: config.client_id,
             client_secret: config.client_secret,
