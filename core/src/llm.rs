@@ -1,7 +1,9 @@
 //! A client for OpenAI-compatible Chat Completions (`POST {base}/chat/completions`):
 //! OpenAI, vLLM, Ollama, LiteLLM and the like. Messages and tools travel in
 //! the wire format as JSON values; only what a turn needs is read back (the
-//! assistant message, its text and its `tool_calls`). Bodies are capped.
+//! assistant message, its text and its `tool_calls`). Each request goes
+//! through the egress helpers on the operator's client, under
+//! `SWITCHBOARD_LLM_TIMEOUT` for connect, headers and body; bodies are capped.
 
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::config::AgentSettings;
+use crate::egress::http::{self, Deadline, HttpError};
 use crate::secret::Secret;
 
 /// Largest model answer read.
@@ -18,6 +21,7 @@ const MAX_BODY: usize = 4 << 20;
 #[derive(Debug, Clone)]
 pub struct ChatModel {
     http: reqwest::Client,
+    timeout: Duration,
     endpoint: Url,
     model: String,
     api_key: Option<Secret>,
@@ -66,20 +70,17 @@ impl ModelError {
 }
 
 impl ChatModel {
-    /// The model of these settings, when one is configured.
-    pub fn from_settings(settings: &AgentSettings) -> Option<Self> {
+    /// The model of these settings, when one is configured; `http` is the
+    /// process's operator client ([`http::operator_client`]).
+    pub fn from_settings(settings: &AgentSettings, http: &reqwest::Client) -> Option<Self> {
         let (base, model) = (settings.llm_base_url.as_ref()?, settings.llm_model.as_ref()?);
         let mut base = base.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        let http = reqwest::Client::builder()
-            .timeout(settings.llm_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .ok()?;
         Some(Self {
-            http,
+            http: http.clone(),
+            timeout: settings.llm_timeout,
             endpoint: base.join("chat/completions").ok()?,
             model: model.clone(),
             api_key: settings.llm_api_key.clone(),
@@ -102,25 +103,14 @@ impl ChatModel {
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose());
         }
-        let mut response = request.send().await.map_err(|e| {
-            ModelError::unavailable(if e.is_timeout() {
-                "the model did not answer in time".into()
-            } else {
-                format!("could not reach the model: {e}")
-            })
-        })?;
-        let status = response.status();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let fetched = http::fetch(request, Deadline::after(self.timeout), MAX_BODY)
             .await
-            .map_err(|e| ModelError::unavailable(format!("the model's answer broke off: {e}")))?
-        {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(ModelError::error("the model's answer is too large"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                HttpError::Timeout => ModelError::unavailable("the model did not answer in time"),
+                HttpError::TooLarge { .. } => ModelError::error("the model's answer is too large"),
+                other => ModelError::unavailable(format!("could not reach the model: {other}")),
+            })?;
+        let (status, bytes) = (fetched.status, fetched.body);
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>();
             let message = format!("the model answered HTTP {}: {text}", status.as_u16());

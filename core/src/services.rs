@@ -9,10 +9,11 @@ use anyhow::Context as _;
 
 use crate::config::{Mode, Settings};
 use crate::domain::Credentials;
+use crate::egress::http::EgressHttp;
 use crate::egress::{EgressGuard, EgressPolicy, NameResolver, SystemResolver};
 use crate::events::{DynEventBus, MemoryBus, RedisBus};
 use crate::keys;
-use crate::mcp::{McpClient, McpLimits};
+use crate::mcp::McpClient;
 use crate::oauth::{OAuthService, OAuthTarget, TokenError};
 use crate::queue::{QueueBackend, QueueSettings, RedisQueue, SqliteQueue};
 use crate::secret::Secret;
@@ -34,6 +35,9 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub vault: Arc<Vault>,
     pub mcp: McpClient,
+    /// The client for upstreams the operator configured (model API, Gmail):
+    /// no egress guard; use it through [`crate::egress::http`]'s helpers.
+    pub operator_http: reqwest::Client,
     pub oauth: OAuthService,
     pub events: DynEventBus,
     pub queue: QueueBackend,
@@ -71,7 +75,7 @@ impl Services {
                 Arc::new(MemoryBus::new(retention)),
             ),
             Mode::Distributed { redis, .. } => {
-                let queue = RedisQueue::connect(redis, queue_settings).await?;
+                let queue = RedisQueue::connect(redis, queue_settings, settings.jobs.redis_timeout).await?;
                 let bus = RedisBus::start(
                     queue.client().clone(),
                     queue.connection(),
@@ -89,20 +93,18 @@ impl Services {
             loopback_fuse: overrides.loopback_fuse,
         };
         let resolver = overrides.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
-        let limits = McpLimits {
-            max_message_bytes: settings.jobs.mcp_max_response_bytes,
-            max_tools: settings.jobs.mcp_max_tools,
-            ..McpLimits::default()
-        };
-        let mcp = McpClient::new(EgressGuard::new(policy, resolver), limits)?;
+        let limits = settings.jobs.mcp;
+        let http = EgressHttp::new(EgressGuard::new(policy, resolver))?;
+        let mcp = McpClient::new(http.clone(), limits);
         let store: Arc<dyn Store> = Arc::new(store);
         let vault = Arc::new(vault);
-        let oauth = OAuthService::new(&settings, store.clone(), vault.clone(), mcp.clone());
+        let oauth = OAuthService::new(&settings, store.clone(), vault.clone(), http);
         Ok(Self {
             settings: Arc::new(settings),
             store,
             vault,
             mcp,
+            operator_http: crate::egress::http::operator_client()?,
             oauth,
             events,
             queue,

@@ -268,11 +268,9 @@ async fn the_egress_guard_refuses_private_destinations_in_every_form() {
 async fn loopback_is_refused_when_not_allow_listed() {
     use switchboard_core::egress::AllowList;
     let server = McpFixture::with_tools(1, 10).spawn().await;
-    let client = switchboard_core::mcp::McpClient::new(
-        switchboard_tests::probe::test_guard(AllowList::default()),
-        McpLimits::default(),
-    )
-    .unwrap();
+    let http =
+        switchboard_core::egress::http::EgressHttp::new(switchboard_tests::probe::test_guard(AllowList::default()));
+    let client = switchboard_core::mcp::McpClient::new(http.unwrap(), McpLimits::default());
     let (c, h) = none();
     let (report, _) = probe_with(&client, &server.url, &c, &h, Duration::from_secs(2)).await;
     assert_eq!(code(&report), Some(ErrorCode::BlockedDestination));

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard_core::domain::{Credentials, CustomHeaders};
+use switchboard_core::egress::http::EgressHttp;
 use switchboard_core::egress::resolver::StaticResolver;
 use switchboard_core::egress::{AllowList, EgressGuard, EgressPolicy};
 use switchboard_core::mcp::{McpClient, McpLimits, ProbeReport, StepObserver, StepStatus, StepUpdate};
@@ -41,7 +42,7 @@ pub fn test_guard(allow: AllowList) -> EgressGuard {
 
 pub fn test_client(limits: McpLimits) -> McpClient {
     switchboard_core::telemetry::install_crypto_provider();
-    McpClient::new(test_guard(AllowList::loopback()), limits).unwrap()
+    McpClient::new(EgressHttp::new(test_guard(AllowList::loopback())).unwrap(), limits)
 }
 
 /// Records every step update.

@@ -6,10 +6,15 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use switchboard_core::egress::http::{self, Deadline};
 use tokio::sync::RwLock;
 use url::Url;
 
 const MIN_REFRESH: Duration = Duration::from_secs(30);
+/// Time one JWKS fetch may take, connect to last byte.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest JWKS document read.
+const MAX_BODY: usize = 256 * 1024;
 const MAX_AGE: Duration = Duration::from_secs(600);
 
 #[derive(Debug)]
@@ -27,17 +32,12 @@ struct Cached {
 }
 
 impl JwksCache {
-    pub fn new(url: Url) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .no_proxy()
-            .build()
-            .expect("static reqwest configuration");
-        Self {
+    pub fn new(url: Url) -> anyhow::Result<Self> {
+        Ok(Self {
             url,
-            http,
+            http: http::operator_client()?,
             state: RwLock::new(Cached::default()),
-        }
+        })
     }
 
     /// The verification key for `kid` (or the only key, when the token names none).
@@ -72,8 +72,18 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> anyhow::Result<JwkSet> {
-        let response = self.http.get(self.url.clone()).send().await?.error_for_status()?;
-        Ok(response.json().await?)
+        let fetched = http::fetch(
+            self.http.get(self.url.clone()),
+            Deadline::after(FETCH_TIMEOUT),
+            MAX_BODY,
+        )
+        .await?;
+        anyhow::ensure!(
+            fetched.status.is_success(),
+            "the JWKS URL answered HTTP {}",
+            fetched.status
+        );
+        Ok(fetched.json()?)
     }
 }
 

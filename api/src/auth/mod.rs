@@ -57,7 +57,7 @@ impl Authenticator {
         );
         Ok(Self {
             hs256: hs256_secret.map(|s| DecodingKey::from_secret(s.expose().as_bytes())),
-            jwks: jwks_url.map(JwksCache::new),
+            jwks: jwks_url.map(JwksCache::new).transpose()?,
             issuer,
             audience,
         })

@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::Secret;
 use switchboard_core::config::Settings;
 use switchboard_core::mcp::McpClient;
-use switchboard_core::mcp::classify::{HttpError, http_error, init_http_error};
+use switchboard_core::mcp::classify::{TransportError, http_error, init_http_error};
 use switchboard_core::mcp::timed::AnsweredClient;
 use switchboard_core::oauth::{self, ClientChoice, ClientIdentity, Grant};
 use url::Url;
@@ -120,7 +120,7 @@ impl Client {
     async fn open(&self) -> Result<Session, Refusal> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
         config.auth_header = self.token.as_ref().map(|t| t.expose().to_owned());
-        let client = AnsweredClient::new(self.mcp.http().clone());
+        let client = AnsweredClient::new(self.mcp.http().client().clone());
         let stream_opened = client.stream_opened.clone();
         let transport = StreamableHttpClientTransport::with_client(client, config);
         let session = Elicitor
@@ -162,7 +162,7 @@ impl Client {
         };
         let previous = self.grant.as_ref().map(|g| g.scopes().to_vec()).unwrap_or_default();
         let started = oauth::start(
-            &self.mcp,
+            self.mcp.http(),
             &self.url,
             Some(challenge),
             &choice,
@@ -181,7 +181,7 @@ impl Client {
         if param("state").as_deref() != Some(started.state.expose()) {
             bail!("the authorization server returned a different state");
         }
-        let grant = oauth::finish(&self.mcp, started.pending, &code, param("iss").as_deref()).await?;
+        let grant = oauth::finish(self.mcp.http(), started.pending, &code, param("iss").as_deref()).await?;
         let token = grant.access_token().context("no access token issued")?;
         self.grant = Some(grant);
         Ok(token)
@@ -189,7 +189,8 @@ impl Client {
 
     async fn metadata(&self, challenge: &str) -> anyhow::Result<(AuthorizationManager, AuthorizationMetadata)> {
         let mut manager =
-            AuthorizationManager::new_with_oauth_http_client(self.url.as_str(), self.mcp.oauth_http()).await?;
+            AuthorizationManager::new_with_oauth_http_client(self.url.as_str(), oauth::rmcp_client(self.mcp.http()))
+                .await?;
         let metadata = manager.resolve_metadata_from_challenge(Some(challenge)).await?.metadata;
         manager.set_metadata(metadata.clone());
         Ok((manager, metadata))
@@ -251,7 +252,7 @@ impl Client {
         )));
         let id_token = field("idp_id_token")?;
         let resource = self.url.to_string();
-        let http = self.mcp.oauth_http();
+        let http = oauth::rmcp_client(self.mcp.http());
         let token = EmaExchangeRequest::new_with_id_token(idp, resource_as, &resource, &id_token)
             .exchange(http.as_ref(), http.as_ref())
             .await
@@ -312,7 +313,7 @@ fn challenge_of(error: &ServiceError) -> Option<String> {
 }
 
 /// The `WWW-Authenticate` of a 401 or 403 answer.
-fn challenge_in(error: Option<&HttpError>) -> Option<String> {
+fn challenge_in(error: Option<&TransportError>) -> Option<String> {
     match error? {
         StreamableHttpError::AuthRequired(c) => Some(c.www_authenticate_header.clone()),
         StreamableHttpError::InsufficientScope(c) => Some(c.www_authenticate_header.clone()),

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::Secret;
 use switchboard_core::config::Settings;
 use switchboard_core::domain::{Credentials, CustomHeaders};
+use switchboard_core::egress::http::EgressHttp;
 use switchboard_core::egress::{EgressGuard, EgressPolicy, SystemResolver};
 use switchboard_core::mcp::{McpClient, McpLimits, StepObserver, StepUpdate};
 
@@ -22,7 +23,8 @@ pub(crate) fn client(settings: &Settings) -> anyhow::Result<McpClient> {
         allow: settings.egress_allow(),
         loopback_fuse: false,
     };
-    McpClient::new(EgressGuard::new(policy, Arc::new(SystemResolver)), McpLimits::default())
+    let http = EgressHttp::new(EgressGuard::new(policy, Arc::new(SystemResolver)))?;
+    Ok(McpClient::new(http, McpLimits::default()))
 }
 
 struct Printer;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{ConfigError, Sources};
 use crate::egress::AllowList;
+use crate::mcp::McpLimits;
 
 #[derive(Debug, Clone)]
 pub struct JobSettings {
@@ -31,6 +32,9 @@ pub struct JobSettings {
     pub heartbeat: Duration,
     /// `SWITCHBOARD_SHUTDOWN_GRACE`: time in-flight jobs get to finish on SIGTERM (default 30s).
     pub shutdown_grace: Duration,
+    /// `SWITCHBOARD_REDIS_TIMEOUT`: how long a Redis command (enqueue, rate limit, run event) may
+    /// take before it fails; the API answers 503 `QUEUE_UNAVAILABLE` instead of hanging (default 2s).
+    pub redis_timeout: Duration,
     /// `SWITCHBOARD_REDIS_PREFIX`: prefix of every Redis key, queue and channel (default `switchboard`).
     pub redis_prefix: String,
     /// `SWITCHBOARD_QUEUE_PATH`: embedded mode's queue file (default `<data dir>/queue.db`).
@@ -42,10 +46,8 @@ pub struct JobSettings {
     /// `SWITCHBOARD_EGRESS_ALLOW`: CIDRs and host:port that may be reached although private,
     /// or `none`. Default: loopback in embedded mode, nothing in distributed mode.
     pub egress_allow: Option<AllowList>,
-    /// `SWITCHBOARD_MCP_MAX_RESPONSE_BYTES`: largest JSON body or SSE event from a server (default 2 MiB).
-    pub mcp_max_response_bytes: usize,
-    /// `SWITCHBOARD_MCP_MAX_TOOLS`: most tools accepted from one server (default 1000).
-    pub mcp_max_tools: usize,
+    /// `SWITCHBOARD_MCP_MAX_…`: caps on what a server may send (see [`McpLimits`]).
+    pub mcp: McpLimits,
 }
 
 impl Default for JobSettings {
@@ -60,13 +62,13 @@ impl Default for JobSettings {
             poll_interval: Duration::from_millis(20),
             heartbeat: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(30),
+            redis_timeout: Duration::from_secs(2),
             redis_prefix: "switchboard".into(),
             queue_path: None,
             worker_listen: SocketAddr::from(([127, 0, 0, 1], 9091)),
             sse_keepalive: Duration::from_secs(15),
             egress_allow: None,
-            mcp_max_response_bytes: 2 * 1024 * 1024,
-            mcp_max_tools: 1000,
+            mcp: McpLimits::default(),
         }
     }
 }
@@ -85,13 +87,13 @@ impl JobSettings {
             poll_interval: src.duration_or("SWITCHBOARD_QUEUE_POLL_INTERVAL", d.poll_interval)?,
             heartbeat: src.duration_or("SWITCHBOARD_WORKER_HEARTBEAT", d.heartbeat)?,
             shutdown_grace: src.duration_or("SWITCHBOARD_SHUTDOWN_GRACE", d.shutdown_grace)?,
+            redis_timeout: src.duration_or("SWITCHBOARD_REDIS_TIMEOUT", d.redis_timeout)?,
             redis_prefix: src.parse_or("SWITCHBOARD_REDIS_PREFIX", d.redis_prefix)?,
             queue_path: src.parse("SWITCHBOARD_QUEUE_PATH")?,
             worker_listen: src.parse_or("SWITCHBOARD_WORKER_LISTEN", d.worker_listen)?,
             sse_keepalive: src.duration_or("SWITCHBOARD_SSE_KEEPALIVE", d.sse_keepalive)?,
             egress_allow: src.parse("SWITCHBOARD_EGRESS_ALLOW")?,
-            mcp_max_response_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_RESPONSE_BYTES", d.mcp_max_response_bytes)?,
-            mcp_max_tools: src.parse_or("SWITCHBOARD_MCP_MAX_TOOLS", d.mcp_max_tools)?,
+            mcp: mcp_limits(src, d.mcp)?,
         };
         for (name, ok) in [
             ("SWITCHBOARD_TEST_BUDGET", !settings.test_budget.is_zero()),
@@ -100,7 +102,18 @@ impl JobSettings {
             ("SWITCHBOARD_QUEUE_POLL_INTERVAL", !settings.poll_interval.is_zero()),
             ("SWITCHBOARD_WORKER_HEARTBEAT", !settings.heartbeat.is_zero()),
             ("SWITCHBOARD_SSE_KEEPALIVE", !settings.sse_keepalive.is_zero()),
-            ("SWITCHBOARD_MCP_MAX_TOOLS", settings.mcp_max_tools >= 1),
+            ("SWITCHBOARD_REDIS_TIMEOUT", !settings.redis_timeout.is_zero()),
+            ("SWITCHBOARD_MCP_MAX_TOOLS", settings.mcp.max_tools >= 1),
+            (
+                "SWITCHBOARD_MCP_MAX_RESPONSE_BYTES",
+                settings.mcp.max_message_bytes >= 1,
+            ),
+            (
+                "SWITCHBOARD_MCP_MAX_TOOL_LIST_BYTES",
+                settings.mcp.max_tool_list_bytes >= 1,
+            ),
+            ("SWITCHBOARD_MCP_MAX_SCHEMA_DEPTH", settings.mcp.max_schema_depth >= 1),
+            ("SWITCHBOARD_MCP_MAX_RESULT_BYTES", settings.mcp.max_result_bytes >= 1),
         ] {
             src.check(name, ok, "must be greater than zero")?;
         }
@@ -123,4 +136,17 @@ impl JobSettings {
         )?;
         Ok(settings)
     }
+}
+
+fn mcp_limits(src: &Sources, d: McpLimits) -> Result<McpLimits, ConfigError> {
+    Ok(McpLimits {
+        max_message_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_RESPONSE_BYTES", d.max_message_bytes)?,
+        max_tools: src.parse_or("SWITCHBOARD_MCP_MAX_TOOLS", d.max_tools)?,
+        max_tool_list_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_TOOL_LIST_BYTES", d.max_tool_list_bytes)?,
+        max_description_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_DESCRIPTION_BYTES", d.max_description_bytes)?,
+        max_schema_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_SCHEMA_BYTES", d.max_schema_bytes)?,
+        max_schema_depth: src.parse_or("SWITCHBOARD_MCP_MAX_SCHEMA_DEPTH", d.max_schema_depth)?,
+        max_result_bytes: src.parse_or("SWITCHBOARD_MCP_MAX_RESULT_BYTES", d.max_result_bytes)?,
+        ..d
+    })
 }

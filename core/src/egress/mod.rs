@@ -13,11 +13,15 @@
 //!   and re-checks whatever it resolves itself, so DNS rebinding gains nothing.
 //!   IP-literal URLs never reach a resolver: `check_url` and the redirect
 //!   policy judge them directly.
+//! - [`http`] is the outbound HTTP stack built on the guard: the shared
+//!   client, the one redirect policy, and the deadline and byte-cap helpers
+//!   every outbound request goes through.
 //! - In tests a *loopback fuse* ([`EgressPolicy::loopback_fuse`]) refuses every
 //!   non-loopback address in code separate from the policy, so a broken guard
 //!   still cannot send a packet off the machine.
 
 pub mod allow;
+pub mod http;
 pub mod ranges;
 pub mod resolver;
 

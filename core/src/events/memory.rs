@@ -41,6 +41,7 @@ impl MemoryBus {
 #[async_trait]
 impl EventBus for MemoryBus {
     async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64> {
+        let events = events.into_iter().map(RunEvent::bounded);
         let mut last = 0;
         for event in events {
             let seq = {

@@ -71,10 +71,11 @@ impl RedisBus {
 #[async_trait]
 impl EventBus for RedisBus {
     async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64> {
+        let events = events.into_iter().map(RunEvent::bounded);
         let mut invocation = self.script.key(self.log_key(run_id));
         invocation.key(self.channel()).arg(self.retention.as_secs().max(1));
-        for event in &events {
-            let json = serde_json::to_string(event)?;
+        for event in events {
+            let json = serde_json::to_string(&event)?;
             let head = format!(r#"{{"run_id":"{run_id}","event":{json},"seq":"#);
             invocation.arg(json).arg(head);
         }

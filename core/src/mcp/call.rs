@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::classify::{excerpt, http_error};
 use super::codes::{ErrorCode, Failure};
+use super::limits::McpLimits;
 use super::probe::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,22 +85,28 @@ impl CallFailure {
 }
 
 /// `tools/call` with a time limit; the result is MCP's `CallToolResult` as JSON
-/// (`content`, `structuredContent`, `isError` passed through).
+/// (`content`, `structuredContent`, `isError` passed through), at most
+/// `limits.max_result_bytes`.
 pub async fn call_tool(
     session: &Session,
     tool: &str,
     arguments: Map<String, Value>,
     timeout: Duration,
+    limits: &McpLimits,
 ) -> Result<Value, CallFailure> {
     let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+    let invalid = |message: String| CallFailure::new(FailureKind::Permanent, "INVALID_MCP_SERVER", message);
     match tokio::time::timeout(timeout, session.peer().call_tool(params)).await {
         Err(_) => Err(CallFailure::new(
             FailureKind::Transient,
             "TIMEOUT",
             format!("the tool did not answer within {} s", timeout.as_secs_f64()),
         )),
-        Ok(Ok(result)) => serde_json::to_value(result)
-            .map_err(|e| CallFailure::new(FailureKind::Permanent, "INVALID_MCP_SERVER", e.to_string())),
+        Ok(Ok(result)) => {
+            let value = serde_json::to_value(result).map_err(|e| invalid(e.to_string()))?;
+            limits.check_result(&value).map_err(invalid)?;
+            Ok(value)
+        }
         Ok(Err(error)) => Err(classify(&error)),
     }
 }

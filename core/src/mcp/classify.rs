@@ -12,8 +12,9 @@ use rmcp::transport::worker::WorkerQuitReason;
 
 use super::codes::{ErrorCode, Failure};
 use crate::egress::EgressError;
+use crate::egress::http::{HttpError, RedirectRefused};
 
-pub type HttpError = StreamableHttpError<reqwest::Error>;
+pub type TransportError = StreamableHttpError<reqwest::Error>;
 
 /// What went wrong during `initialize`, before it is turned into a failure.
 #[derive(Debug)]
@@ -24,13 +25,13 @@ pub enum InitProblem {
 }
 
 /// Finds the `StreamableHttpError` inside an rmcp error.
-pub fn http_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a HttpError> {
+pub fn http_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a TransportError> {
     let mut current = Some(error);
     while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<HttpError>() {
+        if let Some(found) = e.downcast_ref::<TransportError>() {
             return Some(found);
         }
-        if let Some(WorkerQuitReason::Fatal { error, .. }) = e.downcast_ref::<WorkerQuitReason<HttpError>>() {
+        if let Some(WorkerQuitReason::Fatal { error, .. }) = e.downcast_ref::<WorkerQuitReason<TransportError>>() {
             return Some(error);
         }
         if let Some(dynamic) = e.downcast_ref::<rmcp::transport::DynamicTransportError>() {
@@ -43,7 +44,7 @@ pub fn http_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a HttpErr
 }
 
 /// The `StreamableHttpError` behind a failed `initialize`, if any.
-pub fn init_http_error(error: &ClientInitializeError) -> Option<&HttpError> {
+pub fn init_http_error(error: &ClientInitializeError) -> Option<&TransportError> {
     match error {
         ClientInitializeError::TransportError { error, .. } => http_error(error.error.as_ref()),
         other => http_error(other),
@@ -67,7 +68,7 @@ pub fn init_error(error: &ClientInitializeError) -> InitProblem {
     }
 }
 
-fn http_problem(error: &HttpError) -> InitProblem {
+fn http_problem(error: &TransportError) -> InitProblem {
     use StreamableHttpError as E;
     let failed = |code, msg: String| InitProblem::Failed(Failure::new(code, msg));
     match error {
@@ -121,15 +122,40 @@ fn http_problem(error: &HttpError) -> InitProblem {
     }
 }
 
+/// A failure of a request Switchboard sent through the egress stack.
+pub fn http_failure(error: &HttpError) -> Failure {
+    match error {
+        HttpError::Timeout => Failure::new(ErrorCode::Timeout, "the server did not answer in time"),
+        HttpError::TooLarge { cap } => Failure::new(
+            ErrorCode::InvalidMcpServer,
+            format!("the server's answer is over Switchboard's limit of {cap} bytes"),
+        ),
+        HttpError::Blocked(e) => Failure::new(ErrorCode::BlockedDestination, blocked_message(e)),
+        HttpError::Redirect(refused) => redirect_failure(refused),
+        HttpError::Transport(e) => transport_failure(e),
+    }
+}
+
+/// A redirect that was not followed.
+pub fn redirect_failure(refused: &RedirectRefused) -> Failure {
+    match refused {
+        RedirectRefused::Blocked(e) => Failure::new(ErrorCode::BlockedDestination, blocked_message(e)),
+        other => Failure::new(ErrorCode::InvalidMcpServer, other.to_string()),
+    }
+}
+
 /// A failure from reqwest before the server answered.
 pub fn transport_failure(error: &reqwest::Error) -> Failure {
+    if let Some(refused) = find::<RedirectRefused>(error) {
+        return redirect_failure(refused);
+    }
     if let Some(blocked) = find::<EgressError>(error) {
         return Failure::new(ErrorCode::BlockedDestination, blocked_message(blocked));
     }
     if error.is_redirect() {
         return Failure::new(
-            ErrorCode::BlockedDestination,
-            "the server redirected to an address Switchboard does not connect to",
+            ErrorCode::InvalidMcpServer,
+            "the server redirected in a way Switchboard does not follow",
         );
     }
     if error.is_timeout() {

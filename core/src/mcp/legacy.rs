@@ -2,20 +2,26 @@
 //! removed its client: GET the URL as an event stream, wait for the `endpoint`
 //! event, then POST JSON-RPC messages to that endpoint and read the answers as
 //! `message` events on the stream. The endpoint must be on the same origin as
-//! the URL that passed the egress check.
+//! the URL that passed the egress check. Every request goes through the
+//! egress stack under a deadline; events are size-capped.
 
 use std::time::Duration;
 
 use futures::{Sink, Stream, StreamExt};
+use http::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
-use tokio::time::Instant;
 use url::Url;
 
 use super::Target;
-use super::classify::{excerpt, transport_failure};
+use super::classify::{excerpt, http_failure};
 use super::codes::{ErrorCode, Failure};
-use crate::sse::{self, SseEvent};
+use crate::egress::http::{Deadline, EgressHttp};
+use crate::sse::{self, SseError, SseEvent};
+
+/// Time one message POST may take (the answer comes on the stream; the POST
+/// itself is answered at once by a working server).
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A send failure on the legacy transport.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +33,9 @@ pub type LegacyStream = std::pin::Pin<Box<dyn Stream<Item = ServerJsonRpcMessage
 
 /// Opens the event stream and waits for the endpoint, until `deadline`.
 pub async fn connect(
-    http: &reqwest::Client,
+    http: &EgressHttp,
     target: &Target,
-    deadline: Instant,
+    deadline: Deadline,
     max_event: usize,
 ) -> Result<(LegacySink, LegacyStream), Failure> {
     let refused = || {
@@ -38,8 +44,11 @@ pub async fn connect(
             "the server answered neither the Streamable HTTP nor the legacy SSE MCP transport; check the URL",
         )
     };
-    let request = target.apply(http.get(target.url.clone()).header(ACCEPT, "text/event-stream"));
-    let response = request.send().await.map_err(|e| transport_failure(&e))?;
+    let request = target.apply(
+        http.request(Method::GET, target.url.clone())
+            .header(ACCEPT, "text/event-stream"),
+    );
+    let response = http.send(request, deadline).await.map_err(|e| http_failure(&e))?;
     let status = response.status();
     if status == 401 || status == 403 {
         return Err(super::classify::auth_failure(status.as_u16(), None));
@@ -54,7 +63,7 @@ pub async fn connect(
     }
     let mut events = Box::pin(sse::events(response.bytes_stream(), max_event));
     let endpoint = loop {
-        let next = tokio::time::timeout_at(deadline, events.next()).await.map_err(|_| {
+        let next = deadline.run(events.next()).await.map_err(|_| {
             Failure::new(
                 ErrorCode::Timeout,
                 "the legacy SSE server did not announce its message endpoint in time",
@@ -63,10 +72,19 @@ pub async fn connect(
         match next {
             Some(Ok(SseEvent { event, data, .. })) if event == "endpoint" => break data,
             Some(Ok(_)) => continue,
+            Some(Err(SseError::TooLarge(max))) => {
+                return Err(Failure::new(
+                    ErrorCode::InvalidMcpServer,
+                    format!(
+                        "an event from the server is over Switchboard's limit of {max} bytes \
+                         (SWITCHBOARD_MCP_MAX_RESPONSE_BYTES; the operator can raise it)"
+                    ),
+                ));
+            }
             Some(Err(e)) => {
                 return Err(Failure::new(
                     ErrorCode::InvalidMcpServer,
-                    format!("invalid event stream: {e}"),
+                    format!("invalid event stream: {}", excerpt(&e.to_string())),
                 ));
             }
             None => return Err(refused()),
@@ -98,21 +116,15 @@ pub async fn connect(
     ))
 }
 
-fn poster(
-    http: reqwest::Client,
-    target: Target,
-    endpoint: Url,
-) -> impl Sink<ClientJsonRpcMessage, Error = LegacyError> {
+fn poster(http: EgressHttp, target: Target, endpoint: Url) -> impl Sink<ClientJsonRpcMessage, Error = LegacyError> {
     futures::sink::unfold(
         (http, target, endpoint),
         |(http, target, endpoint), message: ClientJsonRpcMessage| async move {
-            let request = target
-                .apply(http.post(endpoint.clone()).json(&message))
-                .timeout(Duration::from_secs(30));
-            let response = request
-                .send()
+            let request = target.apply(http.request(Method::POST, endpoint.clone()).json(&message));
+            let response = http
+                .send(request, Deadline::after(POST_TIMEOUT))
                 .await
-                .map_err(|e| LegacyError(transport_failure(&e).message))?;
+                .map_err(|e| LegacyError(http_failure(&e).message))?;
             if !response.status().is_success() {
                 return Err(LegacyError(format!(
                     "the message endpoint answered HTTP {}",

@@ -12,20 +12,18 @@
 
 use std::time::Duration;
 
-use rmcp::ServiceExt as _;
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, PaginatedRequestParams, ProtocolVersion};
+use rmcp::model::ClientConfig;
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::ToSchema;
 
-use super::classify::{self, InitProblem, excerpt};
+use super::classify;
 use super::codes::{ErrorCode, Failure};
-use super::timed::AnsweredClient;
-use super::{McpClient, Target, legacy};
+use super::handshake::server_info;
+use super::{McpClient, Target};
 use crate::domain::{Credentials, CustomHeaders, ServerUrl, ToolInfo};
+use crate::egress::http::Deadline;
 
 /// The steps of a connection test, in order.
 pub const TEST_STEPS: [&str; 5] = ["parse_url", "egress_check", "connect", "handshake", "list_tools"];
@@ -78,7 +76,6 @@ pub struct ProbeReport {
 
 /// An initialized MCP session; end it with [`close`].
 pub type Session = RunningService<RoleClient, ClientConfig>;
-type Client = Session;
 
 /// Ignores step updates (sessions opened for tool calls).
 struct Silent;
@@ -87,14 +84,21 @@ impl StepObserver for Silent {
     fn update(&self, _: StepUpdate) {}
 }
 
-struct Steps<'a> {
+/// The steps of one test (or session opening), under one deadline.
+pub(super) struct Steps<'a> {
     observer: &'a dyn StepObserver,
-    deadline: Instant,
-    budget: Duration,
+    pub(super) deadline: Deadline,
 }
 
-impl Steps<'_> {
-    fn start(&self, name: &'static str) -> Instant {
+impl<'a> Steps<'a> {
+    fn new(observer: &'a dyn StepObserver, budget: Duration) -> Self {
+        Self {
+            observer,
+            deadline: Deadline::after(budget),
+        }
+    }
+
+    pub(super) fn start(&self, name: &'static str) -> Instant {
         self.observer.update(StepUpdate {
             name,
             status: StepStatus::Running,
@@ -104,7 +108,7 @@ impl Steps<'_> {
         Instant::now()
     }
 
-    fn end(&self, name: &'static str, started: Instant, outcome: Result<Option<String>, &Failure>) {
+    pub(super) fn end(&self, name: &'static str, started: Instant, outcome: Result<Option<String>, &Failure>) {
         let duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
         let (status, message) = match outcome {
             Ok(message) => (StepStatus::Ok, message),
@@ -121,7 +125,7 @@ impl Steps<'_> {
     /// Runs one step under the deadline.
     async fn run<T>(&self, name: &'static str, work: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
         let started = self.start(name);
-        let result = match tokio::time::timeout_at(self.deadline, work).await {
+        let result = match self.deadline.run(work).await {
             Ok(result) => result,
             Err(_) => Err(self.timeout(name)),
         };
@@ -129,12 +133,12 @@ impl Steps<'_> {
         result
     }
 
-    fn timeout(&self, name: &str) -> Failure {
+    pub(super) fn timeout(&self, name: &str) -> Failure {
         Failure::new(
             ErrorCode::Timeout,
             format!(
                 "the server did not answer within the {}s test budget (during {name}); check that it is running and responsive",
-                self.budget.as_secs_f64()
+                self.deadline.budget().as_secs_f64()
             ),
         )
     }
@@ -151,14 +155,6 @@ impl Steps<'_> {
     }
 }
 
-fn client_config() -> ClientConfig {
-    ClientConfig::new(
-        ClientCapabilities::default(),
-        Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
-    )
-    .with_protocol_version(ProtocolVersion::V_2025_11_25)
-}
-
 impl McpClient {
     /// Opens a session for tool calls: egress check, connect and handshake
     /// (with the legacy fallback), without step reporting.
@@ -169,20 +165,20 @@ impl McpClient {
         headers: &CustomHeaders,
         budget: Duration,
     ) -> Result<(Session, Option<ServerInfo>), Failure> {
-        let steps = Steps {
-            observer: &Silent,
-            deadline: Instant::now() + budget,
-            budget,
-        };
+        let steps = Steps::new(&Silent, budget);
         let target = Target::new(url.as_url().clone(), credentials, headers);
-        self.check_egress(&target).await?;
+        steps
+            .deadline
+            .run(self.check_egress(&target))
+            .await
+            .map_err(|_| steps.timeout("connect"))??;
         let (session, transport) = self.handshake(&target, &steps, &mut "connect").await?;
         let info = server_info(&session, transport);
         Ok((session, info))
     }
 
     async fn check_egress(&self, target: &Target) -> Result<(), Failure> {
-        self.guard.check_url(&target.url).await.map(drop).map_err(|e| {
+        self.guard().check_url(&target.url).await.map(drop).map_err(|e| {
             let code = match e {
                 crate::egress::EgressError::Blocked { .. } => ErrorCode::BlockedDestination,
                 crate::egress::EgressError::Unresolvable { .. } => ErrorCode::ConnectionFailed,
@@ -201,11 +197,7 @@ impl McpClient {
         budget: Duration,
         observer: &dyn StepObserver,
     ) -> ProbeReport {
-        let steps = Steps {
-            observer,
-            deadline: Instant::now() + budget,
-            budget,
-        };
+        let steps = Steps::new(observer, budget);
         let mut report = ProbeReport::default();
         let mut last = "parse_url";
         let outcome = self
@@ -264,170 +256,9 @@ impl McpClient {
         }
         Ok(())
     }
-
-    /// `connect` and `handshake`: Streamable HTTP first, legacy SSE when the
-    /// server answers the POST with 400, 404 or 405.
-    async fn handshake(
-        &self,
-        target: &Target,
-        steps: &Steps<'_>,
-        last: &mut &'static str,
-    ) -> Result<(Client, &'static str), Failure> {
-        let client = AnsweredClient::new(self.http.clone());
-        let answered = client.answered.clone();
-        let mut config = StreamableHttpClientTransportConfig::with_uri(target.url.as_str())
-            .max_sse_event_size(self.limits.max_message_bytes)
-            .max_json_response_size(self.limits.max_message_bytes)
-            .reinit_on_expired_session(false);
-        config.auth_header = target.bearer.as_ref().map(|t| t.expose().to_owned());
-        config.custom_headers = target.headers.iter().cloned().collect();
-        let transport = StreamableHttpClientTransport::with_client(client, config);
-        let init = client_config().serve(transport);
-        tokio::pin!(init);
-
-        let connect_started = steps.start("connect");
-        let mut handshake_started = None;
-        let result = loop {
-            tokio::select! {
-                biased;
-                result = &mut init => break Some(result),
-                () = answered.notified(), if handshake_started.is_none() => {
-                    steps.end("connect", connect_started, Ok(None));
-                    *last = "handshake";
-                    handshake_started = Some(steps.start("handshake"));
-                }
-                () = tokio::time::sleep_until(steps.deadline) => break None,
-            }
-        };
-        let current = if handshake_started.is_some() {
-            "handshake"
-        } else {
-            "connect"
-        };
-        let result = match result {
-            Some(result) => result,
-            None => {
-                let failure = steps.timeout(current);
-                steps.end(current, handshake_started.unwrap_or(connect_started), Err(&failure));
-                return Err(failure);
-            }
-        };
-        let problem = match result {
-            Ok(client) => {
-                let started = self.answered_now(steps, connect_started, handshake_started, last);
-                steps.end("handshake", started, Ok(None));
-                return Ok((client, "streamable_http"));
-            }
-            Err(e) => classify::init_error(&e),
-        };
-        let reached = matches!(&problem, InitProblem::TryLegacy(_))
-            || matches!(&problem, InitProblem::Failed(f) if !matches!(f.code, ErrorCode::ConnectionFailed | ErrorCode::Timeout | ErrorCode::BlockedDestination));
-        if !reached {
-            let InitProblem::Failed(failure) = problem else {
-                unreachable!("checked above")
-            };
-            let step = if handshake_started.is_some() {
-                "handshake"
-            } else {
-                "connect"
-            };
-            steps.end(step, handshake_started.unwrap_or(connect_started), Err(&failure));
-            return Err(failure);
-        }
-        let started = self.answered_now(steps, connect_started, handshake_started, last);
-        let outcome = match problem {
-            InitProblem::TryLegacy(_) => self.legacy_handshake(target, steps.deadline).await,
-            InitProblem::Failed(failure) => Err(failure),
-        };
-        let outcome = match outcome {
-            Err(f) if f.code == ErrorCode::Timeout => Err(steps.timeout("handshake")),
-            other => other,
-        };
-        steps.end("handshake", started, outcome.as_ref().map(|_| None));
-        outcome.map(|client| (client, "sse"))
-    }
-
-    /// Marks `connect` done if the answer was not noticed yet; returns when the handshake started.
-    fn answered_now(
-        &self,
-        steps: &Steps<'_>,
-        connect: Instant,
-        handshake: Option<Instant>,
-        last: &mut &'static str,
-    ) -> Instant {
-        handshake.unwrap_or_else(|| {
-            steps.end("connect", connect, Ok(None));
-            *last = "handshake";
-            steps.start("handshake")
-        })
-    }
-
-    async fn legacy_handshake(&self, target: &Target, deadline: Instant) -> Result<Client, Failure> {
-        let (sink, stream) = legacy::connect(&self.http, target, deadline, self.limits.max_message_bytes).await?;
-        match tokio::time::timeout_at(deadline, client_config().serve((sink, stream))).await {
-            Err(_) => Err(Failure::new(ErrorCode::Timeout, "timed out")),
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(Failure::new(
-                ErrorCode::InvalidMcpServer,
-                format!(
-                    "the legacy SSE server did not complete the MCP handshake: {}",
-                    excerpt(&e.to_string())
-                ),
-            )),
-        }
-    }
-
-    /// `tools/list`, page by page, within the limits.
-    async fn list_tools(&self, client: &Client) -> Result<Vec<ToolInfo>, Failure> {
-        let invalid = |msg: String| Failure::new(ErrorCode::InvalidMcpServer, msg);
-        let mut tools = Vec::new();
-        let mut cursor = None;
-        for _ in 0..self.limits.max_pages {
-            let page = client
-                .peer()
-                .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
-                .await
-                .map_err(|e| invalid(format!("tools/list failed: {}", excerpt(&e.to_string()))))?;
-            if tools.len() + page.tools.len() > self.limits.max_tools {
-                return Err(invalid(format!(
-                    "the server lists more than {} tools",
-                    self.limits.max_tools
-                )));
-            }
-            tools.extend(page.tools.into_iter().map(tool_info));
-            match page.next_cursor {
-                Some(next) if !next.is_empty() => cursor = Some(next),
-                _ => return Ok(tools),
-            }
-        }
-        Err(invalid(format!(
-            "the server's tool list continues past {} pages",
-            self.limits.max_pages
-        )))
-    }
-}
-
-fn tool_info(tool: rmcp::model::Tool) -> ToolInfo {
-    ToolInfo {
-        name: tool.name.into_owned(),
-        title: tool.title,
-        description: tool.description.map(|d| d.into_owned()),
-        input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
-        output_schema: tool.output_schema.map(|s| serde_json::Value::Object((*s).clone())),
-        annotations: tool.annotations.and_then(|a| serde_json::to_value(a).ok()),
-    }
-}
-
-fn server_info(session: &Session, transport: &str) -> Option<ServerInfo> {
-    session.peer_info().map(|i| ServerInfo {
-        name: i.server_info.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
-        version: i.server_info.as_ref().map(|s| s.version.clone()).unwrap_or_default(),
-        protocol_version: i.protocol_version.to_string(),
-        transport: transport.to_owned(),
-    })
 }
 
 /// Ends the session (DELETE for Streamable HTTP), without letting a slow server hold the caller.
-pub async fn close(client: Client) {
+pub async fn close(client: Session) {
     let _ = tokio::time::timeout(Duration::from_secs(2), client.cancel()).await;
 }

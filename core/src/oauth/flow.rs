@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::OAuthError;
-use crate::mcp::McpClient;
+use super::http::{MAX_BODY, TIMEOUT, rmcp_client};
+use crate::egress::http::{Deadline, EgressHttp};
 use crate::secret::Secret;
 
 /// How Switchboard presents itself to authorization servers.
@@ -118,18 +119,18 @@ pub struct Grant {
 /// header of the server's 401/403, when there was one; `previous_scopes` are
 /// those granted before (a step-up asks for their union with the challenge's).
 pub async fn start(
-    mcp: &McpClient,
+    http: &EgressHttp,
     server_url: &Url,
     challenge: Option<&str>,
     choice: &ClientChoice,
     identity: &ClientIdentity,
     previous_scopes: &[String],
 ) -> Result<Started, OAuthError> {
-    let mut manager = AuthorizationManager::new_with_oauth_http_client(server_url.as_str(), mcp.oauth_http()).await?;
+    let mut manager = AuthorizationManager::new_with_oauth_http_client(server_url.as_str(), rmcp_client(http)).await?;
     let metadata = match manager.resolve_metadata_from_challenge(challenge).await {
         Ok(resolution) => resolution.metadata,
         Err(AuthError::AuthorizationServerMismatch { received_issuer, .. }) => {
-            legacy_metadata(mcp, server_url, &received_issuer).await?
+            legacy_metadata(http, server_url, &received_issuer).await?
         }
         Err(e) => return Err(e.into()),
     };
@@ -213,7 +214,11 @@ pub async fn start(
 /// names an issuer with a path (`https://host/oauth`). rmcp's strict issuer
 /// check refuses it; it is accepted only when the issuer has the server's own
 /// origin, which is what that revision of the spec describes.
-async fn legacy_metadata(mcp: &McpClient, server_url: &Url, issuer: &str) -> Result<AuthorizationMetadata, OAuthError> {
+async fn legacy_metadata(
+    http: &EgressHttp,
+    server_url: &Url,
+    issuer: &str,
+) -> Result<AuthorizationMetadata, OAuthError> {
     let same_origin = Url::parse(issuer).is_ok_and(|i| i.origin() == server_url.origin());
     if !same_origin {
         return Err(OAuthError::Protocol(format!(
@@ -223,18 +228,15 @@ async fn legacy_metadata(mcp: &McpClient, server_url: &Url, issuer: &str) -> Res
     let mut url = server_url.clone();
     url.set_path("/.well-known/oauth-authorization-server");
     url.set_query(None);
-    super::egress_checked(mcp, &url).await?;
-    let response = mcp
-        .http()
-        .get(url)
-        .send()
+    let failed = |e: &dyn std::fmt::Display| OAuthError::Protocol(format!("authorization-server metadata: {e}"));
+    let fetched = http
+        .fetch(http.request(http::Method::GET, url), Deadline::after(TIMEOUT), MAX_BODY)
         .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| OAuthError::Protocol(format!("authorization-server metadata: {e}")))?;
-    let metadata: AuthorizationMetadata = response
-        .json()
-        .await
-        .map_err(|e| OAuthError::Protocol(format!("authorization-server metadata: {e}")))?;
+        .map_err(|e| failed(&e))?;
+    if !fetched.status.is_success() {
+        return Err(failed(&format!("HTTP {}", fetched.status.as_u16())));
+    }
+    let metadata: AuthorizationMetadata = fetched.json().map_err(|e| failed(&e))?;
     if metadata.issuer.as_deref() != Some(issuer) {
         return Err(OAuthError::Protocol(
             "the authorization-server metadata changed during discovery".into(),
@@ -282,12 +284,17 @@ fn choose_scopes(
 
 /// Exchanges the authorization code (the callback's `code`, and its `iss`
 /// when the server sent one) for tokens.
-pub async fn finish(mcp: &McpClient, pending: Pending, code: &str, issuer: Option<&str>) -> Result<Grant, OAuthError> {
+pub async fn finish(
+    http: &EgressHttp,
+    pending: Pending,
+    code: &str,
+    issuer: Option<&str>,
+) -> Result<Grant, OAuthError> {
     if pending.registration.provider == Provider::Google {
-        return super::google::finish(mcp, pending, code).await;
+        return super::google::finish(http, pending, code).await;
     }
     let Pending { registration, state } = pending;
-    let mut manager = registration.manager(mcp.oauth_http()).await?;
+    let mut manager = registration.manager(rmcp_client(http)).await?;
     let csrf = state.csrf_token.clone();
     let states = InMemoryStateStore::new();
     states.save(&csrf, state).await?;

@@ -16,8 +16,9 @@ use url::Url;
 
 use super::OAuthError;
 use super::flow::{Grant, Pending, Provider, Registration, Started};
+use super::http::{MAX_BODY, TIMEOUT};
 use crate::config::GoogleSettings;
-use crate::mcp::McpClient;
+use crate::egress::http::{Deadline, EgressHttp};
 use crate::secret::Secret;
 
 fn random(bytes: usize) -> String {
@@ -75,7 +76,7 @@ pub fn start(settings: &GoogleSettings, redirect_uri: &str, scopes: &[&str]) -> 
 }
 
 /// Exchanges the code for tokens.
-pub async fn finish(mcp: &McpClient, pending: Pending, code: &str) -> Result<Grant, OAuthError> {
+pub async fn finish(http: &EgressHttp, pending: Pending, code: &str) -> Result<Grant, OAuthError> {
     let registration = pending.registration;
     let mut form = base_form(&registration);
     form.extend([
@@ -84,7 +85,7 @@ pub async fn finish(mcp: &McpClient, pending: Pending, code: &str) -> Result<Gra
         ("redirect_uri", registration.redirect_uri.clone()),
         ("code_verifier", pending.state.pkce_verifier.clone()),
     ]);
-    let response = token_request(mcp, &registration, &form).await?;
+    let response = token_request(http, &registration, &form).await?;
     let scopes = pending.state.requested_scopes;
     Ok(Grant {
         credentials: StoredCredentials::new(registration.client_id.clone(), Some(response), scopes, Some(now())),
@@ -94,7 +95,7 @@ pub async fn finish(mcp: &McpClient, pending: Pending, code: &str) -> Result<Gra
 }
 
 /// Refreshes; Google keeps the refresh token unless it sends a new one.
-pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError> {
+pub async fn refresh(http: &EgressHttp, grant: &Grant) -> Result<Grant, OAuthError> {
     let refresh_token = grant
         .refresh_token()
         .ok_or_else(|| OAuthError::Rejected("there is no refresh token".into()))?;
@@ -103,7 +104,7 @@ pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError
         ("grant_type", "refresh_token".to_owned()),
         ("refresh_token", refresh_token.expose().to_owned()),
     ]);
-    let mut response = token_request(mcp, &grant.registration, &form).await?;
+    let mut response = token_request(http, &grant.registration, &form).await?;
     if oauth2::TokenResponse::refresh_token(&response).is_none() {
         response.set_refresh_token(Some(oauth2::RefreshToken::new(refresh_token.expose().to_owned())));
     }
@@ -128,25 +129,21 @@ fn base_form(registration: &Registration) -> Vec<(&'static str, String)> {
 }
 
 async fn token_request(
-    mcp: &McpClient,
+    http: &EgressHttp,
     registration: &Registration,
     form: &[(&'static str, String)],
 ) -> Result<OAuthTokenResponse, OAuthError> {
     let url = Url::parse(&registration.metadata.token_endpoint).map_err(|e| OAuthError::Protocol(e.to_string()))?;
-    super::egress_checked(mcp, &url).await?;
-    let response = mcp
-        .http()
-        .post(url)
-        .form(form)
-        .timeout(std::time::Duration::from_secs(15))
-        .send()
+    // Token requests never follow redirects (OAuth 2.1).
+    let fetched = http
+        .fetch_once(
+            http.request(http::Method::POST, url).form(form),
+            Deadline::after(TIMEOUT),
+            MAX_BODY,
+        )
         .await
         .map_err(|e| OAuthError::Protocol(format!("token endpoint: {e}")))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| OAuthError::Protocol(format!("token endpoint: {e}")))?;
+    let (status, body) = (fetched.status, fetched.body);
     if !status.is_success() {
         let error = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()

@@ -10,7 +10,8 @@ use rmcp::transport::auth::{CredentialStore as _, InMemoryCredentialStore};
 
 use super::OAuthError;
 use super::flow::{Grant, Provider};
-use crate::mcp::McpClient;
+use super::http::rmcp_client;
+use crate::egress::http::EgressHttp;
 use crate::secret::Secret;
 
 /// Refresh this many seconds before expiry (or at half the lifetime, if shorter).
@@ -64,16 +65,16 @@ impl Grant {
 
 /// Exchanges the refresh token for new tokens. `OAuthError::Rejected` means
 /// the grant is gone (`invalid_grant`): the user must authorize again.
-pub async fn refresh(mcp: &McpClient, grant: &Grant) -> Result<Grant, OAuthError> {
+pub async fn refresh(http: &EgressHttp, grant: &Grant) -> Result<Grant, OAuthError> {
     if !grant.has_refresh_token() {
         return Err(OAuthError::Rejected(
             "the access token expired and there is no refresh token".into(),
         ));
     }
     if grant.registration.provider == Provider::Google {
-        return super::google::refresh(mcp, grant).await;
+        return super::google::refresh(http, grant).await;
     }
-    let mut manager = grant.registration.manager(mcp.oauth_http()).await?;
+    let mut manager = grant.registration.manager(rmcp_client(http)).await?;
     let store = InMemoryCredentialStore::new();
     store.save(grant.credentials.clone()).await?;
     manager.set_credential_store(store.clone());

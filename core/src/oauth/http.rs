@@ -1,85 +1,47 @@
-//! The HTTP client rmcp's OAuth state machine uses, routed through the egress
-//! guard: every metadata document, registration, authorization and token URL a
-//! server hands us is checked (names through the guarded resolver, IP literals
-//! directly, every redirect hop again).
+//! rmcp's OAuth state machine on the egress stack: every metadata document,
+//! registration, token and revocation request goes through
+//! [`EgressHttp::execute`] — the guard, the one redirect policy, a deadline
+//! and a body cap.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use rmcp::transport::auth::{
     OAuthHttpClient, OAuthHttpClientError, OAuthHttpClientFuture, OAuthHttpRedirectPolicy, OAuthHttpRequest,
 };
 
-use crate::egress::EgressGuard;
-use crate::egress::resolver::GuardedResolver;
+use crate::egress::http::{Deadline, EgressHttp, Fetched, Redirects};
 
 /// Largest OAuth response (metadata, registration, token) accepted.
-const MAX_BODY: usize = 256 * 1024;
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub const MAX_BODY: usize = 256 * 1024;
+/// Time one OAuth request may take, connect to last body byte.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Two reqwest clients (redirects followed and checked / not followed), both
-/// resolving through the guard. Build once per process.
+/// The adapter rmcp's `AuthorizationManager` runs on.
 #[derive(Debug, Clone)]
-pub struct GuardedOAuthHttp {
-    follow: reqwest::Client,
-    stop: reqwest::Client,
-    guard: EgressGuard,
-}
+pub struct GuardedOAuthHttp(pub EgressHttp);
 
-impl GuardedOAuthHttp {
-    pub fn new(guard: EgressGuard) -> anyhow::Result<Self> {
-        let build = |redirect: reqwest::redirect::Policy| {
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(GuardedResolver(guard.clone())))
-                .redirect(redirect)
-                .no_proxy()
-                .timeout(TIMEOUT)
-                .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-                .build()
-        };
-        let hop_guard = guard.clone();
-        let follow = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 5 {
-                attempt.error("too many redirects")
-            } else if let Err(e) = hop_guard.check_literal(attempt.url()) {
-                attempt.error(e)
-            } else {
-                attempt.follow()
-            }
-        });
-        Ok(Self {
-            follow: build(follow)?,
-            stop: build(reqwest::redirect::Policy::none())?,
-            guard,
-        })
-    }
+/// The egress stack as rmcp's OAuth HTTP client.
+pub fn rmcp_client(http: &EgressHttp) -> Arc<dyn OAuthHttpClient> {
+    Arc::new(GuardedOAuthHttp(http.clone()))
 }
 
 impl OAuthHttpClient for GuardedOAuthHttp {
     fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
         Box::pin(async move {
-            let client = match request.redirect_policy {
-                OAuthHttpRedirectPolicy::Stop => &self.stop,
-                _ => &self.follow,
+            let redirects = match request.redirect_policy {
+                OAuthHttpRedirectPolicy::Stop => Redirects::Stop,
+                _ => Redirects::Follow,
             };
             let request = reqwest::Request::try_from(request.request).map_err(boxed)?;
-            self.guard.check_url(request.url()).await.map_err(boxed)?;
-            let response = client.execute(request).await.map_err(boxed)?;
-            let mut builder = http::Response::builder().status(response.status());
-            for (name, value) in response.headers() {
+            let deadline = Deadline::after(TIMEOUT);
+            let response = self.0.execute(request, deadline, redirects).await.map_err(boxed)?;
+            let Fetched { status, headers, body } = Fetched::read(response, deadline, MAX_BODY).await.map_err(boxed)?;
+            let mut builder = http::Response::builder().status(status);
+            for (name, value) in &headers {
                 builder = builder.header(name, value);
             }
-            let mut body = Vec::new();
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(boxed)?;
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err("the OAuth server's response is too large".into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            builder.body(body).map_err(boxed)
+            builder.body(body.to_vec()).map_err(boxed)
         })
     }
 }

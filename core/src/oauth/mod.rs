@@ -1,6 +1,6 @@
 //! OAuth 2.1 for MCP servers (and Google): Switchboard as the client.
 //!
-//! - [`http`]: the egress-guarded HTTP client rmcp's OAuth code runs on.
+//! - [`http`]: rmcp's OAuth code on the egress stack (guard, redirects, deadlines, caps).
 //! - [`flow`]: the authorization-code flow with PKCE, split at the callback.
 //! - [`google`]: Google sign-in (Gmail), outside MCP authorization's rules.
 //! - [`grant`]: issued tokens, their freshness, and refresh.
@@ -15,7 +15,7 @@ pub mod service;
 
 pub use flow::{ClientChoice, ClientIdentity, Grant, Pending, Provider, Registration, Started, finish, start};
 pub use grant::refresh;
-pub use http::GuardedOAuthHttp;
+pub use http::{GuardedOAuthHttp, rmcp_client};
 pub use service::{Authorization, CallbackError, Completed, OAuthService, OAuthTarget, TokenError};
 
 /// Why an OAuth step failed.
@@ -29,13 +29,4 @@ pub enum OAuthError {
     /// Discovery, metadata, token endpoint or transport problems.
     #[error("{0}")]
     Protocol(String),
-}
-
-/// Refuses a URL the egress guard refuses (for requests made outside rmcp).
-pub(crate) async fn egress_checked(mcp: &crate::mcp::McpClient, url: &url::Url) -> Result<(), OAuthError> {
-    mcp.guard()
-        .check_url(url)
-        .await
-        .map(drop)
-        .map_err(|e| OAuthError::Protocol(e.to_string()))
 }

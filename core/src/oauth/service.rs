@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::flow::{self, ClientChoice, ClientIdentity, Grant, Pending};
 use super::{OAuthError, grant};
 use crate::config::{GoogleSettings, Settings};
-use crate::mcp::McpClient;
+use crate::egress::http::{Deadline, EgressHttp};
 use crate::secret::Secret;
 use crate::store::{OAuthFlowRecord, OAuthGrantRecord, SealedColumn, Store, now};
 use crate::vault::{Aad, Vault};
@@ -36,6 +36,8 @@ const LEASE: Duration = Duration::from_secs(30);
 const LEASE_WAIT: Duration = Duration::from_secs(20);
 /// How often a waiting caller re-reads the grant.
 const LEASE_POLL: Duration = Duration::from_millis(25);
+/// Time a (best-effort) revocation may take.
+const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What an authorization is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +110,7 @@ pub enum TokenError {
 pub struct OAuthService {
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
-    mcp: McpClient,
+    http: EgressHttp,
     identity: ClientIdentity,
 }
 
@@ -139,13 +141,13 @@ fn after(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 }
 
 impl OAuthService {
-    pub fn new(settings: &Settings, store: Arc<dyn Store>, vault: Arc<Vault>, mcp: McpClient) -> Self {
+    pub fn new(settings: &Settings, store: Arc<dyn Store>, vault: Arc<Vault>, http: EgressHttp) -> Self {
         let public = &settings.agent.public_url;
         let join = |path: &str| public.join(path).map(|u| u.to_string()).unwrap_or_default();
         Self {
             store,
             vault,
-            mcp,
+            http,
             identity: ClientIdentity {
                 redirect_uri: join("/oauth/callback"),
                 metadata_url: (public.scheme() == "https").then(|| join("/oauth/client-metadata.json")),
@@ -176,7 +178,7 @@ impl OAuthService {
             .flatten()
             .map(|g| [g.scopes(), &g.wanted_scopes[..]].concat())
             .unwrap_or_default();
-        let started = flow::start(&self.mcp, server_url, challenge, choice, &self.identity, &previous).await?;
+        let started = flow::start(&self.http, server_url, challenge, choice, &self.identity, &previous).await?;
         let binding = random_token();
         self.save_flow(owner, target, &started.state, &binding, &started.pending)
             .await
@@ -267,7 +269,7 @@ impl OAuthService {
             .vault
             .open_json(flow_aad(&flow.owner, &flow.state_hash), &flow.pending)
             .map_err(|e| anyhow::anyhow!("open pending flow: {e}"))?;
-        let grant = flow::finish(&self.mcp, pending, code, issuer).await?;
+        let grant = flow::finish(&self.http, pending, code, issuer).await?;
         self.put_grant(&flow.owner, &flow.target, &grant).await?;
         Ok(Completed {
             owner: flow.owner,
@@ -348,7 +350,7 @@ impl OAuthService {
         if !grant.is_stale() {
             return fresh_token(&grant);
         }
-        match grant::refresh(&self.mcp, &grant).await {
+        match grant::refresh(&self.http, &grant).await {
             Ok(refreshed) => {
                 self.put_grant(owner, &key, &refreshed).await?;
                 metrics::counter!("switchboard_oauth_refreshes_total", "outcome" => "ok").increment(1);
@@ -433,9 +435,6 @@ impl OAuthService {
         };
         let token = grant.refresh_token().or_else(|| grant.access_token());
         let Some(token) = token else { return };
-        if super::egress_checked(&self.mcp, &endpoint).await.is_err() {
-            return;
-        }
         let registration = &grant.registration;
         let mut form = vec![
             ("token", token.expose().to_owned()),
@@ -444,13 +443,11 @@ impl OAuthService {
         if let Some(secret) = &registration.client_secret {
             form.push(("client_secret", secret.expose().to_owned()));
         }
+        // Revocation is a token request: no redirects (OAuth 2.1).
+        let request = self.http.request(http::Method::POST, endpoint).form(&form);
         let sent = self
-            .mcp
-            .http()
-            .post(endpoint)
-            .form(&form)
-            .timeout(Duration::from_secs(10))
-            .send()
+            .http
+            .fetch_once(request, Deadline::after(REVOKE_TIMEOUT), 4096)
             .await;
         if let Err(e) = sent {
             tracing::info!(error = %e, "token revocation failed (best effort)");

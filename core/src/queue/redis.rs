@@ -1,4 +1,8 @@
-//! The Redis queue (apalis-redis).
+//! The Redis queue (apalis-redis), on two connections: the *command*
+//! connection (enqueue, queue depth, rate limits, run events) answers within
+//! a response timeout, so a stalled Redis is an error for the API, not a
+//! hang; the *consumer* connection that apalis's workers fetch on has none
+//! (a slow fetch must not stop a busy worker).
 
 use std::time::Duration;
 
@@ -19,7 +23,10 @@ use crate::secret::Secret;
 /// Producer handle on the Redis queues; cheap to clone.
 #[derive(Clone)]
 pub struct RedisQueue {
+    /// Commands that must answer quickly (with a response timeout).
     conn: ConnectionManager,
+    /// apalis's fetches (no response timeout).
+    consumer: ConnectionManager,
     client: redis::Client,
     settings: QueueSettings,
     /// Signalled by [`Self::listen_for_pushes`] when a job is pushed, by any process.
@@ -35,18 +42,26 @@ impl std::fmt::Debug for RedisQueue {
 }
 
 impl RedisQueue {
-    /// Connects with no response timeout: apalis's default 500 ms can stop a busy worker.
-    pub async fn connect(url: &Secret, settings: QueueSettings) -> anyhow::Result<Self> {
+    /// Connects both connections; commands time out after `response_timeout`.
+    pub async fn connect(url: &Secret, settings: QueueSettings, response_timeout: Duration) -> anyhow::Result<Self> {
         let client = redis::Client::open(url.expose()).context("REDIS_URL is not a valid Redis URL")?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(None)
-            .set_connection_timeout(Some(Duration::from_secs(5)));
+        let config = |timeout| {
+            ConnectionManagerConfig::new()
+                .set_response_timeout(timeout)
+                .set_connection_timeout(Some(Duration::from_secs(5)))
+        };
         let conn = client
-            .get_connection_manager_with_config(config)
+            .get_connection_manager_with_config(config(Some(response_timeout)))
+            .await
+            .context("Failed to connect to Redis (REDIS_URL)")?;
+        // apalis's default 500 ms response timeout can stop a busy worker: none here.
+        let consumer = client
+            .get_connection_manager_with_config(config(None))
             .await
             .context("Failed to connect to Redis (REDIS_URL)")?;
         Ok(Self {
             conn,
+            consumer,
             client,
             settings,
             wakes: wake::wakes(),
@@ -61,6 +76,7 @@ impl RedisQueue {
         &self.client
     }
 
+    /// The command connection (with a response timeout).
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
@@ -99,8 +115,9 @@ impl RedisQueue {
         self.wakes[&kind].clone()
     }
 
+    /// The queue as apalis's workers consume it (no response timeout).
     pub fn storage(&self, kind: RunKind) -> RedisStorage<RunJob, ConnectionManager> {
-        RedisStorage::new(self.conn.clone()).with_config(self.config(kind))
+        RedisStorage::new(self.consumer.clone()).with_config(self.config(kind))
     }
 }
 
@@ -110,7 +127,8 @@ impl JobQueue for RedisQueue {
         let task = TaskBuilder::new(RunJob { run_id })
             .task_id(TaskId::from_ulid(task_id(run_id)))
             .build();
-        self.storage(kind)
+        RedisStorage::<RunJob, _>::new(self.conn.clone())
+            .with_config(self.config(kind))
             .push_task(task)
             .await
             .context("Failed to enqueue job in Redis")?;

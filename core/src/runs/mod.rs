@@ -96,6 +96,9 @@ pub struct AgentInput {
 }
 
 /// A change to a run, in order; `seq` numbers them per run (SSE `id:`).
+/// Events stay small (see [`RunEvent::bounded`]): they travel through Redis
+/// pub/sub to every process. A run's result is never in an event; `Finished`
+/// is the reference to it, read from the `runs` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
@@ -103,13 +106,28 @@ pub enum RunEvent {
     Started { attempt: i32 },
     /// A step started or ended.
     Step { step: Step },
-    /// The run ended; terminal.
+    /// The run ended; terminal. Its result is in the run.
     Finished {
         status: RunStatus,
-        result: Option<Value>,
         error_code: Option<String>,
         error_message: Option<String>,
     },
+}
+
+/// Longest message an event carries (longer ones are cut, with `…`).
+pub const MAX_EVENT_MESSAGE: usize = 2000;
+
+fn cut(text: &mut Option<String>) {
+    if let Some(t) = text.as_mut()
+        && t.len() > MAX_EVENT_MESSAGE
+    {
+        let mut end = MAX_EVENT_MESSAGE;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+        t.push('…');
+    }
 }
 
 impl RunEvent {
@@ -123,5 +141,26 @@ impl RunEvent {
 
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Finished { .. })
+    }
+
+    /// The event with its free text cut to [`MAX_EVENT_MESSAGE`] bytes: every
+    /// other field is bounded by construction, so an event stays a few KiB.
+    pub fn bounded(mut self) -> Self {
+        match &mut self {
+            Self::Step { step } => {
+                cut(&mut step.message);
+                step.name.truncate(128);
+            }
+            Self::Finished {
+                error_code,
+                error_message,
+                ..
+            } => {
+                cut(error_code);
+                cut(error_message);
+            }
+            Self::Started { .. } => {}
+        }
+        self
     }
 }

@@ -98,9 +98,15 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..SAMPLES + WARM_UP {
         let arguments = json!({"text": "bench"}).as_object().unwrap().clone();
         let started = Instant::now();
-        switchboard_core::mcp::call::call_tool(&session, "tool_0", arguments, Duration::from_secs(5))
-            .await
-            .map_err(|f| anyhow::anyhow!("direct call failed: {f:?}"))?;
+        switchboard_core::mcp::call::call_tool(
+            &session,
+            "tool_0",
+            arguments,
+            Duration::from_secs(5),
+            &McpLimits::default(),
+        )
+        .await
+        .map_err(|f| anyhow::anyhow!("direct call failed: {f:?}"))?;
         if i >= WARM_UP {
             floor.push(started.elapsed());
         }

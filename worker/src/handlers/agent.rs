@@ -31,7 +31,7 @@ const SYSTEM_PROMPT: &str = "You are an assistant with tools. Use them when they
     when the user selected a tool, use it to answer.";
 
 pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome> {
-    let Some(model) = ChatModel::from_settings(&services.settings.agent) else {
+    let Some(model) = ChatModel::from_settings(&services.settings.agent, &services.operator_http) else {
         return Ok(Outcome::failed(
             run,
             "AGENT_NOT_CONFIGURED",

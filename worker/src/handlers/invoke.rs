@@ -165,7 +165,7 @@ async fn call_once(
             let result = match session {
                 Ok(session) => {
                     services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
-                    call::call_tool(&session, &target.tool_name, arguments, timeout).await
+                    call::call_tool(&session, &target.tool_name, arguments, timeout, &services.mcp.limits()).await
                 }
                 Err(failure) => Err(failure),
             };

@@ -131,10 +131,7 @@ async fn run(services: &Services, sessions: &Sessions, job: RunJob) -> anyhow::R
         let waited = run.started_at.unwrap_or(run.created_at) - run.created_at;
         metrics::job_waited(kind, waited.to_std().unwrap_or_default());
     }
-    services
-        .events
-        .append(run.id, RunEvent::Started { attempt: run.attempts })
-        .await?;
+    publish(services, run.id, RunEvent::Started { attempt: run.attempts }).await;
     let outcome = match kind {
         RunKind::ConnectionTest => test::run(services, &run).await?,
         RunKind::DiscoverTools => discover::run(services, &run).await?,
@@ -142,6 +139,15 @@ async fn run(services: &Services, sessions: &Sessions, job: RunJob) -> anyhow::R
         RunKind::AgentTurn => agent::run(services, &run).await?,
     };
     finish(services, &run, kind, outcome, started).await
+}
+
+/// Publishes a run event. The `runs` row is the truth: when the bus is down
+/// (a stalled Redis) waiters find the change by their safety-net read, so a
+/// failed publish is logged, not retried.
+async fn publish(services: &Services, run_id: uuid::Uuid, event: RunEvent) {
+    if let Err(e) = services.events.append(run_id, event).await {
+        tracing::warn!(%run_id, error = format!("{e:#}"), "failed to publish a run event");
+    }
 }
 
 /// Writes the outcome to the run, then publishes the terminal event (so a
@@ -158,28 +164,21 @@ async fn finish(
     } else {
         RunStatus::Failed
     };
-    let result = outcome.result.clone();
     let error = outcome.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
     let finished = services
         .store
-        .finish_run(run.id, status, &outcome.steps, result.as_ref(), error, now())
+        .finish_run(run.id, status, &outcome.steps, outcome.result.as_ref(), error, now())
         .await?;
     if finished.is_none() {
         metrics::job_finished(kind, "duplicate", started.elapsed());
         return Ok(());
     }
-    services
-        .events
-        .append(
-            run.id,
-            RunEvent::Finished {
-                status,
-                result,
-                error_code: error.map(|e| e.0.to_owned()),
-                error_message: error.map(|e| e.1.to_owned()),
-            },
-        )
-        .await?;
+    let event = RunEvent::Finished {
+        status,
+        error_code: error.map(|e| e.0.to_owned()),
+        error_message: error.map(|e| e.1.to_owned()),
+    };
+    publish(services, run.id, event).await;
     metrics::test_outcome(kind, &outcome.code());
     metrics::job_finished(kind, status.as_str(), started.elapsed());
     tracing::info!(

@@ -1,34 +1,28 @@
 //! The few Gmail REST calls the tool makes.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use url::Url;
 
+use switchboard_core::egress::http::{self, Deadline, HttpError};
+
 use crate::invoke::ToolError;
 
-/// Shared by every call (building a client costs milliseconds).
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        switchboard_core::telemetry::install_crypto_provider();
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .no_proxy()
-            .build()
-            .expect("static configuration")
-    })
-}
+/// Time one Gmail request may take, connect to last byte.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest Gmail answer read.
+const MAX_BODY: usize = 16 << 20;
 
 pub struct GmailApi<'a> {
+    http: &'a reqwest::Client,
     base: &'a Url,
     token: &'a str,
 }
 
 impl<'a> GmailApi<'a> {
-    pub fn new(base: &'a Url, token: &'a str) -> Self {
-        Self { base, token }
+    pub fn new(http: &'a reqwest::Client, base: &'a Url, token: &'a str) -> Self {
+        Self { http, base, token }
     }
 
     fn url(&self, path: &str) -> Result<Url, ToolError> {
@@ -36,34 +30,35 @@ impl<'a> GmailApi<'a> {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ToolError> {
-        let response = request.bearer_auth(self.token).send().await.map_err(|e| {
-            ToolError::new(
-                "UPSTREAM_ERROR",
-                format!("Gmail could not be reached: {}", e.without_url()),
-            )
-        })?;
-        let status = response.status();
-        if status == 401 {
+        let fetched = http::fetch(request.bearer_auth(self.token), Deadline::after(TIMEOUT), MAX_BODY)
+            .await
+            .map_err(|e| match e {
+                HttpError::Transport(e) => ToolError::new(
+                    "UPSTREAM_ERROR",
+                    format!("Gmail could not be reached: {}", e.without_url()),
+                ),
+                other => ToolError::new("UPSTREAM_ERROR", format!("Gmail: {other}")),
+            })?;
+        if fetched.status == 401 {
             return Err(ToolError::new(
                 "AUTH_FAILED",
                 "Gmail refused the stored sign-in: reconnect Gmail in the Apps menu",
             ));
         }
-        if !status.is_success() {
+        if !fetched.status.is_success() {
             return Err(ToolError::new(
                 "UPSTREAM_ERROR",
-                format!("Gmail answered HTTP {}", status.as_u16()),
+                format!("Gmail answered HTTP {}", fetched.status.as_u16()),
             ));
         }
-        response
+        fetched
             .json()
-            .await
             .map_err(|_| ToolError::new("UPSTREAM_ERROR", "Gmail answered with something that is not JSON"))
     }
 
     pub async fn send(&self, raw: &str) -> Result<Value, ToolError> {
         self.call(
-            http()
+            self.http
                 .post(self.url("gmail/v1/users/me/messages/send")?)
                 .json(&json!({"raw": raw})),
         )
@@ -75,7 +70,7 @@ impl<'a> GmailApi<'a> {
         url.query_pairs_mut()
             .append_pair("q", query)
             .append_pair("maxResults", &max_results.to_string());
-        let listed = self.call(http().get(url)).await?;
+        let listed = self.call(self.http.get(url)).await?;
         let mut messages = Vec::new();
         for id in listed["messages"]
             .as_array()
@@ -89,7 +84,7 @@ impl<'a> GmailApi<'a> {
                 .append_pair("metadataHeaders", "From")
                 .append_pair("metadataHeaders", "Subject")
                 .append_pair("metadataHeaders", "Date");
-            let message = self.call(http().get(url)).await?;
+            let message = self.call(self.http.get(url)).await?;
             messages.push(json!({
                 "id": id,
                 "from": header(&message, "From"),
@@ -107,7 +102,7 @@ impl<'a> GmailApi<'a> {
         }
         let mut url = self.url(&format!("gmail/v1/users/me/messages/{id}"))?;
         url.query_pairs_mut().append_pair("format", "full");
-        let message = self.call(http().get(url)).await?;
+        let message = self.call(self.http.get(url)).await?;
         Ok(json!({
             "id": id,
             "from": header(&message, "From"),

@@ -90,7 +90,11 @@ impl SystemTool for Gmail {
             .and_then(|c| c.get("access_token"))
             .and_then(Value::as_str)
             .ok_or_else(|| ToolError::not_connected(DESCRIPTOR.name))?;
-        let api = GmailApi::new(&ctx.services.settings.agent.gmail_api_base, token);
+        let api = GmailApi::new(
+            &ctx.services.operator_http,
+            &ctx.services.settings.agent.gmail_api_base,
+            token,
+        );
         match function {
             "send_email" => {
                 let args: SendArgs = arguments(args)?;

@@ -1,0 +1,145 @@
+//! The `connect` and `handshake` steps: Streamable HTTP through rmcp first;
+//! when the server answers that POST with 400, 404 or 405, the legacy
+//! HTTP+SSE transport. Both transports run under the test's one deadline.
+
+use rmcp::ServiceExt as _;
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use tokio::time::Instant;
+
+use super::classify::{self, InitProblem, excerpt};
+use super::codes::{ErrorCode, Failure};
+use super::probe::{ServerInfo, Session, Steps};
+use super::timed::AnsweredClient;
+use super::{McpClient, Target, legacy};
+use crate::egress::http::Deadline;
+
+/// What Switchboard says in `initialize`: no client capabilities, so a server
+/// has nothing to ask of it (sampling, elicitation and roots are refused).
+pub(super) fn client_config() -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+    )
+    .with_protocol_version(ProtocolVersion::V_2025_11_25)
+}
+
+impl McpClient {
+    /// `connect` and `handshake`, reported as steps; the transport used is
+    /// returned with the session (`streamable_http` or `sse`).
+    pub(super) async fn handshake(
+        &self,
+        target: &Target,
+        steps: &Steps<'_>,
+        last: &mut &'static str,
+    ) -> Result<(Session, &'static str), Failure> {
+        let client = AnsweredClient::new(self.http().client().clone());
+        let answered = client.answered.clone();
+        let limits = self.limits();
+        let mut config = StreamableHttpClientTransportConfig::with_uri(target.url.as_str())
+            .max_sse_event_size(limits.max_message_bytes)
+            .max_json_response_size(limits.max_message_bytes)
+            .reinit_on_expired_session(false);
+        config.auth_header = target.bearer.as_ref().map(|t| t.expose().to_owned());
+        config.custom_headers = target.headers.iter().cloned().collect();
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        let init = client_config().serve(transport);
+        tokio::pin!(init);
+
+        let connect_started = steps.start("connect");
+        let mut handshake_started = None;
+        let result = loop {
+            tokio::select! {
+                biased;
+                result = &mut init => break Some(result),
+                () = answered.notified(), if handshake_started.is_none() => {
+                    steps.end("connect", connect_started, Ok(None));
+                    *last = "handshake";
+                    handshake_started = Some(steps.start("handshake"));
+                }
+                () = tokio::time::sleep_until(steps.deadline.instant()) => break None,
+            }
+        };
+        let current = if handshake_started.is_some() {
+            "handshake"
+        } else {
+            "connect"
+        };
+        let Some(result) = result else {
+            let failure = steps.timeout(current);
+            steps.end(current, handshake_started.unwrap_or(connect_started), Err(&failure));
+            return Err(failure);
+        };
+        let problem = match result {
+            Ok(session) => {
+                let started = answered_now(steps, connect_started, handshake_started, last);
+                steps.end("handshake", started, Ok(None));
+                return Ok((session, "streamable_http"));
+            }
+            Err(e) => classify::init_error(&e),
+        };
+        // Not reached at all: the step that was running failed.
+        if let InitProblem::Failed(failure) = &problem
+            && matches!(
+                failure.code,
+                ErrorCode::ConnectionFailed | ErrorCode::Timeout | ErrorCode::BlockedDestination
+            )
+        {
+            steps.end(current, handshake_started.unwrap_or(connect_started), Err(failure));
+            return Err(failure.clone());
+        }
+        let started = answered_now(steps, connect_started, handshake_started, last);
+        let outcome = match problem {
+            InitProblem::TryLegacy(_) => self.legacy_handshake(target, steps.deadline).await,
+            InitProblem::Failed(failure) => Err(failure),
+        };
+        let outcome = match outcome {
+            Err(f) if f.code == ErrorCode::Timeout => Err(steps.timeout("handshake")),
+            other => other,
+        };
+        steps.end("handshake", started, outcome.as_ref().map(|_| None));
+        outcome.map(|session| (session, "sse"))
+    }
+
+    /// The legacy transport, wholly under `deadline`: opening the event
+    /// stream, waiting for its endpoint and the MCP handshake over it.
+    async fn legacy_handshake(&self, target: &Target, deadline: Deadline) -> Result<Session, Failure> {
+        let handshake = async {
+            let (sink, stream) =
+                legacy::connect(self.http(), target, deadline, self.limits().max_message_bytes).await?;
+            client_config().serve((sink, stream)).await.map_err(|e| {
+                Failure::new(
+                    ErrorCode::InvalidMcpServer,
+                    format!(
+                        "the legacy SSE server did not complete the MCP handshake: {}",
+                        excerpt(&e.to_string())
+                    ),
+                )
+            })
+        };
+        deadline
+            .run(handshake)
+            .await
+            .unwrap_or_else(|_| Err(Failure::new(ErrorCode::Timeout, "timed out")))
+    }
+}
+
+/// Marks `connect` done if the answer was not noticed yet; returns when the handshake started.
+fn answered_now(steps: &Steps<'_>, connect: Instant, handshake: Option<Instant>, last: &mut &'static str) -> Instant {
+    handshake.unwrap_or_else(|| {
+        steps.end("connect", connect, Ok(None));
+        *last = "handshake";
+        steps.start("handshake")
+    })
+}
+
+/// The server as it introduced itself in the handshake.
+pub(super) fn server_info(session: &Session, transport: &str) -> Option<ServerInfo> {
+    session.peer_info().map(|i| ServerInfo {
+        name: i.server_info.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+        version: i.server_info.as_ref().map(|s| s.version.clone()).unwrap_or_default(),
+        protocol_version: i.protocol_version.to_string(),
+        transport: transport.to_owned(),
+    })
+}
