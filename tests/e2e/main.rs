@@ -28,6 +28,7 @@ mod connectors;
 mod events;
 mod gateway;
 mod health;
+mod hostile;
 mod invocations;
 mod isolation;
 mod mcp_client;

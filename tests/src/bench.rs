@@ -42,6 +42,17 @@ pub fn rss_mib(pid: u32) -> f64 {
         / 1024.0
 }
 
+/// Resident memory of a process now, in MiB.
+pub fn current_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
 /// The API and worker processes of one benchmark, with their database.
 #[derive(Debug)]
 pub struct Cluster {

@@ -137,3 +137,59 @@ pub async fn dump(prefix: &str) -> String {
     }
     out
 }
+
+/// A `redis-server` of the test's own on a free loopback port, for faults
+/// (pauses, restarts, lost data) that must never touch the shared server.
+/// Killed when dropped.
+#[derive(Debug)]
+pub struct PrivateRedis {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl PrivateRedis {
+    /// Starts it and waits until it answers; panics with how to install Redis if it cannot.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install Redis (Debian: redis-server)"));
+        let redis = Self { child, port };
+        for _ in 0..100 {
+            if redis.command(&["PING"]).await.is_ok() {
+                return redis;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the private redis-server on port {port} did not come up");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Runs one command on a fresh connection.
+    pub async fn command(&self, args: &[&str]) -> redis::RedisResult<redis::Value> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.query_async(&mut conn).await
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -107,19 +107,24 @@ fn http_problem(error: &TransportError) -> InitProblem {
                 content_type.as_deref().map_or("no content type".to_owned(), excerpt)
             ),
         ),
-        E::ResponseBodyTooLarge { max_size } => failed(
-            ErrorCode::InvalidMcpServer,
-            format!("the server's response exceeded the {max_size}-byte limit"),
-        ),
+        E::ResponseBodyTooLarge { max_size } => failed(ErrorCode::InvalidMcpServer, oversized_message(*max_size)),
         E::Sse(_) | E::Deserialize(_) | E::UnexpectedEndOfStream => failed(
             ErrorCode::InvalidMcpServer,
-            "the server's answer is not a valid MCP message (or exceeded the size limit)".into(),
+            "the server's answer is not a valid MCP message".into(),
         ),
         _ => failed(
             ErrorCode::InvalidMcpServer,
             format!("the MCP handshake failed: {}", excerpt(&error.to_string())),
         ),
     }
+}
+
+/// A message from the server over `SWITCHBOARD_MCP_MAX_RESPONSE_BYTES`.
+pub fn oversized_message(max: usize) -> String {
+    format!(
+        "a message from the server is over Switchboard's limit of {max} bytes \
+         (SWITCHBOARD_MCP_MAX_RESPONSE_BYTES; the operator can raise it)"
+    )
 }
 
 /// A failure of a request Switchboard sent through the egress stack.

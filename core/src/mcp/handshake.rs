@@ -2,10 +2,18 @@
 //! when the server answers that POST with 400, 404 or 405, the legacy
 //! HTTP+SSE transport. Both transports run under the test's one deadline.
 
-use rmcp::ServiceExt as _;
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[allow(deprecated)]
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationCreateRequestMethod,
+    Implementation, ListRootsRequestMethod, ListRootsResult, ProtocolVersion,
+};
+use rmcp::service::RequestContext;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt as _};
 use tokio::time::Instant;
 
 use super::classify::{self, InitProblem, excerpt};
@@ -15,27 +23,79 @@ use super::timed::AnsweredClient;
 use super::{McpClient, Target, legacy};
 use crate::egress::http::Deadline;
 
-/// What Switchboard says in `initialize`: no client capabilities, so a server
-/// has nothing to ask of it (sampling, elicitation and roots are refused).
-pub(super) fn client_config() -> ClientConfig {
-    ClientConfig::new(
-        ClientCapabilities::default(),
-        Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+/// Switchboard as an MCP client: it declares no client capabilities and
+/// refuses every request a server makes of it (sampling, elicitation, roots)
+/// with "method not found", so a server learns nothing and asks nobody.
+#[derive(Debug, Clone)]
+pub struct Refusing(ClientConfig);
+
+impl ClientHandler for Refusing {
+    fn get_info(&self) -> ClientConfig {
+        self.0.clone()
+    }
+
+    // Roots are deprecated (SEP-2577) but servers may still ask.
+    #[allow(deprecated)]
+    async fn list_roots(&self, _: RequestContext<RoleClient>) -> Result<ListRootsResult, ErrorData> {
+        Err(ErrorData::method_not_found::<ListRootsRequestMethod>())
+    }
+
+    async fn create_elicitation(
+        &self,
+        _: ElicitRequestParams,
+        _: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        Err(ErrorData::method_not_found::<ElicitationCreateRequestMethod>())
+    }
+}
+
+/// What Switchboard says in `initialize` (sampling is refused by rmcp's default).
+pub(super) fn client_config() -> Refusing {
+    Refusing(
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+        )
+        .with_protocol_version(ProtocolVersion::V_2025_11_25),
     )
-    .with_protocol_version(ProtocolVersion::V_2025_11_25)
+}
+
+/// An initialized session and how it was reached.
+pub(super) struct Opened {
+    pub session: Session,
+    /// `streamable_http` or `sse`.
+    pub transport: &'static str,
+    /// Set if the server sent an event over the size limit (rmcp then reports
+    /// only a closed connection).
+    pub oversized: Arc<AtomicBool>,
+}
+
+impl Opened {
+    /// `failure`, or the size limit's failure when an oversized event caused it.
+    pub fn explain(&self, failure: Failure, limits: &super::McpLimits) -> Failure {
+        explain(&self.oversized, failure, limits)
+    }
+}
+
+fn explain(oversized: &AtomicBool, failure: Failure, limits: &super::McpLimits) -> Failure {
+    if oversized.load(Ordering::Acquire) {
+        limits.message_too_large()
+    } else {
+        failure
+    }
 }
 
 impl McpClient {
-    /// `connect` and `handshake`, reported as steps; the transport used is
-    /// returned with the session (`streamable_http` or `sse`).
+    /// `connect` and `handshake`, reported as steps.
     pub(super) async fn handshake(
         &self,
         target: &Target,
         steps: &Steps<'_>,
         last: &mut &'static str,
-    ) -> Result<(Session, &'static str), Failure> {
+    ) -> Result<Opened, Failure> {
         let client = AnsweredClient::new(self.http().client().clone());
         let answered = client.answered.clone();
+        let oversized = client.oversized.clone();
         let limits = self.limits();
         let mut config = StreamableHttpClientTransportConfig::with_uri(target.url.as_str())
             .max_sse_event_size(limits.max_message_bytes)
@@ -75,9 +135,16 @@ impl McpClient {
             Ok(session) => {
                 let started = answered_now(steps, connect_started, handshake_started, last);
                 steps.end("handshake", started, Ok(None));
-                return Ok((session, "streamable_http"));
+                return Ok(Opened {
+                    session,
+                    transport: "streamable_http",
+                    oversized,
+                });
             }
-            Err(e) => classify::init_error(&e),
+            Err(e) => match classify::init_error(&e) {
+                InitProblem::Failed(failure) => InitProblem::Failed(explain(&oversized, failure, &limits)),
+                legacy => legacy,
+            },
         };
         // Not reached at all: the step that was running failed.
         if let InitProblem::Failed(failure) = &problem
@@ -99,7 +166,11 @@ impl McpClient {
             other => other,
         };
         steps.end("handshake", started, outcome.as_ref().map(|_| None));
-        outcome.map(|session| (session, "sse"))
+        outcome.map(|session| Opened {
+            session,
+            transport: "sse",
+            oversized,
+        })
     }
 
     /// The legacy transport, wholly under `deadline`: opening the event

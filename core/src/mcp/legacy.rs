@@ -14,7 +14,7 @@ use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use url::Url;
 
 use super::Target;
-use super::classify::{excerpt, http_failure};
+use super::classify::{excerpt, http_failure, oversized_message};
 use super::codes::{ErrorCode, Failure};
 use crate::egress::http::{Deadline, EgressHttp};
 use crate::sse::{self, SseError, SseEvent};
@@ -73,13 +73,7 @@ pub async fn connect(
             Some(Ok(SseEvent { event, data, .. })) if event == "endpoint" => break data,
             Some(Ok(_)) => continue,
             Some(Err(SseError::TooLarge(max))) => {
-                return Err(Failure::new(
-                    ErrorCode::InvalidMcpServer,
-                    format!(
-                        "an event from the server is over Switchboard's limit of {max} bytes \
-                         (SWITCHBOARD_MCP_MAX_RESPONSE_BYTES; the operator can raise it)"
-                    ),
-                ));
+                return Err(Failure::new(ErrorCode::InvalidMcpServer, oversized_message(max)));
             }
             Some(Err(e)) => {
                 return Err(Failure::new(

@@ -118,11 +118,9 @@ impl McpLimits {
     }
 
     pub fn message_too_large(&self) -> Failure {
-        over(
-            "a message from the server",
-            self.max_message_bytes,
-            "bytes",
-            "SWITCHBOARD_MCP_MAX_RESPONSE_BYTES",
+        Failure::new(
+            ErrorCode::InvalidMcpServer,
+            super::classify::oversized_message(self.max_message_bytes),
         )
     }
 

@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use rmcp::model::ClientConfig;
 use rmcp::service::{RoleClient, RunningService};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -75,7 +74,7 @@ pub struct ProbeReport {
 }
 
 /// An initialized MCP session; end it with [`close`].
-pub type Session = RunningService<RoleClient, ClientConfig>;
+pub type Session = RunningService<RoleClient, super::handshake::Refusing>;
 
 /// Ignores step updates (sessions opened for tool calls).
 struct Silent;
@@ -172,9 +171,9 @@ impl McpClient {
             .run(self.check_egress(&target))
             .await
             .map_err(|_| steps.timeout("connect"))??;
-        let (session, transport) = self.handshake(&target, &steps, &mut "connect").await?;
-        let info = server_info(&session, transport);
-        Ok((session, info))
+        let opened = self.handshake(&target, &steps, &mut "connect").await?;
+        let info = server_info(&opened.session, opened.transport);
+        Ok((opened.session, info))
     }
 
     async fn check_egress(&self, target: &Target) -> Result<(), Failure> {
@@ -230,13 +229,16 @@ impl McpClient {
         steps.run("egress_check", self.check_egress(&target)).await?;
 
         *last = "connect";
-        let (client, transport) = self.handshake(&target, steps, last).await?;
-        report.server = server_info(&client, transport);
-        let has_tools = client.peer_info().is_some_and(|i| i.capabilities.tools.is_some());
+        let opened = self.handshake(&target, steps, last).await?;
+        report.server = server_info(&opened.session, opened.transport);
+        let has_tools = opened
+            .session
+            .peer_info()
+            .is_some_and(|i| i.capabilities.tools.is_some());
 
         *last = "list_tools";
         let listed = if has_tools {
-            steps.run("list_tools", self.list_tools(&client)).await
+            steps.run("list_tools", self.list_tools(&opened)).await
         } else {
             let started = steps.start("list_tools");
             steps.end(
@@ -246,7 +248,7 @@ impl McpClient {
             );
             Ok(Vec::new())
         };
-        close(client).await;
+        close(opened.session).await;
         report.tools = listed?;
         if report.tools.is_empty() {
             report.warning = Some(Failure::new(

@@ -4,11 +4,14 @@
 //! server answered but is not a usable MCP server" (handshake). It also
 //! reports when a GET event stream opened: rmcp opens the standalone stream
 //! after `initialize` without saying so, and a client that must not race it
-//! (the conformance client) waits for this.
+//! (the conformance client) waits for this. And it notices an event stream cut
+//! off for an oversized event, which rmcp reports only as a closed connection.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use http::{HeaderName, HeaderValue};
 use rmcp::model::ClientJsonRpcMessage;
@@ -23,6 +26,8 @@ pub struct AnsweredClient {
     pub inner: reqwest::Client,
     pub answered: Arc<Notify>,
     pub stream_opened: Arc<Notify>,
+    /// Set when an event stream was cut off for an event over the size limit.
+    pub oversized: Arc<AtomicBool>,
 }
 
 impl AnsweredClient {
@@ -31,9 +36,35 @@ impl AnsweredClient {
             inner,
             answered: Arc::default(),
             stream_opened: Arc::default(),
+            oversized: Arc::default(),
+        }
+    }
+
+    /// The stream, noting an oversized event in [`Self::oversized`].
+    fn watch(&self, stream: SseStream) -> SseStream {
+        let oversized = self.oversized.clone();
+        stream
+            .inspect(move |item| {
+                if let Err(e) = item
+                    && e.to_string().contains("exceeded the maximum size")
+                {
+                    oversized.store(true, Ordering::Release);
+                }
+            })
+            .boxed()
+    }
+
+    fn watch_post(&self, result: PostResult) -> PostResult {
+        match result {
+            Ok(StreamableHttpPostResponse::Sse(stream, session)) => {
+                Ok(StreamableHttpPostResponse::Sse(self.watch(stream), session))
+            }
+            other => other,
         }
     }
 }
+
+type SseStream = BoxStream<'static, Result<Sse, SseError>>;
 
 type PostResult = Result<StreamableHttpPostResponse, StreamableHttpError<reqwest::Error>>;
 
@@ -66,7 +97,7 @@ impl StreamableHttpClient for AnsweredClient {
             .post_message(uri, message, session_id, auth_header, custom_headers)
             .await;
         self.observe(&result);
-        result
+        self.watch_post(result)
     }
 
     async fn post_message_with_response_limits(
@@ -83,7 +114,7 @@ impl StreamableHttpClient for AnsweredClient {
             .post_message_with_response_limits(uri, message, session_id, auth_header, custom_headers, limits)
             .await;
         self.observe(&result);
-        result
+        self.watch_post(result)
     }
 
     async fn delete_session(
@@ -113,7 +144,7 @@ impl StreamableHttpClient for AnsweredClient {
         if stream.is_ok() {
             self.stream_opened.notify_one();
         }
-        stream
+        stream.map(|s| self.watch(s))
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -139,6 +170,6 @@ impl StreamableHttpClient for AnsweredClient {
         if stream.is_ok() {
             self.stream_opened.notify_one();
         }
-        stream
+        stream.map(|s| self.watch(s))
     }
 }

@@ -7,13 +7,14 @@ use rmcp::service::ServiceError;
 use super::McpClient;
 use super::classify::{excerpt, http_error};
 use super::codes::{ErrorCode, Failure};
+use super::handshake::Opened;
 use super::limits::McpLimits;
-use super::probe::Session;
 use crate::domain::ToolInfo;
 
 impl McpClient {
     /// `tools/list`, page by page, within the limits.
-    pub(super) async fn list_tools(&self, session: &Session) -> Result<Vec<ToolInfo>, Failure> {
+    pub(super) async fn list_tools(&self, opened: &Opened) -> Result<Vec<ToolInfo>, Failure> {
+        let session = &opened.session;
         let limits = self.limits();
         let mut tools = Vec::new();
         let mut total = 0;
@@ -23,7 +24,7 @@ impl McpClient {
                 .peer()
                 .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
                 .await
-                .map_err(|e| list_failure(&e, &limits))?;
+                .map_err(|e| opened.explain(list_failure(&e, &limits), &limits))?;
             if tools.len() + page.tools.len() > limits.max_tools {
                 return Err(limits.too_many_tools());
             }

@@ -38,6 +38,18 @@ const LEASE_WAIT: Duration = Duration::from_secs(20);
 const LEASE_POLL: Duration = Duration::from_millis(25);
 /// Time a (best-effort) revocation may take.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time discovery and registration may take together (each request has its
+/// own deadline too), and likewise a code exchange or a refresh.
+const FLOW_BUDGET: Duration = Duration::from_secs(30);
+
+/// `work` under [`FLOW_BUDGET`].
+async fn within_budget<T>(work: impl Future<Output = Result<T, OAuthError>>) -> Result<T, OAuthError> {
+    tokio::time::timeout(FLOW_BUDGET, work).await.unwrap_or_else(|_| {
+        Err(OAuthError::Protocol(
+            "the authorization server did not answer in time".into(),
+        ))
+    })
+}
 
 /// What an authorization is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +190,15 @@ impl OAuthService {
             .flatten()
             .map(|g| [g.scopes(), &g.wanted_scopes[..]].concat())
             .unwrap_or_default();
-        let started = flow::start(&self.http, server_url, challenge, choice, &self.identity, &previous).await?;
+        let started = within_budget(flow::start(
+            &self.http,
+            server_url,
+            challenge,
+            choice,
+            &self.identity,
+            &previous,
+        ))
+        .await?;
         let binding = random_token();
         self.save_flow(owner, target, &started.state, &binding, &started.pending)
             .await
@@ -269,7 +289,7 @@ impl OAuthService {
             .vault
             .open_json(flow_aad(&flow.owner, &flow.state_hash), &flow.pending)
             .map_err(|e| anyhow::anyhow!("open pending flow: {e}"))?;
-        let grant = flow::finish(&self.http, pending, code, issuer).await?;
+        let grant = within_budget(flow::finish(&self.http, pending, code, issuer)).await?;
         self.put_grant(&flow.owner, &flow.target, &grant).await?;
         Ok(Completed {
             owner: flow.owner,
@@ -350,7 +370,7 @@ impl OAuthService {
         if !grant.is_stale() {
             return fresh_token(&grant);
         }
-        match grant::refresh(&self.http, &grant).await {
+        match within_budget(grant::refresh(&self.http, &grant)).await {
             Ok(refreshed) => {
                 self.put_grant(owner, &key, &refreshed).await?;
                 metrics::counter!("switchboard_oauth_refreshes_total", "outcome" => "ok").increment(1);

@@ -216,4 +216,5 @@ pub fn queue_error(e: anyhow::Error) -> ApiError {
         "QUEUE_UNAVAILABLE",
         "the job queue is unavailable; please retry shortly",
     )
+    .with_retry_after(5)
 }
