@@ -231,9 +231,16 @@ impl Settings {
     pub fn egress_allow(&self) -> crate::egress::AllowList {
         match &self.jobs.egress_allow {
             Some(list) => list.clone(),
-            None if self.is_embedded() => crate::egress::AllowList::loopback(),
+            None if self.loopback_egress_by_default() => crate::egress::AllowList::loopback(),
             None => crate::egress::AllowList::default(),
         }
+    }
+
+    /// Loopback servers are reachable by default only in embedded mode on a
+    /// loopback listener: a developer trying a server on their own machine.
+    /// An API other machines can reach must not reach this machine's services.
+    pub fn loopback_egress_by_default(&self) -> bool {
+        self.is_embedded() && self.listen.ip().is_loopback()
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`secret`]: [`secret::Secret`], a string that never prints.
 //! - [`vault`]: AES-256-GCM sealing of credentials, bound to (field, owner, row).
 //! - [`domain`]: parsed, always-valid values (connector names, server URLs, auth, headers).
-//! - [`egress`]: the SSRF guard for every outbound request to a user URL.
+//! - [`egress`]: the SSRF guard and the outbound HTTP stack (deadlines, caps, redirects).
+//! - [`binding`]: which secret may be sent where (the one rule every path applies).
 //! - [`store`]: the storage traits and their SQL implementation for PostgreSQL and SQLite.
 //! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
 //! - [`rotation`]: re-sealing every stored secret under the first key.
@@ -23,6 +24,7 @@
 //! - [`telemetry`]: tracing subscriber, Prometheus recorder and the rustls provider.
 #![forbid(unsafe_code)]
 
+pub mod binding;
 pub mod catalog;
 pub mod config;
 pub mod connector_secrets;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::binding::{Reach, grant_applies};
 use crate::config::{Mode, Settings};
 use crate::domain::Credentials;
 use crate::egress::http::EgressHttp;
@@ -88,6 +89,11 @@ impl Services {
         };
         let allow = settings.egress_allow();
         tracing::info!(allow = %allow, "egress guard: private destinations allowed only if listed");
+        if settings.is_embedded() && settings.jobs.egress_allow.is_none() && !settings.loopback_egress_by_default() {
+            tracing::warn!(listen = %settings.listen,
+                "the API listens beyond loopback, so servers on this machine are not reachable by default; \
+                 set SWITCHBOARD_EGRESS_ALLOW to allow them");
+        }
         let policy = EgressPolicy {
             allow,
             loopback_fuse: overrides.loopback_fuse,
@@ -113,25 +119,37 @@ impl Services {
 }
 
 impl Services {
-    /// The credentials to send to a stored connector: for OAuth, the access
-    /// token of its grant (refreshed when stale). Without a grant the stored
-    /// configuration is used as it is (a pasted token, or nothing, so that the
-    /// server answers `AUTH_REQUIRED`).
+    /// The credentials for a request to `url` of the connector saved at
+    /// `saved_url`: for OAuth, the access token of its grant (refreshed when
+    /// stale) — but only when `url` is the resource the grant was issued for
+    /// ([`crate::binding`]). Otherwise, or without a grant, the credentials are
+    /// used as they are (a pasted token, or nothing, so that the server answers
+    /// `AUTH_REQUIRED`).
     pub async fn usable_credentials(
         &self,
         owner: &str,
         connector_id: uuid::Uuid,
+        saved_url: &str,
+        url: &str,
         credentials: Credentials,
     ) -> Result<Credentials, TokenError> {
         let Credentials::Oauth(mut config) = credentials else {
             return Ok(credentials);
         };
+        if !Reach::of_text(url, saved_url).allows_access_token() {
+            return Ok(Credentials::Oauth(config));
+        }
         match self
             .oauth
             .access_token(owner, OAuthTarget::Connector(connector_id))
             .await
         {
-            Ok(token) => config.access_token = Some(token),
+            Ok(granted) if grant_applies(url, saved_url, &granted.resource) => {
+                config.access_token = Some(granted.token)
+            }
+            Ok(_) => {
+                tracing::warn!(%connector_id, "an OAuth grant issued for another resource was not sent");
+            }
             Err(TokenError::NeedsAuthorization(_)) => {}
             Err(e) => return Err(e),
         }

@@ -22,6 +22,7 @@ macro_rules! both_backends {
 
 mod agent;
 mod auth;
+mod binding;
 mod catalog;
 mod connection_tests;
 mod connectors;
@@ -36,6 +37,7 @@ mod oauth;
 mod operations;
 mod rotation;
 mod secrets;
+mod ssrf;
 mod startup;
 mod system_tools;
 mod ui;

@@ -97,7 +97,13 @@ async fn connect(
     };
     let credentials = connector_secrets::open_credentials(&services.vault, connector).map_err(internal)?;
     let credentials = services
-        .usable_credentials(&connector.owner, connector.id, credentials)
+        .usable_credentials(
+            &connector.owner,
+            connector.id,
+            &connector.server_url,
+            &connector.server_url,
+            credentials,
+        )
         .await
         .map_err(|e| {
             CallFailure::new(

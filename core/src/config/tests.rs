@@ -141,6 +141,13 @@ fn job_settings_take_durations_and_defaults_depend_on_the_mode() {
     )
     .expect("loads");
     assert!(pg.egress_allow().is_empty(), "distributed allows nothing private");
+    let exposed = load(None, &[("SWITCHBOARD_LISTEN", "0.0.0.0:8080")]).expect("loads");
+    assert!(
+        exposed.egress_allow().is_empty(),
+        "embedded on a non-loopback listener allows nothing private"
+    );
+    let v6 = load(None, &[("SWITCHBOARD_LISTEN", "[::1]:8080")]).expect("loads");
+    assert_eq!(v6.egress_allow(), crate::egress::AllowList::loopback());
     let explicit = load(None, &[("SWITCHBOARD_EGRESS_ALLOW", "none")]).expect("loads");
     assert!(
         explicit.egress_allow().is_empty(),

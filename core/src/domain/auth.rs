@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::validation::{Errors, FieldError, header_safe, serde_message};
+use crate::binding::Reach;
 use crate::secret::Secret;
 
 const MAX_TOKEN_LEN: usize = 8192;
@@ -167,17 +168,17 @@ impl AuthInput {
         }
     }
 
-    /// Merges with the stored credentials. An omitted secret (or OAuth client
-    /// id or scopes) keeps the stored one, unless `host_changed`: a secret meant
-    /// for one server is never sent to another.
-    pub fn resolve(&self, stored: Option<&Credentials>, host_changed: bool) -> Result<Credentials, FieldError> {
-        let stored = if host_changed { None } else { stored };
+    /// Merges with the stored credentials, for a request that reaches the
+    /// saved URL as `reach` says (see [`crate::binding`]): an omitted secret
+    /// keeps the stored one only where the stored one may go.
+    pub fn resolve(&self, stored: Option<&Credentials>, reach: Reach) -> Result<Credentials, FieldError> {
+        let moved = stored.is_some() && reach == Reach::Elsewhere;
         match self {
             Self::None => Ok(Credentials::None),
             Self::Bearer { token: Some(token) } => Ok(Credentials::Bearer { token: token.clone() }),
-            Self::Bearer { token: None } => match stored {
+            Self::Bearer { token: None } => match stored.filter(|_| reach.allows_origin_secrets()) {
                 Some(Credentials::Bearer { token }) => Ok(Credentials::Bearer { token: token.clone() }),
-                _ if host_changed => Err(FieldError::body(
+                _ if moved => Err(FieldError::body(
                     &["auth_config", "token"],
                     "the server host changed: enter the token for the new server",
                 )),
@@ -190,16 +191,21 @@ impl AuthInput {
                 let mut input = input.clone();
                 if let Some(Credentials::Oauth(old)) = stored {
                     // Omitted fields keep their stored values: the client id
-                    // (with its secret) and the scopes, as well as the tokens.
-                    if input.client_id.is_none() {
-                        input.client_id = old.client_id.clone();
+                    // (with its secret) and the scopes on the same server, the
+                    // pasted tokens only for the resource they were issued for.
+                    if reach.allows_oauth_client() {
+                        if input.client_id.is_none() {
+                            input.client_id = old.client_id.clone();
+                        }
+                        if input.scopes.is_empty() {
+                            input.scopes = old.scopes.clone();
+                        }
+                        input.client_secret = input.client_secret.or_else(|| old.client_secret.clone());
                     }
-                    if input.scopes.is_empty() {
-                        input.scopes = old.scopes.clone();
+                    if reach.allows_access_token() {
+                        input.access_token = input.access_token.or_else(|| old.access_token.clone());
+                        input.refresh_token = input.refresh_token.or_else(|| old.refresh_token.clone());
                     }
-                    input.client_secret = input.client_secret.or_else(|| old.client_secret.clone());
-                    input.access_token = input.access_token.or_else(|| old.access_token.clone());
-                    input.refresh_token = input.refresh_token.or_else(|| old.refresh_token.clone());
                 }
                 Ok(Credentials::Oauth(input))
             }

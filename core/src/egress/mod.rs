@@ -35,6 +35,9 @@ use url::{Host, Url};
 pub use allow::AllowList;
 pub use resolver::{NameResolver, SystemResolver};
 
+/// The range a refusal by the test fuse names.
+pub const FUSE: &str = "non-loopback (test fuse)";
+
 /// How long a checked name stays pinned to the addresses that were checked.
 const PIN_TTL: Duration = Duration::from_secs(60);
 
@@ -59,23 +62,29 @@ pub struct EgressPolicy {
 }
 
 impl EgressPolicy {
-    /// Whether `ip` may be contacted as `host:port`.
+    /// Whether `ip` may be contacted as `host:port`. The fuse is judged after
+    /// the policy, so a refusal naming the fuse means the policy let it pass.
     pub fn check(&self, host: &str, ip: IpAddr, port: Option<u16>) -> Result<(), EgressError> {
         let ip = ranges::canonical(ip);
+        match ranges::special_use(ip) {
+            None => {}
+            Some(_) if self.allow.permits(host, ip, port) => {}
+            Some(range) => {
+                return Err(EgressError::Blocked {
+                    host: host.to_owned(),
+                    range,
+                });
+            }
+        }
         if self.loopback_fuse && !ip.is_loopback() {
+            // Only tests turn the fuse on; reaching it means the policy failed.
+            tracing::error!(%host, %ip, "the test fuse refused an address the egress policy allowed");
             return Err(EgressError::Blocked {
                 host: host.to_owned(),
-                range: "non-loopback (test fuse)",
+                range: FUSE,
             });
         }
-        match ranges::special_use(ip) {
-            None => Ok(()),
-            Some(_) if self.allow.permits(host, ip, port) => Ok(()),
-            Some(range) => Err(EgressError::Blocked {
-                host: host.to_owned(),
-                range,
-            }),
-        }
+        Ok(())
     }
 }
 

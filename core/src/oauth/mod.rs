@@ -16,7 +16,7 @@ pub mod service;
 pub use flow::{ClientChoice, ClientIdentity, Grant, Pending, Provider, Registration, Started, finish, start};
 pub use grant::refresh;
 pub use http::{GuardedOAuthHttp, rmcp_client};
-pub use service::{Authorization, CallbackError, Completed, OAuthService, OAuthTarget, TokenError};
+pub use service::{AccessToken, Authorization, CallbackError, Completed, OAuthService, OAuthTarget, TokenError};
 
 /// Why an OAuth step failed.
 #[derive(Debug, thiserror::Error)]

@@ -105,6 +105,14 @@ pub enum CallbackError {
     Internal(#[from] anyhow::Error),
 }
 
+/// A usable access token and the resource it was issued for (RFC 8707; empty
+/// for Google): see [`crate::binding`] for where it may be sent.
+#[derive(Debug)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub resource: String,
+}
+
 /// Why no access token could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -328,7 +336,7 @@ impl OAuthService {
 
     /// A usable access token for (owner, target): the stored one while it is
     /// fresh, else a refreshed one (single-flight across processes).
-    pub async fn access_token(&self, owner: &str, target: OAuthTarget) -> Result<Secret, TokenError> {
+    pub async fn access_token(&self, owner: &str, target: OAuthTarget) -> Result<AccessToken, TokenError> {
         let key = target.key();
         let deadline = tokio::time::Instant::now() + LEASE_WAIT;
         loop {
@@ -361,7 +369,7 @@ impl OAuthService {
 
     /// Under the lease: re-read (someone may just have refreshed), refresh if
     /// still stale, store the result.
-    async fn refresh_leased(&self, owner: &str, target: OAuthTarget) -> Result<Secret, TokenError> {
+    async fn refresh_leased(&self, owner: &str, target: OAuthTarget) -> Result<AccessToken, TokenError> {
         let key = target.key();
         let grant = self
             .grant(owner, target)
@@ -432,14 +440,14 @@ impl OAuthService {
     }
 
     /// Revokes the grant at its authorization server (best effort, RFC 7009)
-    /// and deletes it.
-    pub async fn forget(&self, owner: &str, target: OAuthTarget) -> anyhow::Result<()> {
+    /// and deletes it; true when there was one.
+    pub async fn forget(&self, owner: &str, target: OAuthTarget) -> anyhow::Result<bool> {
         let grant = self.grant(owner, target).await.ok().flatten();
-        self.store.delete_oauth_grant(owner, &target.key()).await?;
-        if let Some(grant) = grant {
-            self.revoke(&grant).await;
+        let deleted = self.store.delete_oauth_grant(owner, &target.key()).await?;
+        if let Some(grant) = &grant {
+            self.revoke(grant).await;
         }
-        Ok(())
+        Ok(grant.is_some() || deleted.is_some())
     }
 
     async fn revoke(&self, grant: &Grant) {
@@ -475,10 +483,14 @@ impl OAuthService {
     }
 }
 
-fn fresh_token(grant: &Grant) -> Result<Secret, TokenError> {
-    grant
+fn fresh_token(grant: &Grant) -> Result<AccessToken, TokenError> {
+    let token = grant
         .access_token()
-        .ok_or_else(|| TokenError::NeedsAuthorization("no access token was issued".into()))
+        .ok_or_else(|| TokenError::NeedsAuthorization("no access token was issued".into()))?;
+    Ok(AccessToken {
+        token,
+        resource: grant.registration.resource.clone(),
+    })
 }
 
 fn flow_aad<'a>(owner: &'a str, state_hash: &'a str) -> Aad<'a> {

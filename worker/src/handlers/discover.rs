@@ -34,7 +34,16 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             ));
         }
     };
-    let credentials = match services.usable_credentials(&run.owner, connector.id, credentials).await {
+    let credentials = match services
+        .usable_credentials(
+            &run.owner,
+            connector.id,
+            &connector.server_url,
+            &connector.server_url,
+            credentials,
+        )
+        .await
+    {
         Ok(c) => c,
         Err(e) => return Ok(Outcome::failed(run, "AUTH_FAILED", &e.to_string())),
     };

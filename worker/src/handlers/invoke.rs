@@ -213,7 +213,7 @@ async fn call_once(
                 ToolAuth::Google { .. } => {
                     let target = OAuthTarget::SystemTool(tool.descriptor().id);
                     match services.oauth.access_token(owner.as_str(), target).await {
-                        Ok(token) => Some(json!({"access_token": token.expose()})),
+                        Ok(granted) => Some(json!({"access_token": granted.token.expose()})),
                         Err(TokenError::NeedsAuthorization(_)) => {
                             return Err(CallFailure::new(
                                 FailureKind::Permanent,

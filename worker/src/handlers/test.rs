@@ -1,9 +1,10 @@
 //! `ConnectionTest`: probe the server with the settings sealed into the run.
 
-use switchboard_core::domain::{Credentials, CustomHeaders};
+use switchboard_core::domain::{Credentials, CustomHeaders, UserId};
 use switchboard_core::runs::RunRecord;
 use switchboard_core::runs::launch::{SealedRunInput, sealed_input_aad};
 use switchboard_core::services::Services;
+use switchboard_core::store::StoreError;
 
 use super::Outcome;
 use crate::progress::Progress;
@@ -29,9 +30,27 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             headers: CustomHeaders::default(),
         },
     };
-    // A stored OAuth connector is tested with its grant's access token.
-    let credentials = match run.connector_id {
-        Some(id) => match services.usable_credentials(&run.owner, id, input.credentials).await {
+    // A stored OAuth connector is tested with its grant's access token, when
+    // the test is of its saved URL (the grant's resource) and nowhere else.
+    let url = &run.input.server_url;
+    let saved = match run.connector_id {
+        Some(id) => {
+            let owner = UserId::parse(&run.owner).map_err(anyhow::Error::msg)?;
+            match services.store.connector(&owner, id).await {
+                Ok(connector) => Some((id, connector.server_url)),
+                Err(StoreError::NotFound) => {
+                    return Ok(Outcome::failed(run, "CONNECTOR_DELETED", "the connector was deleted"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => None,
+    };
+    let credentials = match &saved {
+        Some((id, saved)) => match services
+            .usable_credentials(&run.owner, *id, saved, url, input.credentials)
+            .await
+        {
             Ok(c) => c,
             Err(e) => return Ok(Outcome::failed(run, "AUTH_FAILED", &e.to_string())),
         },
@@ -49,10 +68,12 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
         )
         .await;
     let mut outcome = Outcome::from_report(report, progress.finish().await);
-    // A saved OAuth connector that needs sign-in: say where authorization starts.
-    if let (Some(id), Some(result)) = (run.connector_id, outcome.result.as_mut())
+    // A saved OAuth connector that needs sign-in: say where authorization starts
+    // (its authorization is for its saved URL).
+    if let (Some((id, saved)), Some(result)) = (&saved, outcome.result.as_mut())
         && result["error_code"] == "AUTH_REQUIRED"
         && run.input.auth_type == "oauth"
+        && saved == url
     {
         result["authorize_url"] = format!("/api/connectors/{id}/authorize").into();
     }

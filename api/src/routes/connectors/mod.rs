@@ -126,8 +126,10 @@ async fn update_connector(
 ) -> ApiResult<Json<ConnectorView>> {
     let op = Op::start("connector.update", &user);
     let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
-    let record = op.finish(Some(&id), result)?;
-    view_of(&state, &user, record).await.map(Json)
+    let (record, notice) = op.finish(Some(&id), result)?;
+    let mut view = view_of(&state, &user, record).await?;
+    view.notice = notice.map(str::to_owned);
+    Ok(Json(view))
 }
 
 /// Deletes a connector.

@@ -7,6 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use switchboard_core::binding::Reach;
 use switchboard_core::domain::UserId;
 use switchboard_core::domain::connector::parse_auth_type;
 use switchboard_core::domain::validation::Errors;
@@ -142,7 +143,7 @@ fn parse_test_input(input: &ConnectorInput) -> Result<(String, Credentials, Cust
     let auth = errors
         .take(&["auth_type"], parse_auth_type(input.auth_type.as_deref()))
         .and_then(|t| AuthInput::parse(t, input.auth_config.as_ref(), &mut errors));
-    let credentials = auth.and_then(|a| a.resolve(None, false).map_err(|e| errors.push(e)).ok());
+    let credentials = auth.and_then(|a| a.resolve(None, Reach::Elsewhere).map_err(|e| errors.push(e)).ok());
     let headers = CustomHeaders::parse(input.headers.as_ref().unwrap_or(&Default::default()), None)
         .map_err(|e| errors.push(e))
         .ok();

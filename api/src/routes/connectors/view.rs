@@ -31,6 +31,10 @@ pub struct ConnectorView {
     pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Something the last change did that the caller should know (an update
+    /// that revoked the OAuth authorization of the previous server or client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// Whether credentials are stored, with a masked hint (e.g. `••••abcd`).
@@ -84,6 +88,7 @@ impl From<ConnectorRecord> for ConnectorView {
             last_error_code: r.last_error_code,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            notice: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! ones (never across a change of host), verify the connection when it is new
 //! or changed (test before save), seal, and write.
 
+use switchboard_core::binding::Reach;
 use switchboard_core::connector_secrets::{self, SealedSecrets};
 use switchboard_core::domain::{
     AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId,
@@ -24,7 +25,7 @@ pub struct Connection {
 
 /// The settings of a new connector.
 pub fn new_connection(draft: &ConnectorDraft) -> ApiResult<Connection> {
-    let credentials = draft.auth.resolve(None, false).map_err(one)?;
+    let credentials = draft.auth.resolve(None, Reach::Elsewhere).map_err(one)?;
     let headers = CustomHeaders::parse(draft.headers.as_ref().unwrap_or(&Default::default()), None).map_err(one)?;
     Ok(Connection {
         url: draft.server_url.clone(),
@@ -43,17 +44,16 @@ pub fn stored_connection(state: &AppState, record: &ConnectorRecord) -> ApiResul
     })
 }
 
-/// The settings after an edit: omitted secrets keep the stored ones unless
-/// the server's origin changed.
+/// The settings after an edit: omitted secrets keep the stored ones only
+/// where those may go ([`Reach`]: bearer tokens and header values within the
+/// saved origin, OAuth access tokens to the saved URL only).
 pub fn edited_connection(current: &Connection, draft: &ConnectorDraft) -> ApiResult<Connection> {
-    let host_changed = current.url.origin_differs(&draft.server_url);
-    let credentials = draft
-        .auth
-        .resolve(Some(&current.credentials), host_changed)
-        .map_err(one)?;
+    let reach = Reach::between(&draft.server_url, &current.url);
+    let credentials = draft.auth.resolve(Some(&current.credentials), reach).map_err(one)?;
+    let stored_headers = reach.allows_origin_secrets().then_some(&current.headers);
     let headers = match &draft.headers {
-        Some(input) => CustomHeaders::parse(input, (!host_changed).then_some(&current.headers)).map_err(one)?,
-        None if host_changed && !current.headers.is_empty() => {
+        Some(input) => CustomHeaders::parse(input, stored_headers).map_err(one)?,
+        None if !reach.allows_origin_secrets() && !current.headers.is_empty() => {
             return Err(one(FieldError::body(
                 &["headers"],
                 "the server host changed: send the custom headers again (or {} to remove them)",
@@ -121,7 +121,17 @@ async fn precheck(state: &AppState, user: &UserId, draft: &ConnectorDraft) -> Ap
     Ok(())
 }
 
-pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorInput) -> ApiResult<ConnectorRecord> {
+/// What an update tells the caller besides the connector.
+pub const GRANT_DROPPED: &str = "the OAuth authorization was for the previous server or client, so it was revoked \
+    and is never sent to the new one: authorize the connector again";
+
+/// Updates; the second value is a notice when the update revoked an OAuth grant.
+pub async fn update(
+    state: &AppState,
+    user: &UserId,
+    id: Uuid,
+    input: ConnectorInput,
+) -> ApiResult<(ConnectorRecord, Option<&'static str>)> {
     let test_run_id = input.test_run_id;
     let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
     let mut record = state.store.connector(user, id).await.map_err(super::not_found)?;
@@ -146,10 +156,14 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
         apply_verified(state, &mut record, verified);
     }
     state.store.update_connector(&record, reverified).await?;
-    if !keeps_grant && current.credentials.auth_type() == AuthType::Oauth {
-        state.oauth.forget(user.as_str(), OAuthTarget::Connector(id)).await?;
+    let mut notice = None;
+    if !keeps_grant
+        && current.credentials.auth_type() == AuthType::Oauth
+        && state.oauth.forget(user.as_str(), OAuthTarget::Connector(id)).await?
+    {
+        notice = Some(GRANT_DROPPED);
     }
-    Ok(record)
+    Ok((record, notice))
 }
 
 /// Both OAuth, same server URL, same client id and scopes.

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::binding::Reach;
 
 fn parse(auth_type: AuthType, config: Value) -> Result<AuthInput, Vec<FieldError>> {
     let mut errors = Errors::default();
@@ -16,7 +17,7 @@ fn locs(errors: Vec<FieldError>) -> Vec<String> {
 fn bearer_token_is_required_on_create_and_kept_on_update() {
     let input = parse(AuthType::Bearer, json!({})).expect("omitted token parses");
     assert_eq!(
-        input.resolve(None, false).expect_err("required").loc,
+        input.resolve(None, Reach::Elsewhere).expect_err("required").loc,
         ["body", "auth_config", "token"]
     );
 
@@ -25,12 +26,12 @@ fn bearer_token_is_required_on_create_and_kept_on_update() {
     };
     let kept = parse(AuthType::Bearer, json!({}))
         .expect("parses")
-        .resolve(Some(&stored), false);
+        .resolve(Some(&stored), Reach::SavedUrl);
     assert_eq!(kept.expect("kept"), stored);
 
     let moved = parse(AuthType::Bearer, json!({}))
         .expect("parses")
-        .resolve(Some(&stored), true);
+        .resolve(Some(&stored), Reach::Elsewhere);
     assert!(moved.expect_err("host changed").msg.contains("host changed"));
 }
 
@@ -41,7 +42,7 @@ fn a_new_token_replaces_the_stored_one() {
     };
     let input = parse(AuthType::Bearer, json!({"token": "new-token"})).expect("parses");
     assert_eq!(
-        input.resolve(Some(&stored), false).expect("ok"),
+        input.resolve(Some(&stored), Reach::SavedUrl).expect("ok"),
         Credentials::Bearer {
             token: Secret::new("new-token")
         }
@@ -98,16 +99,36 @@ fn oauth_secrets_are_kept_unless_the_host_changed() {
         ..OauthConfig::default()
     });
     let input = || parse(AuthType::Oauth, json!({"client_id": "cid"})).expect("parses");
-    let Credentials::Oauth(kept) = input().resolve(Some(&stored), false).expect("ok") else {
+    let Credentials::Oauth(kept) = input().resolve(Some(&stored), Reach::SavedUrl).expect("ok") else {
         panic!("oauth")
     };
     assert_eq!(kept.client_secret, Some(Secret::new("csecret")));
     assert_eq!(kept.access_token, Some(Secret::new("at")));
-    let Credentials::Oauth(moved) = input().resolve(Some(&stored), true).expect("ok") else {
+    let Credentials::Oauth(moved) = input().resolve(Some(&stored), Reach::Elsewhere).expect("ok") else {
         panic!("oauth")
     };
     assert_eq!(moved.client_secret, None);
     assert_eq!(moved.access_token, None);
+    // Another path on the same server: the client stays, the access token
+    // (issued for the saved URL only) does not.
+    let Credentials::Oauth(path) = input().resolve(Some(&stored), Reach::SavedOrigin).expect("ok") else {
+        panic!("oauth")
+    };
+    assert_eq!(path.client_secret, Some(Secret::new("csecret")));
+    assert_eq!(path.access_token, None);
+}
+
+#[test]
+fn a_stored_bearer_token_follows_an_edited_path_but_not_another_origin() {
+    let stored = Credentials::Bearer {
+        token: Secret::new("stored-token"),
+    };
+    let input = || parse(AuthType::Bearer, json!({})).expect("parses");
+    assert_eq!(
+        input().resolve(Some(&stored), Reach::SavedOrigin).expect("kept"),
+        stored
+    );
+    assert!(input().resolve(Some(&stored), Reach::Elsewhere).is_err());
 }
 
 #[test]
