@@ -3,8 +3,11 @@
 //! Policy: every error answers `{"error": {"code", "message", "details"?}}`.
 //! 4xx carry a stable upper-case `code` and a message that says what to do;
 //! 5xx are logged here with their cause chain and answered with a generic
-//! message, never internals. Store errors map in one place ([`From<StoreError>`]):
-//! a missing row is 404 (whoever owns it), a taken name or a full quota is 409.
+//! message, never internals. Domain errors map here, in one place, so route
+//! modules only `?`: store errors ([`From<StoreError>`]: a missing row is 404
+//! whoever owns it, a taken name or a full quota 409), launching runs
+//! ([`From<LaunchError>`]: a full backlog 429, an unavailable queue 503) and
+//! starting tool calls ([`From<CallError>`]).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use switchboard_core::domain::FieldError;
+use switchboard_core::runs::launch::LaunchError;
 use switchboard_core::store::StoreError;
+use switchboard_plugins::calls::CallError;
 use utoipa::ToSchema;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -120,6 +125,17 @@ impl ApiError {
         err
     }
 
+    /// 503 `QUEUE_UNAVAILABLE` with `Retry-After`; the cause is logged.
+    pub fn queue_unavailable(source: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{source:#}"), "could not queue a run");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "QUEUE_UNAVAILABLE",
+            "the job queue is unavailable; please retry shortly",
+        )
+        .with_retry_after(5)
+    }
+
     /// 500; the cause is logged, never sent.
     pub fn internal(source: anyhow::Error) -> Self {
         let mut err = Self::new(
@@ -145,7 +161,43 @@ impl From<StoreError> for ApiError {
                 "CONNECTOR_LIMIT_REACHED",
                 format!("you can have at most {limit} connectors; delete one to add another"),
             ),
+            StoreError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DATABASE_BUSY",
+                "the service is busy; please retry shortly",
+            )
+            .with_retry_after(2),
             StoreError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<LaunchError> for ApiError {
+    fn from(e: LaunchError) -> Self {
+        match e {
+            LaunchError::Busy { retry_after } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "BACKLOG_FULL",
+                "too many of your runs of this kind are waiting already; try again shortly",
+            )
+            .with_retry_after(retry_after),
+            LaunchError::QueueUnavailable(e) => Self::queue_unavailable(e),
+            LaunchError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        let message = e.to_string();
+        match e {
+            CallError::Invalid(errors) => Self::validation(errors),
+            CallError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "TOOL_NOT_FOUND", message),
+            CallError::NotConnected(_) => Self::conflict("NOT_CONNECTED", message),
+            CallError::KeyReused => Self::conflict("IDEMPOTENCY_KEY_REUSED", message),
+            CallError::Busy { retry_after } => LaunchError::Busy { retry_after }.into(),
+            CallError::Store(e) => e.into(),
+            CallError::Queue(e) => Self::queue_unavailable(e),
         }
     }
 }

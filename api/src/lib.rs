@@ -11,6 +11,7 @@
 //! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
 //! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
+//! - [`slots`]: per-user caps on open event streams and gateway sessions.
 //! - [`state`]: [`AppState`], shared by the handlers.
 //! - [`ui`]: the web UI (embedded HTML, CSS and JS) and dev sign-in.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod oplog;
 pub mod routes;
 pub mod runs;
 pub mod server;
+pub mod slots;
 pub mod startup;
 pub mod state;
 pub mod ui;

@@ -63,7 +63,10 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
     };
     let test_limiter = limiter("tests", services.settings.jobs.test_rate_limit);
     let invoke_limiter = limiter("invocations", services.settings.agent.invoke_rate_limit);
+    let limits = services.settings.limits.clone();
     Ok(AppState {
+        streams: crate::slots::UserSlots::new(limits.streams),
+        gateway_sessions: crate::slots::UserSlots::new(limits.gateway_sessions),
         services,
         auth: Arc::new(auth),
         tools: switchboard_plugins::registry(),

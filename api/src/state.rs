@@ -27,6 +27,10 @@ pub struct AppState {
     pub dev_sign_in: Option<switchboard_core::Secret>,
     /// Cancelled when the server shuts down: ends long-lived streams (the MCP gateway's).
     pub shutdown: CancellationToken,
+    /// Open run event streams per user (`SWITCHBOARD_USER_STREAMS`).
+    pub streams: crate::slots::UserSlots,
+    /// Open MCP gateway sessions per user (`SWITCHBOARD_USER_GATEWAY_SESSIONS`).
+    pub gateway_sessions: crate::slots::UserSlots,
 }
 
 impl Deref for AppState {

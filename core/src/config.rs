@@ -9,6 +9,7 @@
 mod agent;
 mod google;
 mod jobs;
+mod limits;
 mod sources;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use crate::secret::Secret;
 pub use agent::AgentSettings;
 pub use google::GoogleSettings;
 pub use jobs::JobSettings;
+pub use limits::UserLimits;
 pub use sources::{ConfigError, Sources};
 
 /// Default number of connectors a user may keep.
@@ -57,6 +59,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Invocations, the agent's model, the gateway, system tools' upstreams.
     pub agent: AgentSettings,
+    /// Per-user caps, run leases and the reconciler.
+    pub limits: UserLimits,
     /// Google sign-in (the Gmail system tool).
     pub google: GoogleSettings,
     /// `SWITCHBOARD_UI_TOKEN_ORIGINS`: origins (`https://app.example.com`, comma-separated)
@@ -119,6 +123,7 @@ impl Default for Settings {
             db_max_connections: default_pool_size(),
             jobs: JobSettings::default(),
             agent: AgentSettings::default(),
+            limits: UserLimits::default(),
             google: GoogleSettings::default(),
             ui_token_origins: Vec::new(),
         }
@@ -148,6 +153,7 @@ impl Settings {
             db_max_connections: src.parse_or("SWITCHBOARD_DB_MAX_CONNECTIONS", d.db_max_connections)?,
             jobs: JobSettings::from_sources(src)?,
             agent: AgentSettings::from_sources(src)?,
+            limits: UserLimits::from_sources(src)?,
             google: GoogleSettings::from_sources(src)?,
             ui_token_origins: origins(src, "SWITCHBOARD_UI_TOKEN_ORIGINS")?,
         };

@@ -17,6 +17,7 @@ use crate::keys;
 use crate::mcp::McpClient;
 use crate::oauth::{OAuthService, OAuthTarget, TokenError};
 use crate::queue::{QueueBackend, QueueSettings, RedisQueue, SqliteQueue};
+use crate::runs::wait::RunWaits;
 use crate::secret::Secret;
 use crate::store::{SqlStore, Store};
 use crate::vault::Vault;
@@ -42,6 +43,8 @@ pub struct Services {
     pub oauth: OAuthService,
     pub events: DynEventBus,
     pub queue: QueueBackend,
+    /// The runs this process waits on, with one shared safety-net read.
+    pub waits: RunWaits,
 }
 
 impl std::fmt::Debug for Services {
@@ -62,7 +65,7 @@ impl Services {
         let queue_settings = QueueSettings {
             prefix: settings.jobs.redis_prefix.clone(),
             heartbeat: settings.jobs.heartbeat,
-            missed_heartbeats: 3,
+            missed_heartbeats: settings.jobs.missed_heartbeats,
             poll_interval: settings.jobs.poll_interval,
             batch_size: settings.jobs.batch_size,
         };
@@ -114,6 +117,7 @@ impl Services {
             oauth,
             events,
             queue,
+            waits: RunWaits::default(),
         })
     }
 }

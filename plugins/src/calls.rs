@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchboard_core::catalog::{Catalog, CatalogEntry};
 use switchboard_core::domain::{FieldError, UserId};
 use switchboard_core::jobs::RunKind;
-use switchboard_core::runs::launch::{NewRun, launch};
+use switchboard_core::runs::launch::{LaunchError, NewRun, launch};
 use switchboard_core::runs::{InvocationInput, RunInput, RunRecord, ToolTarget};
 use switchboard_core::services::Services;
 use switchboard_core::store::StoreError;
@@ -38,6 +38,9 @@ pub enum CallError {
     KeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The user has too many calls waiting already.
+    #[error("too many of your calls are waiting; try again in {retry_after} s")]
+    Busy { retry_after: u64 },
     #[error("the call could not be queued: {0:#}")]
     Queue(anyhow::Error),
 }
@@ -89,19 +92,16 @@ pub async fn start_in(
     };
     match launch(services, new).await {
         Ok(run) => Ok(run),
-        Err(e)
-            if matches!(
-                e.downcast_ref::<StoreError>(),
-                Some(StoreError::Duplicate("idempotency_key"))
-            ) =>
-        {
+        Err(LaunchError::Store(StoreError::Duplicate("idempotency_key"))) => {
             // Another request with this key won the race.
             let key = request.idempotency_key.as_deref().unwrap_or_default();
             replay(services, user, key, &request_hash)
                 .await?
-                .ok_or(CallError::Queue(e))
+                .ok_or_else(|| CallError::Queue(anyhow::anyhow!("the idempotency key's run vanished")))
         }
-        Err(e) => Err(CallError::Queue(e)),
+        Err(LaunchError::Busy { retry_after }) => Err(CallError::Busy { retry_after }),
+        Err(LaunchError::Store(e)) => Err(CallError::Store(e)),
+        Err(LaunchError::QueueUnavailable(e)) => Err(CallError::Queue(e)),
     }
 }
 

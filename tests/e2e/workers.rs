@@ -175,7 +175,14 @@ async fn a_call_dispatched_by_a_killed_worker_is_not_sent_again() {
     let lost = wait_for_run(&alice, &unsafe_run, Duration::from_secs(40)).await;
     assert_eq!(lost["status"], "failed", "{lost}");
     assert_eq!(lost["error_code"], "OUTCOME_UNKNOWN");
-    assert_eq!(lost["attempts"], 2);
+    assert_eq!(lost["attempts"], 1, "failed by the reconciler, never taken again");
+    let steps = lost["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["status"] != "pending" && s["status"] != "running"),
+        "every step ended: {steps:?}"
+    );
     let repeated = wait_for_run(&alice, &read_only_run, Duration::from_secs(40)).await;
     assert_eq!(
         repeated["status"], "succeeded",

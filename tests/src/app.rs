@@ -8,7 +8,7 @@ use switchboard_api::AppState;
 use switchboard_api::auth::mint_token;
 use switchboard_core::Secret;
 
-use switchboard_core::config::{AgentSettings, JobSettings, Settings};
+use switchboard_core::config::{AgentSettings, JobSettings, Settings, UserLimits};
 use switchboard_core::services::Overrides;
 use switchboard_core::vault::Vault;
 use tempfile::TempDir;
@@ -35,6 +35,18 @@ pub fn fast_jobs(redis_prefix: Option<String>) -> JobSettings {
         // Fixture servers listen on loopback: allow it in both modes (the loopback fuse stays on).
         egress_allow: Some(switchboard_core::egress::AllowList::loopback()),
         ..JobSettings::default()
+    }
+}
+
+/// Leases and the reconciler for tests: a worker that stops loses its run
+/// within seconds (the default caps stay on, as in production).
+pub fn fast_limits() -> UserLimits {
+    UserLimits {
+        lease: Duration::from_secs(2),
+        reconcile_interval: Duration::from_millis(200),
+        requeue_after: Duration::from_secs(5),
+        max_requeues: 5,
+        ..UserLimits::default()
     }
 }
 
@@ -108,6 +120,7 @@ impl TestAppBuilder {
             db_max_connections: 5,
             jobs: fast_jobs(redis.as_ref().map(|r| r.prefix.clone())),
             agent: fast_agent(),
+            limits: fast_limits(),
             ..Settings::default()
         };
         for f in self.configure {

@@ -44,6 +44,22 @@ impl WorkerProcess {
             )
             .env("SWITCHBOARD_REDIS_PREFIX", &settings.jobs.redis_prefix)
             .env("SWITCHBOARD_WORKER_HEARTBEAT", "1s")
+            .env(
+                "SWITCHBOARD_WORKER_MISSED_HEARTBEATS",
+                settings.jobs.missed_heartbeats.to_string(),
+            )
+            .env(
+                "SWITCHBOARD_RUN_LEASE",
+                format!("{}ms", settings.limits.lease.as_millis()),
+            )
+            .env(
+                "SWITCHBOARD_RECONCILE_INTERVAL",
+                format!("{}ms", settings.limits.reconcile_interval.as_millis()),
+            )
+            .env(
+                "SWITCHBOARD_REQUEUE_AFTER",
+                format!("{}ms", settings.limits.requeue_after.as_millis()),
+            )
             .env("SWITCHBOARD_QUEUE_POLL_INTERVAL", "20ms")
             .env("SWITCHBOARD_HEALTH_INTERVAL", "0")
             .env("SWITCHBOARD_SHUTDOWN_GRACE", "10s")

@@ -5,11 +5,13 @@
 //! in-process in embedded mode.
 //!
 //! # Layout
-//! - [`runtime`]: the apalis workers, one per queue.
-//! - [`handlers`]: what a job does (`ConnectionTest`, `DiscoverTools`).
+//! - [`runtime`]: the apalis workers, one per queue; [`poll`]: when an idle one fetches.
+//! - [`handlers`]: what a job does (a test, a discovery, a tool call, an agent
+//!   turn), under a lease on its run.
 //! - [`progress`]: step updates → run events.
 //! - [`sessions`]: open MCP sessions reused by tool calls.
-//! - [`scheduler`]: due health checks, run pruning, gauges and heartbeats.
+//! - [`scheduler`]: due health checks, the [`reconciler`], the Redis janitor,
+//!   run pruning, gauges and heartbeats.
 //! - [`http`]: the worker's own `/metrics` and `/healthz`.
 //! - [`metrics`]: metric names.
 #![forbid(unsafe_code)]
@@ -17,7 +19,9 @@
 pub mod handlers;
 pub mod http;
 pub mod metrics;
+pub mod poll;
 pub mod progress;
+pub mod reconciler;
 pub mod runtime;
 pub mod scheduler;
 pub mod sessions;

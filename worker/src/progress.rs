@@ -48,6 +48,11 @@ impl Progress {
         )
     }
 
+    /// The steps as they are now (events may still be in flight).
+    pub fn snapshot(&self) -> Vec<Step> {
+        self.steps.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
     pub fn observer(&self) -> impl StepObserver + '_ {
         Observer(self.sender())
     }

@@ -1,17 +1,21 @@
 //! The apalis workers: one per queue, each with its own concurrency limit,
-//! woken on push (Redis pub/sub, or in-process for SQLite) with a short
-//! fallback poll, and a unique name per process so a crashed process's jobs
-//! are recovered by the others' heartbeats.
+//! woken on push (Redis pub/sub, or in-process for SQLite) with a fallback
+//! poll ([`crate::poll::Armed`]), and a name unique to this process and to
+//! each restart, so a crashed process's tasks are recovered by the others'
+//! heartbeats and a restarted worker never mistakes its own registration for
+//! a live twin. On a graceful stop each worker hands back the tasks it fetched
+//! but did not run, and removes its registration.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use apalis::prelude::{Monitor, ParallelizeExt as _, PollWith, Strategy, WorkerBuilder, WorkerBuilderExt as _};
 use switchboard_core::jobs::RunKind;
-use switchboard_core::queue::QueueBackend;
+use switchboard_core::queue::{QueueBackend, housekeeping};
 use switchboard_core::services::Services;
 
 use crate::handlers;
+use crate::poll::Armed;
 use crate::sessions::Sessions;
 
 /// A name unique to this process: host, pid and a random suffix.
@@ -37,16 +41,20 @@ pub async fn run_workers(
     });
     let (poll, concurrency) = (jobs.poll_interval, jobs.concurrency);
     let agent_concurrency = services.settings.agent.agent_concurrency;
-    let context = handlers::JobContext {
-        services: services.clone(),
-        sessions: Sessions::default(),
-    };
+    let sessions = Sessions::default();
+    // Every name a worker of this process had, to release them all on stop.
+    let names: Arc<Mutex<Vec<(RunKind, String)>>> = Arc::default();
     // One worker per queue. The two backends' types differ but are used the
     // same way (`storage(kind)`, `wake(kind)`), hence a macro rather than a function.
     macro_rules! register_queues {
         ($queue:expr) => {
             for kind in RunKind::ALL {
-                let (queue, context, name) = ($queue.clone(), context.clone(), name.clone());
+                let (queue, name, names) = ($queue.clone(), name.clone(), names.clone());
+                let context = handlers::JobContext {
+                    services: services.clone(),
+                    sessions: sessions.clone(),
+                    kind,
+                };
                 // Agent turns wait on tool calls: their own pool, so they never starve them.
                 let concurrency = if kind == RunKind::AgentTurn {
                     agent_concurrency
@@ -54,9 +62,13 @@ pub async fn run_workers(
                     concurrency
                 };
                 monitor = monitor.register(move |restarts| {
-                    pause_before_restart(restarts);
-                    let strategy = Strategy::new().stream(queue.wake(kind)).interval(poll);
-                    WorkerBuilder::new(format!("{name}-{}", kind.as_str()))
+                    let worker_name = format!("{name}-{}-r{restarts}", kind.as_str());
+                    names
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((kind, worker_name.clone()));
+                    let strategy = Strategy::new().apply(Armed::new(queue.wake(kind), poll));
+                    WorkerBuilder::new(worker_name)
                         .backend(PollWith::new(queue.storage(kind), strategy))
                         .data(context.clone())
                         .concurrency(concurrency)
@@ -73,20 +85,21 @@ pub async fn run_workers(
         }
         QueueBackend::Sqlite(queue) => register_queues!(queue),
     }
-    monitor
+    let stopped = monitor
         .run_with_signal(async move {
             shutdown.await;
             tracing::info!("stopping queue workers; in-flight jobs may finish");
             Ok(())
         })
-        .await?;
-    Ok(())
-}
-
-/// A worker restarts after an error (e.g. Redis unreachable); the factory is
-/// synchronous, so a short pause keeps an outage from becoming a busy loop.
-fn pause_before_restart(restarts: usize) {
-    if restarts > 0 {
-        std::thread::sleep(Duration::from_millis(200));
+        .await;
+    if let QueueBackend::Redis(queue) = &services.queue {
+        let names = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        for (kind, worker) in names {
+            if let Err(e) = housekeeping::release(queue, kind, &worker).await {
+                tracing::warn!(worker = %worker, error = format!("{e:#}"), "could not release a stopping worker's tasks");
+            }
+        }
     }
+    stopped?;
+    Ok(())
 }

@@ -1,20 +1,26 @@
 //! Periodic work of every worker process: re-checking connectors whose check
 //! is due (claimed atomically, so each is checked once per interval however
-//! many processes run), pruning old runs, and the gauges and heartbeat metrics.
+//! many processes run), the reconciler (likewise claimed), the Redis janitor
+//! (claimed per minute; its first pass also removes what earlier versions
+//! left), pruning old runs, and the gauges and heartbeat metrics.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use switchboard_core::domain::UserId;
 use switchboard_core::jobs::RunKind;
+use switchboard_core::queue::{QueueBackend, housekeeping};
 use switchboard_core::runs::RunInput;
 use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::services::Services;
+use switchboard_core::store::now;
 
 use crate::metrics;
 
 /// Connectors claimed per tick.
 const CLAIM_BATCH: u32 = 100;
+/// How often one process sweeps the Redis queues.
+const JANITOR_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(services: Services) {
     let jobs = &services.settings.jobs;
@@ -23,10 +29,24 @@ pub async fn run(services: Services) {
     });
     let maintenance_every = jobs.heartbeat;
     let mut last_maintenance = tokio::time::Instant::now() - maintenance_every;
+    let tick = tick.min(services.settings.limits.reconcile_interval);
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        match crate::reconciler::reconcile(&services).await {
+            Ok(Some(done)) if done != crate::reconciler::Reconciled::default() => {
+                tracing::info!(
+                    requeued = done.requeued,
+                    failed = done.failed,
+                    promoted = done.promoted,
+                    "runs reconciled"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "failed to reconcile runs"),
+        }
+        janitor(&services).await;
         if let Some(interval) = jobs.health_interval
             && let Err(e) = schedule_checks(&services, interval).await
         {
@@ -56,6 +76,29 @@ async fn schedule_checks(services: &Services, interval: Duration) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// The Redis janitor, when this process claims it.
+async fn janitor(services: &Services) {
+    let QueueBackend::Redis(queue) = &services.queue else {
+        return;
+    };
+    let at = now();
+    let next = at + chrono::Duration::from_std(JANITOR_EVERY).unwrap_or(chrono::Duration::minutes(1));
+    match services.store.claim_maintenance("redis-janitor", at, next).await {
+        Ok(true) => match housekeeping::sweep(queue, &*services.store).await {
+            Ok(swept) if swept != housekeeping::Swept::default() => tracing::info!(
+                tasks = swept.tasks,
+                workers = swept.workers,
+                promoted = swept.promoted,
+                "the Redis janitor removed what was left behind"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "the Redis janitor failed"),
+        },
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not claim the Redis janitor"),
+    }
 }
 
 async fn maintain(services: &Services) {

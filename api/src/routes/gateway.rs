@@ -4,11 +4,13 @@
 //! (loopback and `SWITCHBOARD_PUBLIC_URL`). `tools/list` is that user's
 //! catalog; `tools/call` goes through the same path as
 //! `POST /api/agent/invocations` (queue, retry policy, timeouts) and waits for
-//! the run. While a session is open its catalog is checked every
-//! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` and `notifications/tools/list_changed`
-//! is sent when it changed (the change may come from any process).
+//! the run. While a user has sessions open, their catalog is re-read when a
+//! catalog-change event arrives (from any process; every
+//! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` as a safety net) and
+//! `notifications/tools/list_changed` is sent to each session when it changed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Request, State};
@@ -27,6 +29,7 @@ use rmcp::{ErrorData, RoleServer};
 use serde_json::Value;
 use switchboard_core::domain::UserId;
 use switchboard_core::runs::{RunRecord, RunStatus};
+use tokio::sync::watch;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
@@ -36,7 +39,10 @@ use crate::state::AppState;
 
 /// `/mcp`, behind the bearer-token check.
 pub fn router(state: AppState) -> Router<AppState> {
-    let gateway = Gateway { state: state.clone() };
+    let gateway = Gateway {
+        state: state.clone(),
+        catalogs: CatalogWatchers::default(),
+    };
     let service: StreamableHttpService<Gateway, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(gateway.clone()), Arc::default(), config(&state));
     Router::new()
@@ -72,6 +78,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 #[derive(Clone)]
 struct Gateway {
     state: AppState,
+    catalogs: CatalogWatchers,
 }
 
 /// The user the request was authenticated as (set by [`authenticate`]).
@@ -193,23 +200,66 @@ impl ServerHandler for Gateway {
 /// Sends `notifications/tools/list_changed` whenever the user's catalog changes,
 /// until the session or the server ends.
 async fn announce_changes(gateway: Gateway, user: UserId, peer: Peer<RoleServer>) {
-    let fingerprint =
-        |tools: Result<Vec<Tool>, ErrorData>| tools.ok().map(|t| serde_json::to_string(&t).unwrap_or_default());
-    let mut last = fingerprint(gateway.tools(&user).await);
-    let mut tick = tokio::time::interval(gateway.state.settings.agent.gateway_watch_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut changes = gateway.catalogs.subscribe(&gateway, &user);
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            changed = changes.changed() => if changed.is_err() { return },
             () = gateway.state.shutdown.cancelled() => return,
         }
-        if peer.is_transport_closed() {
+        if peer.is_transport_closed() || peer.notify_tool_list_changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// One watcher per user with open sessions, shared by their sessions: it
+/// re-reads the user's catalog when a catalog-change event arrives (from any
+/// process) and, as a safety net, every `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`;
+/// each change bumps a version the sessions follow. It stops with the user's
+/// last session.
+#[derive(Clone, Default)]
+struct CatalogWatchers(Arc<Mutex<HashMap<String, watch::Sender<u64>>>>);
+
+impl CatalogWatchers {
+    fn subscribe(&self, gateway: &Gateway, user: &UserId) -> watch::Receiver<u64> {
+        let mut watchers = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sender) = watchers.get(user.as_str()) {
+            return sender.subscribe();
+        }
+        let (sender, receiver) = watch::channel(0);
+        watchers.insert(user.as_str().to_owned(), sender.clone());
+        tokio::spawn(watch_catalog(gateway.clone(), user.clone(), sender));
+        receiver
+    }
+}
+
+async fn watch_catalog(gateway: Gateway, user: UserId, sender: watch::Sender<u64>) {
+    let fingerprint =
+        |tools: Result<Vec<Tool>, ErrorData>| tools.ok().map(|t| serde_json::to_string(&t).unwrap_or_default());
+    let mut signals = gateway.state.events.watch_catalog(user.as_str());
+    let mut last = fingerprint(gateway.tools(&user).await);
+    let interval = gateway.state.settings.agent.gateway_watch_interval;
+    loop {
+        tokio::select! {
+            _ = signals.recv() => {}
+            () = tokio::time::sleep(interval) => {}
+            () = gateway.state.shutdown.cancelled() => return,
+        }
+        {
+            let mut watchers = gateway
+                .catalogs
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if sender.receiver_count() == 0 {
+                watchers.remove(user.as_str());
+                return;
+            }
         }
         let current = fingerprint(gateway.tools(&user).await);
         if current.is_some() && current != last {
-            if last.is_some() && peer.notify_tool_list_changed().await.is_err() {
-                return;
+            if last.is_some() {
+                sender.send_modify(|version| *version += 1);
             }
             last = current;
         }

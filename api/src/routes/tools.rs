@@ -201,5 +201,7 @@ async fn put(
         created_at: now,
         updated_at: now,
     };
-    Ok(state.store.put_user_tool(&record).await?)
+    state.store.put_user_tool(&record).await?;
+    state.events.catalog_changed(user.as_str()).await;
+    Ok(())
 }

@@ -36,8 +36,9 @@ pub struct AgentSettings {
     pub agent_concurrency: usize,
     /// `SWITCHBOARD_AGENT_MAX_STEPS`: model round trips per agent turn (default 8).
     pub agent_max_steps: u32,
-    /// `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`: how often an open MCP gateway session
-    /// checks the user's catalog for changes to announce (default 2s).
+    /// `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`: how often the catalog of a user with open MCP
+    /// gateway sessions is re-read in case a change event was lost (default 30s; changes are
+    /// announced at once by events).
     pub gateway_watch_interval: Duration,
     /// `SWITCHBOARD_GMAIL_API_BASE`: the Gmail REST API (default `https://gmail.googleapis.com`).
     pub gmail_api_base: Url,
@@ -58,7 +59,7 @@ impl Default for AgentSettings {
             agent_max_steps: 8,
             llm_timeout: Duration::from_secs(120),
             agent_concurrency: 16,
-            gateway_watch_interval: Duration::from_secs(2),
+            gateway_watch_interval: Duration::from_secs(30),
             gmail_api_base: Url::parse("https://gmail.googleapis.com").expect("valid"),
         }
     }

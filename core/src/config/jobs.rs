@@ -27,9 +27,12 @@ pub struct JobSettings {
     /// `SWITCHBOARD_QUEUE_POLL_INTERVAL`: idle workers' fallback poll (default 20ms; pushes wake them at
     /// once, the poll only catches a wake-up apalis consumed during a fetch).
     pub poll_interval: Duration,
-    /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat, at least 1s; a worker silent for 3 of
-    /// them loses its jobs to the others (default 5s: recovery within 15-20 s).
+    /// `SWITCHBOARD_WORKER_HEARTBEAT`: worker heartbeat, at least 1s (default 5s).
     pub heartbeat: Duration,
+    /// `SWITCHBOARD_WORKER_MISSED_HEARTBEATS`: heartbeats a worker may miss before the others take
+    /// its queued tasks (default 6: a Redis stall under 30 s is not a death). Runs themselves are
+    /// taken over by the reconciler when their lease expires, whatever this says.
+    pub missed_heartbeats: usize,
     /// `SWITCHBOARD_SHUTDOWN_GRACE`: time in-flight jobs get to finish on SIGTERM (default 30s).
     pub shutdown_grace: Duration,
     /// `SWITCHBOARD_REDIS_TIMEOUT`: how long a Redis command (enqueue, rate limit, run event) may
@@ -61,6 +64,7 @@ impl Default for JobSettings {
             batch_size: 4,
             poll_interval: Duration::from_millis(20),
             heartbeat: Duration::from_secs(5),
+            missed_heartbeats: 6,
             shutdown_grace: Duration::from_secs(30),
             redis_timeout: Duration::from_secs(2),
             redis_prefix: "switchboard".into(),
@@ -86,6 +90,7 @@ impl JobSettings {
             batch_size: src.parse_or("SWITCHBOARD_QUEUE_BATCH_SIZE", d.batch_size)?,
             poll_interval: src.duration_or("SWITCHBOARD_QUEUE_POLL_INTERVAL", d.poll_interval)?,
             heartbeat: src.duration_or("SWITCHBOARD_WORKER_HEARTBEAT", d.heartbeat)?,
+            missed_heartbeats: src.parse_or("SWITCHBOARD_WORKER_MISSED_HEARTBEATS", d.missed_heartbeats)?,
             shutdown_grace: src.duration_or("SWITCHBOARD_SHUTDOWN_GRACE", d.shutdown_grace)?,
             redis_timeout: src.duration_or("SWITCHBOARD_REDIS_TIMEOUT", d.redis_timeout)?,
             redis_prefix: src.parse_or("SWITCHBOARD_REDIS_PREFIX", d.redis_prefix)?,
@@ -101,6 +106,7 @@ impl JobSettings {
             ("SWITCHBOARD_QUEUE_BATCH_SIZE", settings.batch_size >= 1),
             ("SWITCHBOARD_QUEUE_POLL_INTERVAL", !settings.poll_interval.is_zero()),
             ("SWITCHBOARD_WORKER_HEARTBEAT", !settings.heartbeat.is_zero()),
+            ("SWITCHBOARD_WORKER_MISSED_HEARTBEATS", settings.missed_heartbeats >= 2),
             ("SWITCHBOARD_SSE_KEEPALIVE", !settings.sse_keepalive.is_zero()),
             ("SWITCHBOARD_REDIS_TIMEOUT", !settings.redis_timeout.is_zero()),
             ("SWITCHBOARD_MCP_MAX_TOOLS", settings.mcp.max_tools >= 1),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::watchers::{Watch, Watchers};
+use super::watchers::{UserSignals, Watch, Watchers};
 use super::{Envelope, EventBus};
 use crate::runs::RunEvent;
 
@@ -18,6 +18,7 @@ const MAX_FINISHED_LOGS: usize = 10_000;
 pub struct MemoryBus {
     logs: Mutex<Logs>,
     watchers: Watchers,
+    users: UserSignals,
     retention: Duration,
 }
 
@@ -33,6 +34,7 @@ impl MemoryBus {
         Self {
             logs: Mutex::default(),
             watchers: Watchers::default(),
+            users: UserSignals::default(),
             retention,
         }
     }
@@ -81,5 +83,13 @@ impl EventBus for MemoryBus {
 
     fn watch(&self, run_id: Uuid) -> Watch {
         self.watchers.watch(run_id)
+    }
+
+    async fn catalog_changed(&self, user: &str) {
+        self.users.signal(user);
+    }
+
+    fn watch_catalog(&self, user: &str) -> tokio::sync::broadcast::Receiver<()> {
+        self.users.watch(user)
     }
 }

@@ -15,12 +15,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::runs::RunEvent;
 pub use memory::MemoryBus;
 pub use redis::RedisBus;
-pub use watchers::Watch;
+pub use watchers::{UserSignals, Watch};
 
 /// One event of one run, as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +43,12 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
     async fn since(&self, run_id: Uuid, after: u64) -> anyhow::Result<Vec<(u64, RunEvent)>>;
     /// Live events of one run, from now on. Subscribe *before* reading `since`.
     fn watch(&self, run_id: Uuid) -> Watch;
+    /// Tells every process that `user`'s catalog may have changed (a
+    /// connector, a tool, a switch). Best effort: listeners also re-read on a
+    /// slow timer.
+    async fn catalog_changed(&self, user: &str);
+    /// `user`'s catalog changes from now on.
+    fn watch_catalog(&self, user: &str) -> broadcast::Receiver<()>;
 }
 
 pub type DynEventBus = Arc<dyn EventBus>;

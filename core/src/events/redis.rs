@@ -11,7 +11,7 @@ use futures::StreamExt as _;
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use super::watchers::{Watch, Watchers};
+use super::watchers::{UserSignals, Watch, Watchers};
 use super::{Envelope, EventBus};
 use crate::runs::RunEvent;
 
@@ -32,6 +32,7 @@ pub struct RedisBus {
     prefix: String,
     retention: Duration,
     watchers: Watchers,
+    users: UserSignals,
     script: std::sync::Arc<redis::Script>,
 }
 
@@ -48,10 +49,17 @@ impl RedisBus {
             prefix: prefix.to_owned(),
             retention,
             watchers: Watchers::default(),
+            users: UserSignals::default(),
             script: std::sync::Arc::new(redis::Script::new(APPEND)),
         };
         let (ready_tx, ready) = tokio::sync::oneshot::channel();
-        tokio::spawn(subscribe_forever(client, bus.channel(), bus.watchers.clone(), ready_tx));
+        let fan_out = FanOut {
+            runs_channel: bus.channel(),
+            catalog_channel: bus.catalog_channel(),
+            watchers: bus.watchers.clone(),
+            users: bus.users.clone(),
+        };
+        tokio::spawn(subscribe_forever(client, fan_out, ready_tx));
         tokio::time::timeout(Duration::from_secs(10), ready)
             .await
             .context("timed out subscribing to run events in Redis")?
@@ -61,6 +69,10 @@ impl RedisBus {
 
     fn channel(&self) -> String {
         format!("{}:run-events", self.prefix)
+    }
+
+    fn catalog_channel(&self) -> String {
+        format!("{}:catalog-changed", self.prefix)
     }
 
     fn log_key(&self, run_id: Uuid) -> String {
@@ -106,19 +118,41 @@ impl EventBus for RedisBus {
     fn watch(&self, run_id: Uuid) -> Watch {
         self.watchers.watch(run_id)
     }
+
+    async fn catalog_changed(&self, user: &str) {
+        let mut conn = self.conn.clone();
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(self.catalog_channel())
+            .arg(user)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "failed to announce a catalog change");
+        }
+    }
+
+    fn watch_catalog(&self, user: &str) -> tokio::sync::broadcast::Receiver<()> {
+        self.users.watch(user)
+    }
 }
 
-async fn subscribe_forever(
-    client: redis::Client,
-    channel: String,
+/// Where this process's subscriber delivers what it receives.
+struct FanOut {
+    runs_channel: String,
+    catalog_channel: String,
     watchers: Watchers,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
+    users: UserSignals,
+}
+
+async fn subscribe_forever(client: redis::Client, fan_out: FanOut, ready: tokio::sync::oneshot::Sender<()>) {
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+            Ok(mut pubsub) => match pubsub
+                .subscribe(&[&fan_out.runs_channel, &fan_out.catalog_channel])
+                .await
+            {
                 Ok(()) => {
                     backoff = Duration::from_millis(100);
                     if let Some(ready) = ready.take() {
@@ -129,8 +163,12 @@ async fn subscribe_forever(
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
+                        if message.get_channel_name() == fan_out.catalog_channel {
+                            fan_out.users.signal(&payload);
+                            continue;
+                        }
                         match serde_json::from_str::<Envelope>(&payload) {
-                            Ok(envelope) => watchers.dispatch(envelope),
+                            Ok(envelope) => fan_out.watchers.dispatch(envelope),
                             Err(e) => tracing::warn!(error = %e, "ignoring a malformed run event"),
                         }
                     }

@@ -35,6 +35,28 @@ impl Watchers {
     }
 }
 
+/// Signals per user ("your catalog changed"), for whoever listens in this process.
+#[derive(Debug, Default, Clone)]
+pub struct UserSignals(Arc<Mutex<HashMap<String, broadcast::Sender<()>>>>);
+
+impl UserSignals {
+    pub fn watch(&self, user: &str) -> broadcast::Receiver<()> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(user.to_owned())
+            .or_insert_with(|| broadcast::channel(4).0)
+            .subscribe()
+    }
+
+    pub fn signal(&self, user: &str) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sender) = map.get(user)
+            && sender.send(()).is_err()
+        {
+            map.remove(user);
+        }
+    }
+}
+
 /// A subscription to one run's live events; unregisters when dropped.
 #[derive(Debug)]
 pub struct Watch {

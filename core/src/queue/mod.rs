@@ -3,9 +3,16 @@
 //! the producer side used by the API; `switchboard-worker` consumes the same
 //! queues through [`QueueBackend`].
 //!
-//! Every job's task id is the run id (as a ULID), so pushing the same run twice
-//! is a no-op.
+//! The queue is transport, the `runs` table is the truth: every push gets a
+//! task id of its own (a run enqueued again really is queued again), a worker
+//! acknowledges each task it took once it is done with it (whatever became of
+//! the run), and the reconciler re-enqueues runs whose job was lost. So the
+//! queue holds only what is waiting or in flight.
+//!
+//! - [`housekeeping`]: Redis acks, a stopping worker's release, and the janitor
+//!   that removes what dead workers and earlier versions left behind.
 
+pub mod housekeeping;
 mod redis;
 mod sqlite;
 pub mod wake;
@@ -56,7 +63,7 @@ impl QueueSettings {
 /// Where jobs go.
 #[async_trait]
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
-    /// Pushes the job of run `run_id` onto `kind`'s queue.
+    /// Pushes a job for run `run_id` onto `kind`'s queue, with a new task id.
     async fn enqueue(&self, kind: RunKind, run_id: Uuid) -> anyhow::Result<()>;
     /// Jobs waiting on `kind`'s queue (not yet picked up).
     async fn depth(&self, kind: RunKind) -> anyhow::Result<u64>;
@@ -78,9 +85,18 @@ impl QueueBackend {
             Self::Sqlite(q) => q,
         }
     }
+
+    /// Acknowledges task `task_id` of `kind`'s queue, taken by `worker`: its
+    /// keys (rows) go. Idempotent.
+    pub async fn ack(&self, kind: RunKind, task_id: &str, worker: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Redis(q) => housekeeping::ack(q, kind, task_id, worker).await,
+            Self::Sqlite(q) => q.ack(task_id).await,
+        }
+    }
 }
 
-/// The apalis task id for a run.
-pub fn task_id(run_id: Uuid) -> ulid::Ulid {
-    ulid::Ulid::from(run_id)
+/// A new apalis task id: one per push.
+pub fn new_task_id() -> apalis_core::task::task_id::TaskId {
+    apalis_core::task::task_id::TaskId::from_ulid(ulid::Ulid::generate())
 }

@@ -9,14 +9,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use apalis_core::backend::TaskSink as _;
 use apalis_core::task::builder::TaskBuilder;
-use apalis_core::task::task_id::TaskId;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use async_trait::async_trait;
 use redis::aio::ConnectionManagerConfig;
 use uuid::Uuid;
 
 use super::wake::{self, Wake, Wakes};
-use super::{JobQueue, QueueSettings, task_id};
+use super::{JobQueue, QueueSettings, new_task_id};
 use crate::jobs::{RunJob, RunKind};
 use crate::secret::Secret;
 
@@ -81,10 +80,12 @@ impl RedisQueue {
         self.conn.clone()
     }
 
-    /// The apalis configuration of `kind`'s queue. apalis-redis keeps worker
-    /// heartbeats in whole seconds and, when recovering orphans, also considers
-    /// the calling worker: it is safe only because the worker's own heartbeat is
-    /// refreshed just before, and the orphan timeout (3 heartbeats) is ≥ 3 s.
+    /// The apalis configuration of `kind`'s queue. Results are not persisted,
+    /// tasks not locked and no events emitted: the worker acknowledges each
+    /// task itself ([`super::housekeeping::ack`]) and the run's lease in the
+    /// database is the lock. apalis-redis keeps worker heartbeats in whole
+    /// seconds; a worker silent for `missed_heartbeats` of them has its tasks
+    /// moved to the others (the database leases keep that from running a call twice).
     pub fn config(&self, kind: RunKind) -> Config {
         Config::default()
             .queue(self.settings.queue_name(kind))
@@ -92,11 +93,13 @@ impl RedisQueue {
             .missed_heartbeats(self.settings.missed_heartbeats)
             .batch_size(self.settings.batch_size)
             .persist_results(false)
+            .lock_tasks(false)
+            .emit_events(false)
     }
 
     /// The pub/sub channel announcing pushes to `kind`'s queue. (apalis-redis
-    /// 1.0 means to publish one itself, but its push script compares the flag
-    /// with "1" while it is sent as "true", so it never does.)
+    /// 1.0 pushes every task onto its scheduled set, whose promotion publishes
+    /// nothing, so workers would only learn of it at their next poll.)
     fn pushed_channel(&self, kind: RunKind) -> String {
         format!("{}:pushed:{}", self.settings.prefix, kind.as_str())
     }
@@ -124,9 +127,7 @@ impl RedisQueue {
 #[async_trait]
 impl JobQueue for RedisQueue {
     async fn enqueue(&self, kind: RunKind, run_id: Uuid) -> anyhow::Result<()> {
-        let task = TaskBuilder::new(RunJob { run_id })
-            .task_id(TaskId::from_ulid(task_id(run_id)))
-            .build();
+        let task = TaskBuilder::new(RunJob { run_id }).task_id(new_task_id()).build();
         RedisStorage::<RunJob, _>::new(self.conn.clone())
             .with_config(self.config(kind))
             .push_task(task)
@@ -145,13 +146,19 @@ impl JobQueue for RedisQueue {
         Ok(())
     }
 
+    /// Tasks waiting: pushed ones sit in the scheduled set until a worker's
+    /// fetch promotes them to the active list.
     async fn depth(&self, kind: RunKind) -> anyhow::Result<u64> {
         let mut conn = self.conn.clone();
-        let n: u64 = redis::cmd("LLEN")
-            .arg(self.config(kind).active_jobs_list())
+        let config = self.config(kind);
+        let (active, scheduled): (u64, u64) = redis::pipe()
+            .cmd("LLEN")
+            .arg(config.active_jobs_list())
+            .cmd("ZCARD")
+            .arg(config.scheduled_jobs_set())
             .query_async(&mut conn)
             .await?;
-        Ok(n)
+        Ok(active + scheduled)
     }
 
     async fn ping(&self) -> anyhow::Result<()> {

@@ -5,13 +5,12 @@ use std::path::Path;
 use anyhow::Context as _;
 use apalis_core::backend::TaskSink as _;
 use apalis_core::task::builder::TaskBuilder;
-use apalis_core::task::task_id::TaskId;
 use apalis_sqlite::{Config, SqlitePool, SqliteStorage};
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::wake::{self, Wake, Wakes};
-use super::{JobQueue, QueueSettings, task_id};
+use super::{JobQueue, QueueSettings, new_task_id};
 use crate::jobs::{RunJob, RunKind};
 
 /// Producer handle on the SQLite queues; cheap to clone.
@@ -50,6 +49,13 @@ impl SqliteQueue {
         SqliteStorage::setup(&pool)
             .await
             .context("Failed to set up the SQLite queue")?;
+        // Nothing runs before this process's workers start: tasks that are not
+        // pending were taken by an earlier process and are done with (runs
+        // interrupted with them go back to the queue through the reconciler).
+        sqlx::query("delete from Jobs where status <> 'Pending'")
+            .execute(&pool)
+            .await
+            .context("Failed to clean the SQLite queue")?;
         Ok(Self {
             pool,
             settings,
@@ -79,6 +85,16 @@ impl SqliteQueue {
             .persist_results(false)
     }
 
+    /// Deletes a task the worker is done with (apalis-sqlite keeps every one).
+    pub async fn ack(&self, task_id: &str) -> anyhow::Result<()> {
+        sqlx::query("delete from Jobs where id = $1")
+            .bind(task_id)
+            .execute(&self.pool)
+            .await
+            .context("Failed to acknowledge a task")?;
+        Ok(())
+    }
+
     pub fn storage(&self, kind: RunKind) -> SqliteStorage<RunJob> {
         SqliteStorage::new(&self.pool).with_config(self.config(kind))
     }
@@ -87,9 +103,7 @@ impl SqliteQueue {
 #[async_trait]
 impl JobQueue for SqliteQueue {
     async fn enqueue(&self, kind: RunKind, run_id: Uuid) -> anyhow::Result<()> {
-        let task = TaskBuilder::new(RunJob { run_id })
-            .task_id(TaskId::from_ulid(task_id(run_id)))
-            .build();
+        let task = TaskBuilder::new(RunJob { run_id }).task_id(new_task_id()).build();
         self.storage(kind)
             .push_task(task)
             .await

@@ -1,5 +1,10 @@
 //! Creating a run and queueing its job. Secrets a test needs are sealed into
 //! the run row first (the job payload is the run id only).
+//!
+//! Admission is fair between users: a run over its user's cap of queued and
+//! running jobs of its kind waits (`waiting`, no job in the queue) and is
+//! enqueued when one of them ends ([`promote_next`], or the reconciler);
+//! past the user's backlog it is refused ([`LaunchError::Busy`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -10,7 +15,7 @@ use crate::domain::{Credentials, CustomHeaders, UserId};
 use crate::jobs::RunKind;
 use crate::mcp::{Failure, StepStatus};
 use crate::services::Services;
-use crate::store::{SealedColumn, now};
+use crate::store::{Admission, FinishGuard, SealedColumn, now};
 use crate::vault::Aad;
 
 /// What a connection test connects with, sealed in `runs.sealed_input`.
@@ -71,21 +76,53 @@ fn record(services: &Services, new: NewRun) -> RunRecord {
         idempotency_key,
         request_hash,
         dispatched_at: None,
+        lease_owner: None,
+        lease_until: None,
+        enqueued_at: None,
+        requeues: 0,
     }
 }
 
-/// Creates the run and queues its job. If the queue refuses the job, the run
-/// is marked failed (the client sees why) and the error is returned.
-pub async fn launch(services: &Services, new: NewRun) -> anyhow::Result<RunRecord> {
+/// Why a run could not be launched.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The user's backlog of waiting runs of this kind is full: try again later.
+    #[error("too many runs of this kind are waiting for this user")]
+    Busy { retry_after: u64 },
+    /// The run was recorded as failed: the queue refused its job.
+    #[error("the job queue is unavailable")]
+    QueueUnavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Creates the run and, unless its user is at the cap for its kind, queues
+/// its job. If the queue refuses the job, the run is recorded failed
+/// (`QUEUE_UNAVAILABLE`, so it never runs behind the caller's back).
+pub async fn launch(services: &Services, new: NewRun) -> Result<RunRecord, LaunchError> {
     let kind = new.kind;
-    let run = record(services, new);
-    services.store.insert_run(&run).await?;
+    let mut run = record(services, new);
+    let limits = &services.settings.limits;
+    match services
+        .store
+        .admit_run(&run, limits.running(kind), limits.backlog)
+        .await?
+    {
+        Admission::Refused => return Err(LaunchError::Busy { retry_after: 5 }),
+        Admission::Waiting => {
+            run.status = RunStatus::Waiting.as_str().to_owned();
+            metrics::counter!("switchboard_runs_waiting_total", "kind" => kind.as_str()).increment(1);
+            return Ok(run);
+        }
+        Admission::Queued => run.enqueued_at = Some(run.created_at),
+    }
     if let Err(e) = services.queue.as_queue().enqueue(kind, run.id).await {
         let message = "the job queue is unavailable; please retry shortly";
         services
             .store
             .finish_run(
                 run.id,
+                FinishGuard::Unfinished,
                 RunStatus::Failed,
                 &run.steps,
                 None,
@@ -93,10 +130,23 @@ pub async fn launch(services: &Services, new: NewRun) -> anyhow::Result<RunRecor
                 now(),
             )
             .await?;
-        return Err(e.context("Failed to queue the run"));
+        return Err(LaunchError::QueueUnavailable(e.context("Failed to queue the run")));
     }
     metrics::counter!("switchboard_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
     Ok(run)
+}
+
+/// After a run of `owner`'s ended: enqueues their oldest waiting run of
+/// `kind`, if any and if they are under the cap. A failure leaves the run
+/// queued for the reconciler.
+pub async fn promote_next(services: &Services, owner: &str, kind: RunKind) -> anyhow::Result<bool> {
+    let cap = services.settings.limits.running(kind);
+    let Some(run) = services.store.promote_waiting(owner, kind.as_str(), cap, now()).await? else {
+        return Ok(false);
+    };
+    services.queue.as_queue().enqueue(kind, run.id).await?;
+    metrics::counter!("switchboard_jobs_enqueued_total", "kind" => kind.as_str()).increment(1);
+    Ok(true)
 }
 
 /// Records a connection test that failed before it needed a worker (a malformed URL).

@@ -12,26 +12,41 @@ use super::{Fingerprint, Step};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Its job is in the queue.
     Queued,
+    /// Over its user's cap of running jobs: no job yet; enqueued when a slot frees.
+    Waiting,
+    /// A worker holds its lease.
     Running,
+    /// Waiting for a person to approve (no worker, no job).
+    AwaitingApproval,
     Succeeded,
     Failed,
 }
 
 impl RunStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Waiting,
+        Self::Running,
+        Self::AwaitingApproval,
+        Self::Succeeded,
+        Self::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
+            Self::Waiting => "waiting",
             Self::Running => "running",
+            Self::AwaitingApproval => "awaiting_approval",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == value)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
     pub fn is_terminal(self) -> bool {
@@ -104,6 +119,16 @@ pub struct RunRecord {
     /// Invocations: when a `tools/call` was (about to be) sent; a recovered job
     /// that finds it set must not send an unsafe call again.
     pub dispatched_at: Option<DateTime<Utc>>,
+    /// Who runs it (a worker's delivery), while `running`: only the holder may
+    /// dispatch a call or finish the run.
+    pub lease_owner: Option<String>,
+    /// Until when the lease holds; the holder renews it while it works. A
+    /// `running` run past it belongs to the reconciler.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// When its job was last pushed onto the queue.
+    pub enqueued_at: Option<DateTime<Utc>>,
+    /// How often the reconciler pushed its job again.
+    pub requeues: i32,
 }
 
 impl RunRecord {

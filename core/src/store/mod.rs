@@ -50,6 +50,9 @@ pub enum StoreError {
     /// The owner already has the maximum number of connectors.
     #[error("connector limit of {0} reached")]
     LimitReached(u32),
+    /// No database connection came free in time (the pool is exhausted).
+    #[error("the database is busy")]
+    Busy,
     #[error(transparent)]
     Database(#[from] anyhow::Error),
 }
@@ -96,32 +99,108 @@ pub trait SealedStore: Send + Sync {
     async fn replace_sealed(&self, row: &SealedRow, blob: &[u8]) -> StoreResult<bool>;
 }
 
+/// What admission did with a new run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Inserted `queued`: enqueue its job.
+    Queued,
+    /// Inserted `waiting`: its owner is at the cap; it is enqueued when a slot frees.
+    Waiting,
+    /// Not inserted: its owner's backlog is full.
+    Refused,
+}
+
+/// Who may end a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishGuard<'a> {
+    /// The worker holding this lease.
+    Lease(&'a str),
+    /// The reconciler: a run no worker holds (lease expired, or never started).
+    Abandoned,
+    /// Anyone, while it is unfinished (the API failing a run it could not enqueue).
+    Unfinished,
+}
+
 #[async_trait]
 pub trait RunStore: Send + Sync {
+    /// Inserts a run as it is (one that ends at once, or one the caller enqueues).
     async fn insert_run(&self, record: &RunRecord) -> StoreResult<()>;
+    /// Inserts `record` `queued` while its owner has fewer than `cap` runs of its
+    /// kind queued or running (`0`: no cap), else `waiting` while fewer than
+    /// `backlog` wait, else refuses. Atomic per owner.
+    async fn admit_run(&self, record: &RunRecord, cap: u32, backlog: u32) -> StoreResult<Admission>;
+    /// The owner's oldest `waiting` run of `kind` becomes `queued`, if the owner
+    /// is under `cap`; the caller enqueues it.
+    async fn promote_waiting(
+        &self,
+        owner: &str,
+        kind: &str,
+        cap: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RunRecord>>;
+    /// `(owner, kind)` pairs with waiting runs.
+    async fn owners_waiting(&self, limit: u32) -> StoreResult<Vec<(String, String)>>;
     /// A run of `owner` (404 for anyone else's).
     async fn run(&self, owner: &UserId, id: Uuid) -> StoreResult<RunRecord>;
     /// Any run, for the worker that executes it.
     async fn run_by_id(&self, id: Uuid) -> StoreResult<RunRecord>;
     /// The run a user created with this idempotency key.
     async fn run_by_idempotency_key(&self, owner: &UserId, key: &str) -> StoreResult<RunRecord>;
-    /// Records that a `tools/call` is about to be sent for this run.
-    async fn mark_dispatched(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Marks a queued (or, after a crash, running) run as running and counts the
-    /// attempt; `None` when it already finished (the job was delivered twice).
-    async fn start_run(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<RunRecord>>;
-    /// Ends a run and drops its sealed input; `None` when it had already ended.
+    /// Takes the run's lease for `lease` until `until`: a queued run, or a
+    /// running one whose lease expired; counts the attempt. `None`: finished,
+    /// or someone else holds it.
+    async fn start_run(
+        &self,
+        id: Uuid,
+        lease: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<RunRecord>>;
+    /// Extends `lease` to `until`; false when the run is no longer held by it.
+    async fn renew_lease(&self, id: Uuid, lease: &str, until: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records that a `tools/call` is about to be sent, only while `lease`
+    /// holds the run and has not expired; false: do not send it.
+    async fn mark_dispatched(&self, id: Uuid, lease: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Ends a run (as `guard` allows) and drops its sealed input; `None` when
+    /// the guard did not hold (already ended, or taken over).
+    #[allow(clippy::too_many_arguments)]
     async fn finish_run(
         &self,
         id: Uuid,
+        guard: FinishGuard<'_>,
         status: RunStatus,
         steps: &[Step],
         result: Option<&Value>,
         error: Option<(&str, &str)>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RunRecord>>;
+    /// Puts a run back to `queued` for a new job: a running run whose lease
+    /// expired, or a queued one enqueued before `queued_before`.
+    async fn requeue_run(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        queued_before: DateTime<Utc>,
+    ) -> StoreResult<Option<RunRecord>>;
+    /// Runs the reconciler must look at: running with an expired lease, queued
+    /// since before `queued_before`.
+    async fn stale_runs(
+        &self,
+        now: DateTime<Utc>,
+        queued_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunRecord>>;
+    /// The ended ones among `ids` (one query per 500).
+    async fn ended_runs(&self, ids: &[Uuid]) -> StoreResult<Vec<Uuid>>;
     /// Deletes finished runs created before `before`.
     async fn prune_runs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Periodic work done once per interval across all processes.
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync {
+    /// Whether this caller has the named job until `next` (due at `now`).
+    async fn claim_maintenance(&self, name: &str, now: DateTime<Utc>, next: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// Connector health, written by discovery and the scheduler.
@@ -198,7 +277,15 @@ pub trait OAuthStore: Send + Sync {
 /// Everything the service needs from storage.
 #[async_trait]
 pub trait Store:
-    ConnectorStore + UserToolStore + SealedStore + RunStore + HealthStore + ToolSwitchStore + InvocationStore + OAuthStore
+    ConnectorStore
+    + UserToolStore
+    + SealedStore
+    + RunStore
+    + MaintenanceStore
+    + HealthStore
+    + ToolSwitchStore
+    + InvocationStore
+    + OAuthStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

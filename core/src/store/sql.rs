@@ -81,6 +81,7 @@ impl<T> SqlResultExt<T> for Result<T, sqlx::Error> {
     fn or_store(self, context: &'static str) -> StoreResult<T> {
         self.map_err(|error| match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let names_the_key = |s: &str| s.contains("name_key");
                 let names_the_idempotency_key = |s: &str| s.contains("idempotency_key");
@@ -99,8 +100,10 @@ impl<T> SqlResultExt<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// How long a connection attempt may take before start-up reports the database unreachable.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long waiting for a pooled connection (or a new one) may take: past
+/// it the pool is exhausted (or the database gone) and callers get
+/// [`StoreError::Busy`] instead of queueing behind everyone else.
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Begins a transaction that serialises writers for one owner (see `postgres.rs`, `sqlite.rs`).
 pub(super) trait OwnerLock {

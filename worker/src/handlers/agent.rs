@@ -55,6 +55,7 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
     let catalog = switchboard_plugins::catalog::load(&*services.store, &owner).await?;
     let progress = Progress::start(services.events.clone(), run.id, Vec::new());
     let turn = Turn {
+        turn_id: run.id,
         services,
         owner: &owner,
         catalog: &catalog,
@@ -69,12 +70,12 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
         Ok(answer) => Outcome {
             steps,
             result: Some(answer),
-            error: None,
+            ..Outcome::default()
         },
         Err((code, message)) => Outcome {
             steps,
-            result: None,
             error: Some((code.to_owned(), message)),
+            ..Outcome::default()
         },
     };
     let label = outcome.error.as_ref().map_or("succeeded", |(code, _)| {
@@ -92,6 +93,9 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
 type TurnError = (&'static str, String);
 
 struct Turn<'a> {
+    /// The turn's run: with the step and the call's index, its calls'
+    /// idempotency key, so a turn taken over after a crash calls no tool twice.
+    turn_id: uuid::Uuid,
     services: &'a Services,
     owner: &'a UserId,
     catalog: &'a Catalog,
@@ -157,9 +161,10 @@ impl Turn<'_> {
             }
             reforced = false;
             messages.push(reply.message);
-            for call in reply.tool_calls {
+            for (index, call) in reply.tool_calls.iter().enumerate() {
                 let n = used.len() + 1;
-                let (summary, content) = self.call(n, &call, &offered_names).await;
+                let key = format!("turn-{}-{step}-{index}", self.turn_id);
+                let (summary, content) = self.call(n, call, &offered_names, key).await;
                 used.push(summary);
                 messages.push(json!({"role": "tool", "tool_call_id": call.id, "content": content}));
             }
@@ -217,7 +222,7 @@ impl Turn<'_> {
     }
 
     /// Runs one tool call through the tool queue; returns its summary and what the model reads.
-    async fn call(&self, n: usize, call: &ToolCall, offered: &HashSet<&str>) -> (Value, String) {
+    async fn call(&self, n: usize, call: &ToolCall, offered: &HashSet<&str>, key: String) -> (Value, String) {
         let name = format!("tool_{n}");
         self.steps.send(Step {
             name: name.clone(),
@@ -226,7 +231,7 @@ impl Turn<'_> {
             message: Some(call.name.clone()),
         });
         let began = Instant::now();
-        let (summary, content) = self.invoke(call, offered).await;
+        let (summary, content) = self.invoke(call, offered, key).await;
         let duration_ms = Some(switchboard_core::runs::round_ms(began.elapsed().as_secs_f64() * 1000.0));
         let ok = summary["status"] == "succeeded" && summary["is_error"] != true;
         let status = if ok { StepStatus::Ok } else { StepStatus::Failed };
@@ -240,7 +245,7 @@ impl Turn<'_> {
         (summary, content)
     }
 
-    async fn invoke(&self, call: &ToolCall, offered: &HashSet<&str>) -> (Value, String) {
+    async fn invoke(&self, call: &ToolCall, offered: &HashSet<&str>, key: String) -> (Value, String) {
         let refused = |outcome: String| {
             (
                 json!({"tool": call.name, "status": "refused", "outcome": outcome}),
@@ -261,7 +266,7 @@ impl Turn<'_> {
         let request = CallRequest {
             tool: call.name.clone(),
             arguments,
-            idempotency_key: None,
+            idempotency_key: Some(key),
         };
         let run = match calls::start_in(self.services, self.owner, self.catalog, request).await {
             Ok(run) => run,

@@ -92,5 +92,7 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
         }
         (None, None) => {}
     }
+    // The snapshot or the health changed: open gateway sessions re-read.
+    services.events.catalog_changed(&run.owner).await;
     Ok(outcome)
 }

@@ -17,23 +17,33 @@ use switchboard_core::services::Services;
 use switchboard_core::store::{InvocationRecord, StoreError, now};
 use switchboard_plugins::{ToolAuth, ToolContext};
 
-use super::Outcome;
+use super::{Lease, Outcome};
 use crate::progress::Progress;
 use crate::sessions::Sessions;
 
-pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> anyhow::Result<Outcome> {
+pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord, lease: &Lease) -> anyhow::Result<Outcome> {
     let Some(target) = run.input.tool.clone() else {
         return Ok(Outcome::failed(run, "INTERNAL_ERROR", "this run names no tool"));
     };
     let owner = UserId::parse(&run.owner).map_err(anyhow::Error::msg)?;
+    // Attempts of earlier deliveries (a worker that stopped) keep their steps.
+    let earlier = run
+        .steps
+        .iter()
+        .filter(|s| s.name.starts_with("attempt_") && s.status != StepStatus::Pending)
+        .count();
     if run.attempts > 1 && run.dispatched_at.is_some() && !target.safe_to_repeat() {
-        let outcome = Outcome::failed(
+        let mut outcome = Outcome::failed(
             run,
             "OUTCOME_UNKNOWN",
             "a worker stopped after this call was sent, so it may or may not have taken effect; it was not sent \
              again because the tool is not marked read-only or idempotent. Check the result in the tool itself.",
         );
-        log(services, run, &target, &outcome, 0, Duration::ZERO).await;
+        outcome.invocation = Some(Logged {
+            target,
+            attempts: i32::try_from(earlier).unwrap_or(i32::MAX),
+            took: Duration::ZERO,
+        });
         return Ok(outcome);
     }
     let arguments = match &run.sealed_input {
@@ -57,7 +67,10 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
     let started = Instant::now();
     let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
     let observer = progress.sender();
-    let mut attempt = 0;
+    // One retry per run, in its first delivery: a delivery after a stopped
+    // worker sends a safe call once more, and nothing more.
+    let retries = if earlier == 0 { 1 } else { 0 };
+    let mut attempt = earlier;
     let result = loop {
         attempt += 1;
         let name = format!("attempt_{attempt}");
@@ -68,7 +81,7 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
             message: None,
         });
         let began = Instant::now();
-        let result = call_once(services, sessions, run, &owner, &target, arguments.clone()).await;
+        let result = call_once(services, sessions, run, lease, &owner, &target, arguments.clone()).await;
         let duration_ms = Some(switchboard_core::runs::round_ms(began.elapsed().as_secs_f64() * 1000.0));
         match result {
             Ok(value) => {
@@ -80,7 +93,7 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
                 });
                 break Ok(value);
             }
-            Err(failure) if attempt == 1 && failure.retryable(target.safe_to_repeat()) => {
+            Err(failure) if attempt - earlier <= retries && failure.retryable(target.safe_to_repeat()) => {
                 let delay = services.settings.agent.retry_delay;
                 let message = format!(
                     "{} ({}); retrying in {} s",
@@ -111,27 +124,30 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord) -> a
         }
     };
     drop(observer);
-    let steps = progress.finish().await;
-    let outcome = match result {
-        Ok(value) => Outcome {
-            steps,
-            result: Some(value),
-            error: None,
-        },
-        Err(failure) => Outcome {
-            steps,
-            result: None,
-            error: Some((failure.code, failure.message)),
-        },
+    // The outcome is recorded as soon as the call returns: the step events
+    // and the invocation log follow it (see `handlers::finish`).
+    let (result, error) = match result {
+        Ok(value) => (Some(value), None),
+        Err(failure) => (None, Some((failure.code, failure.message))),
     };
-    log(services, run, &target, &outcome, attempt, started.elapsed()).await;
-    Ok(outcome)
+    Ok(Outcome {
+        steps: progress.snapshot(),
+        result,
+        error,
+        progress: Some(progress),
+        invocation: Some(Logged {
+            target,
+            attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
+            took: started.elapsed(),
+        }),
+    })
 }
 
 async fn call_once(
     services: &Services,
     sessions: &Sessions,
     run: &RunRecord,
+    lease: &Lease,
     owner: &UserId,
     target: &ToolTarget,
     arguments: Map<String, Value>,
@@ -164,7 +180,7 @@ async fn call_once(
                 .await;
             let result = match session {
                 Ok(session) => {
-                    services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
+                    dispatch(services, run, lease).await?;
                     call::call_tool(&session, &target.tool_name, arguments, timeout, &services.mcp.limits()).await
                 }
                 Err(failure) => Err(failure),
@@ -234,7 +250,7 @@ async fn call_once(
                 user: owner,
                 credentials,
             };
-            services.store.mark_dispatched(run.id, now()).await.map_err(infra)?;
+            dispatch(services, run, lease).await?;
             match tokio::time::timeout(timeout, tool.invoke(&ctx, &target.tool_name, Value::Object(arguments))).await {
                 Err(_) => Err(CallFailure::new(
                     FailureKind::Transient,
@@ -257,6 +273,24 @@ async fn call_once(
     }
 }
 
+/// Records (compare-and-set on the lease) that the call is about to be sent;
+/// a worker whose lease was taken over sends nothing.
+async fn dispatch(services: &Services, run: &RunRecord, lease: &Lease) -> Result<(), CallFailure> {
+    match services.store.mark_dispatched(run.id, lease.owner(), now()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(CallFailure::new(
+            FailureKind::Permanent,
+            "LEASE_LOST",
+            "this worker lost the run to another before sending the call; nothing was sent",
+        )),
+        Err(e) => Err(CallFailure::new(
+            FailureKind::NotReached,
+            "INTERNAL_ERROR",
+            format!("storage failed: {e}"),
+        )),
+    }
+}
+
 fn kind_label(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::NotReached => "not_reached",
@@ -266,15 +300,17 @@ fn kind_label(kind: FailureKind) -> &'static str {
     }
 }
 
+/// A tool call to log once its outcome is recorded.
+#[derive(Debug)]
+pub struct Logged {
+    pub target: ToolTarget,
+    pub attempts: i32,
+    pub took: Duration,
+}
+
 /// The invocation log row, the metrics and one structured event; never the arguments.
-async fn log(
-    services: &Services,
-    run: &RunRecord,
-    target: &ToolTarget,
-    outcome: &Outcome,
-    attempts: i32,
-    took: Duration,
-) {
+pub async fn log(services: &Services, run: &RunRecord, outcome: &Outcome, logged: Logged) {
+    let Logged { target, attempts, took } = logged;
     let tool_error = outcome
         .result
         .as_ref()

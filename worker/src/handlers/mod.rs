@@ -1,32 +1,41 @@
-//! Job handlers. One entry point, [`handle`], for every queue: it marks the
-//! run running (or skips a run that already finished: jobs can be delivered
-//! twice after a crash), runs the kind's handler, and ends the run.
+//! Job handlers. One entry point, [`handle`], for every queue: it takes the
+//! run's lease (or, when the run has ended or another worker holds it, does
+//! nothing), keeps the lease renewed while the kind's handler works, records
+//! the outcome with a compare-and-set on the lease, and always acknowledges
+//! the task: the `runs` table is the truth, the queue only transport.
 //!
-//! Error policy (apalis-redis retries any `Err` without limit): what goes wrong
-//! *in* the job (a server that fails, credentials that no longer decrypt) ends
-//! the run as `failed` and returns `Ok`; only infrastructure faults (the
-//! database or the event bus unreachable) return `Err` so the job is retried.
-//! A panic fails the run instead of leaving it `running`.
+//! Error policy: what goes wrong *in* the job (a server that fails,
+//! credentials that no longer decrypt) ends the run as `failed`. An
+//! infrastructure fault (the database unreachable) leaves the run to the
+//! reconciler, which takes it back once its lease expires; a panic fails the
+//! run. Either way the task is acknowledged, so the queue never holds a job
+//! nobody works on.
 
 mod agent;
 mod discover;
 pub mod invoke;
+mod lease;
 mod test;
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::{BoxDynError, Data, TaskId, WorkerContext};
 use futures::FutureExt as _;
 use serde_json::Value;
 use switchboard_core::jobs::{RunJob, RunKind};
-use switchboard_core::mcp::ProbeReport;
-use switchboard_core::runs::{RunEvent, RunRecord, RunStatus, Step, TestResult};
+use switchboard_core::mcp::{ProbeReport, StepStatus};
+use switchboard_core::runs::launch::promote_next;
+use switchboard_core::runs::{RunEvent, RunRecord, RunStatus, Step, TestResult, apply_step};
 use switchboard_core::services::Services;
-use switchboard_core::store::now;
+use switchboard_core::store::{FinishGuard, now};
+use uuid::Uuid;
+
+pub use lease::Lease;
 
 use crate::metrics;
+use crate::progress::Progress;
 use crate::sessions::Sessions;
 
 /// What every job handler gets (apalis `Data`).
@@ -35,16 +44,22 @@ pub struct JobContext {
     pub services: Services,
     /// Open MCP sessions of this process, reused by tool calls.
     pub sessions: Sessions,
+    /// The queue this worker serves.
+    pub kind: RunKind,
 }
 
 /// How a run ended.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub steps: Vec<Step>,
     /// The run's result: a test's [`TestResult`], or a tool call's result.
     pub result: Option<Value>,
     /// `(code, message)` when the run failed.
     pub error: Option<(String, String)>,
+    /// Step events still being published: flushed once the outcome is recorded.
+    pub progress: Option<Progress>,
+    /// A tool call to write to the invocation log once the outcome is recorded.
+    pub invocation: Option<invoke::Logged>,
 }
 
 impl Outcome {
@@ -52,8 +67,8 @@ impl Outcome {
     pub fn failed(run: &RunRecord, code: &str, message: &str) -> Self {
         Self {
             steps: run.steps.0.clone(),
-            result: None,
             error: Some((code.to_owned(), message.to_owned())),
+            ..Self::default()
         }
     }
 
@@ -76,6 +91,7 @@ impl Outcome {
             steps,
             result: serde_json::to_value(result).ok(),
             error,
+            ..Self::default()
         }
     }
 
@@ -95,14 +111,41 @@ impl Outcome {
     }
 }
 
+/// Every step of an ended run has ended: one still running was cut off, one
+/// still pending never ran.
+pub fn end_steps(steps: &mut [Step]) {
+    for step in steps {
+        match step.status {
+            StepStatus::Running => {
+                step.status = StepStatus::Failed;
+                step.message.get_or_insert_with(|| "interrupted".into());
+            }
+            StepStatus::Pending => step.status = StepStatus::Skipped,
+            StepStatus::Ok | StepStatus::Failed | StepStatus::Skipped => {}
+        }
+    }
+}
+
 /// The apalis handler of every queue.
-pub async fn handle(job: RunJob, context: Data<JobContext>) -> Result<(), BoxDynError> {
-    let JobContext { services, sessions } = context.0;
-    match AssertUnwindSafe(run(&services, &sessions, job)).catch_unwind().await {
-        Ok(Ok(())) => Ok(()),
+pub async fn handle(
+    job: RunJob,
+    context: Data<JobContext>,
+    task: TaskId,
+    worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    let JobContext {
+        services,
+        sessions,
+        kind,
+    } = context.0;
+    let task_id = task.to_string();
+    let lease = Lease::new(&services, job.run_id, format!("{}/{task_id}", worker.name()));
+    match AssertUnwindSafe(run(&services, &sessions, &lease)).catch_unwind().await {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            tracing::error!(run_id = %job.run_id, error = format!("{e:#}"), "job failed on an infrastructure fault; it will be retried");
-            Err(e.into())
+            tracing::error!(run_id = %job.run_id, error = format!("{e:#}"),
+                "job stopped on an infrastructure fault; the reconciler takes the run back when its lease expires");
+            metrics::job_finished(kind, "error", std::time::Duration::ZERO);
         }
         Err(_) => {
             tracing::error!(run_id = %job.run_id, "job panicked; failing its run");
@@ -112,73 +155,115 @@ pub async fn handle(job: RunJob, context: Data<JobContext>) -> Result<(), BoxDyn
                     "INTERNAL_ERROR",
                     "an internal error stopped this run; please retry",
                 );
-                let kind = RunKind::parse(&run.kind).unwrap_or(RunKind::ConnectionTest);
-                let _ = finish(&services, &run, kind, outcome, Instant::now()).await;
+                let _ = finish(&services, &run, kind, outcome, Instant::now(), &lease).await;
             }
-            Ok(())
         }
     }
+    lease.stop();
+    if let Err(e) = services.queue.ack(kind, &task_id, worker.name()).await {
+        // The janitor removes it once the run has ended.
+        tracing::warn!(run_id = %job.run_id, error = format!("{e:#}"), "failed to acknowledge a task");
+    }
+    Ok(())
 }
 
-async fn run(services: &Services, sessions: &Sessions, job: RunJob) -> anyhow::Result<()> {
+async fn run(services: &Services, sessions: &Sessions, lease: &Lease) -> anyhow::Result<()> {
     let started = Instant::now();
-    let Some(run) = services.store.start_run(job.run_id, now()).await? else {
-        tracing::debug!(run_id = %job.run_id, "run already finished; duplicate delivery ignored");
+    let Some(mut run) = lease.take().await? else {
+        tracing::debug!(run_id = %lease.run_id(), "run ended or held by another worker; task dropped");
         return Ok(());
     };
     let kind = RunKind::parse(&run.kind).with_context(|| format!("run {} has unknown kind {}", run.id, run.kind))?;
     if run.attempts == 1 {
-        let waited = run.started_at.unwrap_or(run.created_at) - run.created_at;
+        let waited = run.started_at.unwrap_or(run.created_at) - run.enqueued_at.unwrap_or(run.created_at);
         metrics::job_waited(kind, waited.to_std().unwrap_or_default());
+    } else {
+        run.steps.0 = recovered_steps(services, &run).await;
     }
     publish(services, run.id, RunEvent::Started { attempt: run.attempts }).await;
     let outcome = match kind {
         RunKind::ConnectionTest => test::run(services, &run).await?,
         RunKind::DiscoverTools => discover::run(services, &run).await?,
-        RunKind::InvokeTool => invoke::run(services, sessions, &run).await?,
+        RunKind::InvokeTool => invoke::run(services, sessions, &run, lease).await?,
         RunKind::AgentTurn => agent::run(services, &run).await?,
     };
-    finish(services, &run, kind, outcome, started).await
+    finish(services, &run, kind, outcome, started, lease).await
+}
+
+/// The steps of a run taken over from a worker that stopped: as its events
+/// left them, with the step it was running marked interrupted.
+pub(crate) async fn recovered_steps(services: &Services, run: &RunRecord) -> Vec<Step> {
+    let mut steps = run.steps.0.clone();
+    for (_, event) in services.events.since(run.id, 0).await.unwrap_or_default() {
+        if let RunEvent::Step { step } = event {
+            apply_step(&mut steps, step);
+        }
+    }
+    for step in &mut steps {
+        if step.status == StepStatus::Running {
+            step.status = StepStatus::Failed;
+            step.message = Some("interrupted: the worker running it stopped; another took the run over".into());
+        }
+    }
+    steps
 }
 
 /// Publishes a run event. The `runs` row is the truth: when the bus is down
 /// (a stalled Redis) waiters find the change by their safety-net read, so a
 /// failed publish is logged, not retried.
-async fn publish(services: &Services, run_id: uuid::Uuid, event: RunEvent) {
+async fn publish(services: &Services, run_id: Uuid, event: RunEvent) {
     if let Err(e) = services.events.append(run_id, event).await {
         tracing::warn!(%run_id, error = format!("{e:#}"), "failed to publish a run event");
     }
 }
 
-/// Writes the outcome to the run, then publishes the terminal event (so a
-/// client that reacts to the event reads the final row).
+/// Records the outcome first (a compare-and-set on the lease), then flushes
+/// the step events and publishes the terminal one (so a client that reacts to
+/// it reads the final row), logs, and enqueues the owner's next waiting run.
 async fn finish(
     services: &Services,
     run: &RunRecord,
     kind: RunKind,
-    outcome: Outcome,
+    mut outcome: Outcome,
     started: Instant,
+    lease: &Lease,
 ) -> anyhow::Result<()> {
     let status = if outcome.error.is_none() {
         RunStatus::Succeeded
     } else {
         RunStatus::Failed
     };
+    end_steps(&mut outcome.steps);
     let error = outcome.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
     let finished = services
         .store
-        .finish_run(run.id, status, &outcome.steps, outcome.result.as_ref(), error, now())
+        .finish_run(
+            run.id,
+            FinishGuard::Lease(lease.owner()),
+            status,
+            &outcome.steps,
+            outcome.result.as_ref(),
+            error,
+            now(),
+        )
         .await?;
-    if finished.is_none() {
-        metrics::job_finished(kind, "duplicate", started.elapsed());
-        return Ok(());
+    if let Some(progress) = outcome.progress.take() {
+        progress.finish().await;
     }
+    let Some(finished) = finished else {
+        tracing::warn!(run_id = %run.id, "the run was taken over before this worker finished it; its outcome is dropped");
+        metrics::job_finished(kind, "lease_lost", started.elapsed());
+        return Ok(());
+    };
     let event = RunEvent::Finished {
         status,
         error_code: error.map(|e| e.0.to_owned()),
         error_message: error.map(|e| e.1.to_owned()),
     };
     publish(services, run.id, event).await;
+    if let Some(invocation) = outcome.invocation.take() {
+        invoke::log(services, &finished, &outcome, invocation).await;
+    }
     metrics::test_outcome(kind, &outcome.code());
     metrics::job_finished(kind, status.as_str(), started.elapsed());
     tracing::info!(
@@ -192,5 +277,11 @@ async fn finish(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "run finished"
     );
+    if let Err(e) = promote_next(services, &run.owner, kind).await {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "could not enqueue a waiting run; the reconciler will"
+        );
+    }
     Ok(())
 }

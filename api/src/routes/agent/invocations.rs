@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchboard_core::domain::UserId;
 use switchboard_core::runs::RunRecord;
-use switchboard_plugins::calls::{self, CallError, CallRequest};
+use switchboard_plugins::calls::{self, CallRequest};
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
@@ -72,18 +72,5 @@ pub async fn start_invocation(state: &AppState, user: &UserId, body: Invocation)
         arguments: body.arguments,
         idempotency_key: body.idempotency_key,
     };
-    calls::start(&state.services, user, request).await.map_err(call_error)
-}
-
-/// The API's answer for a call that was not started.
-pub fn call_error(e: CallError) -> ApiError {
-    let message = e.to_string();
-    match e {
-        CallError::Invalid(errors) => ApiError::validation(errors),
-        CallError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "TOOL_NOT_FOUND", message),
-        CallError::NotConnected(_) => ApiError::conflict("NOT_CONNECTED", message),
-        CallError::KeyReused => ApiError::conflict("IDEMPOTENCY_KEY_REUSED", message),
-        CallError::Store(e) => e.into(),
-        CallError::Queue(e) => crate::routes::connectors::queue_error(e),
-    }
+    Ok(calls::start(&state.services, user, request).await?)
 }

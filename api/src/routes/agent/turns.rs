@@ -110,9 +110,7 @@ async fn launch_turn(
         sealed: Some(json!(input)),
         idempotency: None,
     };
-    launch(&state.services, new)
-        .await
-        .map_err(crate::routes::connectors::queue_error)
+    Ok(launch(&state.services, new).await?)
 }
 
 /// Checks the conversation and moves leading `[TOOL:name]` markers of the

@@ -9,7 +9,6 @@ mod testing;
 mod verify;
 
 pub(crate) use testing::discovery;
-pub(crate) use verify::queue_error;
 mod view;
 mod write;
 
@@ -87,6 +86,7 @@ async fn create_connector(
     let result = write::create(&state, &user, input).await;
     let id = result.as_ref().ok().map(|r| r.id.to_string());
     let record = op.finish(id.as_deref(), result)?;
+    state.events.catalog_changed(user.as_str()).await;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/connectors/{}", record.id)) {
         headers.insert(header::LOCATION, location);
@@ -127,6 +127,7 @@ async fn update_connector(
     let op = Op::start("connector.update", &user);
     let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
     let (record, notice) = op.finish(Some(&id), result)?;
+    state.events.catalog_changed(user.as_str()).await;
     let mut view = view_of(&state, &user, record).await?;
     view.notice = notice.map(str::to_owned);
     Ok(Json(view))
@@ -153,7 +154,9 @@ async fn delete_connector(
         Ok(())
     }
     .await;
-    op.finish(Some(&id), result).map(|()| StatusCode::NO_CONTENT)
+    op.finish(Some(&id), result)?;
+    state.events.catalog_changed(user.as_str()).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Body of the toggle: the state to set. Without a body the connector flips.
@@ -184,5 +187,6 @@ async fn toggle_connector(
     }
     .await;
     let record = op.finish(Some(&id), result)?;
+    state.events.catalog_changed(user.as_str()).await;
     view_of(&state, &user, record).await.map(Json)
 }

@@ -45,5 +45,7 @@ pub async fn switch_tool(
         super::view_of(&state, &user, record).await
     }
     .await;
-    op.finish(Some(&tool_name), result).map(Json)
+    let view = op.finish(Some(&tool_name), result)?;
+    state.events.catalog_changed(user.as_str()).await;
+    Ok(Json(view))
 }

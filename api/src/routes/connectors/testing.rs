@@ -17,7 +17,7 @@ use switchboard_core::runs::RunInput;
 use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::store::ConnectorRecord;
 
-use super::verify::{queue_error, rate_limit, start_test};
+use super::verify::{rate_limit, start_test};
 use super::write::{edited_connection, stored_connection};
 use super::{not_found, parse_id};
 use crate::auth::CurrentUser;
@@ -103,9 +103,7 @@ pub async fn refresh_connector(
         let id = parse_id(&id)?;
         let record = state.store.connector(&user, id).await.map_err(not_found)?;
         rate_limit(&state, &user).await?;
-        let run = launch(&state.services, discovery(&user, record))
-            .await
-            .map_err(queue_error)?;
+        let run = launch(&state.services, discovery(&user, record)).await?;
         respond(&state, &user, run, prefer_wait(&headers)).await
     }
     .await;

@@ -190,11 +190,10 @@ pub async fn start_test(
         })),
         idempotency: None,
     };
-    let run = match switchboard_core::domain::ServerUrl::parse(raw_url) {
-        Ok(_) => launch(&state.services, new).await,
-        Err(message) => failed_at_once(&state.services, new, Failure::new(ErrorCode::InvalidUrl, message)).await,
-    };
-    run.map_err(queue_error)
+    Ok(match switchboard_core::domain::ServerUrl::parse(raw_url) {
+        Ok(_) => launch(&state.services, new).await?,
+        Err(message) => failed_at_once(&state.services, new, Failure::new(ErrorCode::InvalidUrl, message)).await?,
+    })
 }
 
 /// 429 with `Retry-After` when the user has used up their tests for this minute.
@@ -207,14 +206,4 @@ pub async fn rate_limit(state: &AppState, user: &UserId) -> ApiResult<()> {
         )
         .with_retry_after(retry_after)
     })
-}
-
-pub fn queue_error(e: anyhow::Error) -> ApiError {
-    tracing::error!(error = format!("{e:#}"), "could not queue a run");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "QUEUE_UNAVAILABLE",
-        "the job queue is unavailable; please retry shortly",
-    )
-    .with_retry_after(5)
 }

@@ -138,6 +138,7 @@ async fn after_authorization(state: &AppState, owner: &str, target: &str) -> any
                     updated_at: at,
                 })
                 .await?;
+            state.events.catalog_changed(owner).await;
         }
         None => anyhow::bail!("unknown OAuth target {target}"),
     }

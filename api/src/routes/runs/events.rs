@@ -8,10 +8,9 @@
 //! reconnects with `Last-Event-ID` gets every event exactly once.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use switchboard_core::domain::UserId;
@@ -24,9 +23,6 @@ use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::runs::view;
 use crate::state::AppState;
-
-/// How often a stream re-reads the run, in case a terminal event was lost.
-const RECHECK: Duration = Duration::from_secs(2);
 
 /// Streams a run's events (see the module doc for the protocol).
 #[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs",
@@ -45,6 +41,14 @@ pub async fn run_events(
         .run(&user, id)
         .await
         .map_err(|_| ApiError::not_found("run"))?;
+    let slot = state.streams.try_take(user.as_str()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_STREAMS",
+            "you have too many event streams open; close one (or poll the run)",
+        )
+        .with_retry_after(5)
+    })?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -52,6 +56,7 @@ pub async fn run_events(
     let (tx, rx) = mpsc::channel::<Event>(32);
     let keepalive = state.settings.jobs.sse_keepalive;
     tokio::spawn(async move {
+        let _slot = slot;
         if let Err(e) = pump(&state, &user, id, last_event_id, &tx).await {
             tracing::debug!(run_id = %id, error = %e, "event stream ended early");
         }
@@ -86,8 +91,8 @@ async fn pump(
     if replay(state, user, id, &mut last, tx).await? {
         return Ok(());
     }
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.tick().await;
+    // In case a terminal event is lost: the process's shared safety net.
+    let mut ended = state.waits.watch(&state.store, id);
     loop {
         tokio::select! {
             received = watch.recv() => match received {
@@ -101,7 +106,7 @@ async fn pump(
                 // A gap (this process missed or skipped events): read them from the log.
                 _ => if replay(state, user, id, &mut last, tx).await? { return Ok(()) },
             },
-            _ = recheck.tick() => {
+            () = ended.ended() => {
                 if replay(state, user, id, &mut last, tx).await? {
                     return Ok(());
                 }
