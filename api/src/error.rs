@@ -163,8 +163,8 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Busy => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "DATABASE_BUSY",
-                "the service is busy; please retry shortly",
+                "DATABASE_UNAVAILABLE",
+                "the service is busy or its database briefly unavailable; please retry shortly",
             )
             .with_retry_after(2),
             StoreError::Database(e) => Self::internal(e),

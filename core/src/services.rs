@@ -76,7 +76,7 @@ impl Services {
         let (queue, events): (QueueBackend, DynEventBus) = match &mode {
             Mode::Embedded { queue, .. } => (
                 QueueBackend::Sqlite(SqliteQueue::open(queue, queue_settings).await?),
-                Arc::new(MemoryBus::new(retention)),
+                Arc::new(MemoryBus::new(settings.jobs.event_log_ttl)),
             ),
             Mode::Distributed { redis, .. } => {
                 let queue = RedisQueue::connect(redis, queue_settings, settings.jobs.redis_timeout).await?;
@@ -85,6 +85,7 @@ impl Services {
                     queue.connection(),
                     &settings.jobs.redis_prefix,
                     retention,
+                    settings.jobs.event_log_ttl,
                 )
                 .await?;
                 (QueueBackend::Redis(queue), Arc::new(bus))

@@ -35,6 +35,7 @@ mod isolation;
 mod mcp_client;
 mod oauth;
 mod operations;
+mod queue;
 mod rotation;
 mod secrets;
 mod ssrf;

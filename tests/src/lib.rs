@@ -9,6 +9,7 @@
 //! - [`logs`]: captures every log line of the test process (canary checks).
 //! - [`fixtures`]: MCP servers (well-behaved, legacy, broken) and a scripted model server.
 //! - [`bench`]: what the benchmark binaries in `src/bin/` share.
+//! - [`chaos`]: the chaos harness (its own PostgreSQL and Redis, faults, a mixed load).
 //! - [`browser`]: headless chromium through chromedriver, for the UI tests.
 //! - [`sign_in`]: the browser's part of an OAuth sign-in, without a browser.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod bench;
 pub mod browser;
+pub mod chaos;
 pub mod client;
 pub mod fixtures;
 pub mod logs;

@@ -155,20 +155,53 @@ impl PrivateRedis {
             .local_addr()
             .unwrap()
             .port();
-        let child = std::process::Command::new("redis-server")
+        let redis = Self {
+            child: Self::spawn(port),
+            port,
+        };
+        redis.wait_until_up().await;
+        redis
+    }
+
+    fn spawn(port: u16) -> std::process::Child {
+        std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .stdout(std::process::Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install Redis (Debian: redis-server)"));
-        let redis = Self { child, port };
+            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install Redis (Debian: redis-server)"))
+    }
+
+    async fn wait_until_up(&self) {
         for _ in 0..100 {
-            if redis.command(&["PING"]).await.is_ok() {
-                return redis;
+            if self.command(&["PING"]).await.is_ok() {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("the private redis-server on port {port} did not come up");
+        panic!("the private redis-server on port {} did not come up", self.port);
+    }
+
+    /// Kills it and starts an empty one on the same port (what a restart
+    /// without persistence does: every key is gone).
+    pub async fn restart_empty(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port);
+        self.wait_until_up().await;
+    }
+
+    /// `used_memory` from `INFO memory`, in bytes.
+    pub async fn used_memory(&self) -> u64 {
+        let info = match self.command(&["INFO", "memory"]).await {
+            Ok(redis::Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(redis::Value::VerbatimString { text, .. }) => text,
+            _ => String::new(),
+        };
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn url(&self) -> String {

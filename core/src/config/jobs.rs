@@ -46,6 +46,9 @@ pub struct JobSettings {
     pub worker_listen: SocketAddr,
     /// `SWITCHBOARD_SSE_KEEPALIVE`: keep-alive comment interval on event streams (default 15s).
     pub sse_keepalive: Duration,
+    /// `SWITCHBOARD_EVENT_LOG_TTL`: how long a finished run's event log is kept for clients that
+    /// resume a stream (default 60s); the run itself, with its steps, stays in the database.
+    pub event_log_ttl: Duration,
     /// `SWITCHBOARD_EGRESS_ALLOW`: CIDRs and host:port that may be reached although private,
     /// or `none`. Default: loopback in embedded mode, nothing in distributed mode.
     pub egress_allow: Option<AllowList>,
@@ -71,6 +74,7 @@ impl Default for JobSettings {
             queue_path: None,
             worker_listen: SocketAddr::from(([127, 0, 0, 1], 9091)),
             sse_keepalive: Duration::from_secs(15),
+            event_log_ttl: Duration::from_secs(60),
             egress_allow: None,
             mcp: McpLimits::default(),
         }
@@ -97,6 +101,7 @@ impl JobSettings {
             queue_path: src.parse("SWITCHBOARD_QUEUE_PATH")?,
             worker_listen: src.parse_or("SWITCHBOARD_WORKER_LISTEN", d.worker_listen)?,
             sse_keepalive: src.duration_or("SWITCHBOARD_SSE_KEEPALIVE", d.sse_keepalive)?,
+            event_log_ttl: src.duration_or("SWITCHBOARD_EVENT_LOG_TTL", d.event_log_ttl)?,
             egress_allow: src.parse("SWITCHBOARD_EGRESS_ALLOW")?,
             mcp: mcp_limits(src, d.mcp)?,
         };

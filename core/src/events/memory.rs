@@ -29,7 +29,7 @@ struct Logs {
 }
 
 impl MemoryBus {
-    /// Logs of finished runs are kept for `retention`.
+    /// Logs of finished runs are kept for `retention` (at most [`MAX_FINISHED_LOGS`]).
     pub fn new(retention: Duration) -> Self {
         Self {
             logs: Mutex::default(),

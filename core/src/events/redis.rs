@@ -30,7 +30,10 @@ return seq
 pub struct RedisBus {
     conn: ConnectionManager,
     prefix: String,
+    /// TTL of a running run's log.
     retention: Duration,
+    /// TTL of a finished run's log (the run's row holds the outcome).
+    finished_ttl: Duration,
     watchers: Watchers,
     users: UserSignals,
     script: std::sync::Arc<redis::Script>,
@@ -43,11 +46,13 @@ impl RedisBus {
         conn: ConnectionManager,
         prefix: &str,
         retention: Duration,
+        finished_ttl: Duration,
     ) -> anyhow::Result<Self> {
         let bus = Self {
             conn,
             prefix: prefix.to_owned(),
             retention,
+            finished_ttl,
             watchers: Watchers::default(),
             users: UserSignals::default(),
             script: std::sync::Arc::new(redis::Script::new(APPEND)),
@@ -83,9 +88,14 @@ impl RedisBus {
 #[async_trait]
 impl EventBus for RedisBus {
     async fn append_all(&self, run_id: Uuid, events: Vec<RunEvent>) -> anyhow::Result<u64> {
-        let events = events.into_iter().map(RunEvent::bounded);
+        let events: Vec<RunEvent> = events.into_iter().map(RunEvent::bounded).collect();
+        let ttl = if events.iter().any(RunEvent::is_terminal) {
+            self.finished_ttl
+        } else {
+            self.retention
+        };
         let mut invocation = self.script.key(self.log_key(run_id));
-        invocation.key(self.channel()).arg(self.retention.as_secs().max(1));
+        invocation.key(self.channel()).arg(ttl.as_secs().max(1));
         for event in events {
             let json = serde_json::to_string(&event)?;
             let head = format!(r#"{{"run_id":"{run_id}","event":{json},"seq":"#);

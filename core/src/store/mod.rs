@@ -50,8 +50,9 @@ pub enum StoreError {
     /// The owner already has the maximum number of connectors.
     #[error("connector limit of {0} reached")]
     LimitReached(u32),
-    /// No database connection came free in time (the pool is exhausted).
-    #[error("the database is busy")]
+    /// No database connection came free in time (the pool is exhausted), or
+    /// the database cannot be reached right now.
+    #[error("the database is busy or unreachable")]
     Busy,
     #[error(transparent)]
     Database(#[from] anyhow::Error),

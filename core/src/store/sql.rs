@@ -81,7 +81,7 @@ impl<T> SqlResultExt<T> for Result<T, sqlx::Error> {
     fn or_store(self, context: &'static str) -> StoreResult<T> {
         self.map_err(|error| match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Busy,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let names_the_key = |s: &str| s.contains("name_key");
                 let names_the_idempotency_key = |s: &str| s.contains("idempotency_key");

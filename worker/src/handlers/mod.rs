@@ -218,8 +218,9 @@ async fn publish(services: &Services, run_id: Uuid, event: RunEvent) {
 }
 
 /// Records the outcome first (a compare-and-set on the lease), then flushes
-/// the step events and publishes the terminal one (so a client that reacts to
-/// it reads the final row), logs, and enqueues the owner's next waiting run.
+/// the step events, writes the invocation log and publishes the terminal
+/// event (so a client that reacts to it reads the final row and the log), and
+/// enqueues the owner's next waiting run.
 async fn finish(
     services: &Services,
     run: &RunRecord,
@@ -235,18 +236,33 @@ async fn finish(
     };
     end_steps(&mut outcome.steps);
     let error = outcome.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
-    let finished = services
-        .store
-        .finish_run(
-            run.id,
-            FinishGuard::Lease(lease.owner()),
-            status,
-            &outcome.steps,
-            outcome.result.as_ref(),
-            error,
-            now(),
-        )
-        .await?;
+    // The outcome is what must not be lost: a database that blinks (a
+    // restart, an exhausted pool) is given until half the lease to come back.
+    let patience = tokio::time::Instant::now() + services.settings.limits.lease / 2;
+    let mut pause = std::time::Duration::from_millis(50);
+    let finished = loop {
+        let recorded = services
+            .store
+            .finish_run(
+                run.id,
+                FinishGuard::Lease(lease.owner()),
+                status,
+                &outcome.steps,
+                outcome.result.as_ref(),
+                error,
+                now(),
+            )
+            .await;
+        match recorded {
+            Ok(finished) => break finished,
+            Err(e) if tokio::time::Instant::now() + pause < patience => {
+                tracing::warn!(run_id = %run.id, error = %e, "could not record an outcome yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if let Some(progress) = outcome.progress.take() {
         progress.finish().await;
     }
@@ -255,15 +271,17 @@ async fn finish(
         metrics::job_finished(kind, "lease_lost", started.elapsed());
         return Ok(());
     };
+    // The invocation log before the terminal event: whoever reacts to it finds the log written.
+    if let Some(invocation) = outcome.invocation.take() {
+        invoke::log(services, &finished, &outcome, invocation).await;
+    }
+    let error = outcome.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
     let event = RunEvent::Finished {
         status,
         error_code: error.map(|e| e.0.to_owned()),
         error_message: error.map(|e| e.1.to_owned()),
     };
     publish(services, run.id, event).await;
-    if let Some(invocation) = outcome.invocation.take() {
-        invoke::log(services, &finished, &outcome, invocation).await;
-    }
     metrics::test_outcome(kind, &outcome.code());
     metrics::job_finished(kind, status.as_str(), started.elapsed());
     tracing::info!(

@@ -91,6 +91,21 @@ async fn pump(
     if replay(state, user, id, &mut last, tx).await? {
         return Ok(());
     }
+    if resume.is_some() {
+        // A finished run whose log expired: its row is the rest of the story.
+        let run = state.store.run(user, id).await?;
+        if run.status().is_terminal() {
+            let (final_view, _) = view(state, run).await;
+            tx.send(
+                Event::default()
+                    .event("finished")
+                    .id((last + 1).to_string())
+                    .json_data(&final_view)?,
+            )
+            .await?;
+            return Ok(());
+        }
+    }
     // In case a terminal event is lost: the process's shared safety net.
     let mut ended = state.waits.watch(&state.store, id);
     loop {
