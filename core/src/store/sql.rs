@@ -82,6 +82,10 @@ impl<T> SqlResultExt<T> for Result<T, sqlx::Error> {
         self.map_err(|error| match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StoreError::Busy,
+            // The server is shutting down (57P0x) or the connection failed (08xxx).
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) => {
+                StoreError::Busy
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let names_the_key = |s: &str| s.contains("name_key");
                 let names_the_idempotency_key = |s: &str| s.contains("idempotency_key");
