@@ -9,6 +9,7 @@
 //! - [`routes`]: one module per resource, assembled by [`app`].
 //! - [`auth`]: bearer-token verification (HS256, JWKS) and minting.
 //! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
+//! - [`hosts`]: the `Host` names the browser-facing API answers to.
 //! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
 //! - [`slots`]: per-user caps on open event streams and gateway sessions.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod extract;
+pub mod hosts;
 pub mod oplog;
 pub mod routes;
 pub mod runs;

@@ -93,7 +93,8 @@ pub async fn view(state: &AppState, record: RunRecord) -> (RunView, u64) {
     (view, seq)
 }
 
-/// Seconds asked for with `Prefer: wait=N`, capped at [`MAX_WAIT`].
+/// Seconds asked for with `Prefer: wait=N`, capped at [`MAX_WAIT`] (any
+/// number, however large, is clamped before it becomes a duration).
 pub fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get_all("prefer")
@@ -104,7 +105,7 @@ pub fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
             let (name, value) = pref.trim().split_once('=')?;
             let secs: f64 = value.trim().trim_matches('"').parse().ok()?;
             (name.trim().eq_ignore_ascii_case("wait") && secs.is_finite() && secs >= 0.0)
-                .then(|| Duration::from_secs_f64(secs).min(MAX_WAIT))
+                .then(|| Duration::from_secs_f64(secs.min(MAX_WAIT.as_secs_f64())))
         })
 }
 
@@ -156,6 +157,10 @@ mod tests {
             Some(Duration::from_millis(2500))
         );
         assert_eq!(prefer_wait(&headers("wait=9999")), Some(MAX_WAIT));
+        assert_eq!(prefer_wait(&headers("wait=1e20")), Some(MAX_WAIT), "no overflow");
+        assert_eq!(prefer_wait(&headers("wait=1e309")), None, "infinite");
+        assert_eq!(prefer_wait(&headers("wait=NaN")), None);
+        assert_eq!(prefer_wait(&headers("wait=-1")), None);
         assert_eq!(prefer_wait(&headers("wait=soon")), None);
         assert_eq!(prefer_wait(&headers("return=minimal")), None);
         assert_eq!(prefer_wait(&HeaderMap::new()), None);

@@ -65,6 +65,7 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
     let invoke_limiter = limiter("invocations", services.settings.agent.invoke_rate_limit);
     let limits = services.settings.limits.clone();
     Ok(AppState {
+        answered_hosts: Arc::new(services.settings.answered_hosts()),
         streams: crate::slots::UserSlots::new(limits.streams),
         gateway_sessions: crate::slots::UserSlots::new(limits.gateway_sessions),
         services,

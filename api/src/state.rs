@@ -27,6 +27,8 @@ pub struct AppState {
     pub dev_sign_in: Option<switchboard_core::Secret>,
     /// Cancelled when the server shuts down: ends long-lived streams (the MCP gateway's).
     pub shutdown: CancellationToken,
+    /// The host names the browser-facing API answers to (see [`crate::hosts`]).
+    pub answered_hosts: Arc<Vec<String>>,
     /// Open run event streams per user (`SWITCHBOARD_USER_STREAMS`).
     pub streams: crate::slots::UserSlots,
     /// Open MCP gateway sessions per user (`SWITCHBOARD_USER_GATEWAY_SESSIONS`).

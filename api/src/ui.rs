@@ -5,14 +5,16 @@
 //!
 //! Dev sign-in (`POST /ui/dev-sign-in {user}` → `{token}`) exists only when
 //! the JWT secret was made by this server (embedded mode, none configured)
-//! AND the server listens on loopback only; `GET /ui/config` tells the page
-//! that, and which origins may hand it a token by `postMessage`
-//! (`SWITCHBOARD_UI_TOKEN_ORIGINS`).
+//! AND the server listens on loopback only; it answers only a request whose
+//! `Host` is a loopback name and whose `Origin` is absent or the page's own
+//! (a page elsewhere, or one reached by a rebound DNS name, cannot sign in).
+//! `GET /ui/config` tells the page whether it exists, and which origins may
+//! hand it a token by `postMessage` (`SWITCHBOARD_UI_TOKEN_ORIGINS`).
 
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -80,7 +82,11 @@ struct DevSignIn {
     user: String,
 }
 
-async fn dev_sign_in(State(state): State<AppState>, ApiJson(body): ApiJson<DevSignIn>) -> ApiResult<Json<Value>> {
+async fn dev_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DevSignIn>,
+) -> ApiResult<Json<Value>> {
     let Some(secret) = &state.dev_sign_in else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -88,6 +94,17 @@ async fn dev_sign_in(State(state): State<AppState>, ApiJson(body): ApiJson<DevSi
             "dev sign-in is off on this server",
         ));
     };
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or_default();
+    let same_origin = text(header::ORIGIN)
+        .is_none_or(|origin| origin == format!("http://{host}") || origin == format!("https://{host}"));
+    if !crate::hosts::is_loopback(host) || !same_origin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "DEV_SIGN_IN_REFUSED",
+            "dev sign-in answers only this machine's own page (a loopback host, no foreign origin)",
+        ));
+    }
     let user = UserId::parse(body.user.trim())
         .map_err(|msg| ApiError::validation(vec![switchboard_core::domain::FieldError::body(&["user"], msg)]))?;
     let token =

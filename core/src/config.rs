@@ -66,6 +66,11 @@ pub struct Settings {
     /// `SWITCHBOARD_UI_TOKEN_ORIGINS`: origins (`https://app.example.com`, comma-separated)
     /// whose pages may hand the web UI a token with `postMessage` (default: none).
     pub ui_token_origins: Vec<String>,
+    /// `SWITCHBOARD_ALLOWED_HOSTS`: more host names the browser-facing API answers to (comma-separated,
+    /// e.g. behind a reverse proxy); `SWITCHBOARD_PUBLIC_URL`'s host and the listen address always are.
+    pub allowed_hosts: Vec<String>,
+    /// `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <it>`.
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +131,8 @@ impl Default for Settings {
             limits: UserLimits::default(),
             google: GoogleSettings::default(),
             ui_token_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -156,6 +163,21 @@ impl Settings {
             limits: UserLimits::from_sources(src)?,
             google: GoogleSettings::from_sources(src)?,
             ui_token_origins: origins(src, "SWITCHBOARD_UI_TOKEN_ORIGINS")?,
+            allowed_hosts: src
+                .parse::<String>("SWITCHBOARD_ALLOWED_HOSTS")?
+                .map(|raw| {
+                    raw.split(',')
+                        .map(|h| {
+                            h.trim()
+                                .trim_start_matches('[')
+                                .trim_end_matches(']')
+                                .to_ascii_lowercase()
+                        })
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            metrics_token: src.secret("SWITCHBOARD_METRICS_TOKEN"),
         };
         src.check(
             "SWITCHBOARD_MAX_CONNECTORS",
@@ -240,6 +262,32 @@ impl Settings {
             None if self.loopback_egress_by_default() => crate::egress::AllowList::loopback(),
             None => crate::egress::AllowList::default(),
         }
+    }
+
+    /// The host names the browser-facing API answers to (lowercase, no port):
+    /// `SWITCHBOARD_PUBLIC_URL`'s host, the listen address, the loopback names
+    /// when listening on loopback or on every interface, and
+    /// `SWITCHBOARD_ALLOWED_HOSTS`. Anything else is refused, so a page on a
+    /// rebound DNS name cannot use the API.
+    pub fn answered_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .agent
+            .public_url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+            .into_iter()
+            .collect();
+        let ip = self.listen.ip();
+        if !ip.is_unspecified() {
+            hosts.push(ip.to_string());
+        }
+        if ip.is_loopback() || ip.is_unspecified() {
+            hosts.extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
+        }
+        hosts.extend(self.allowed_hosts.iter().cloned());
+        hosts.sort();
+        hosts.dedup();
+        hosts
     }
 
     /// Loopback servers are reachable by default only in embedded mode on a

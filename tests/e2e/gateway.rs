@@ -214,5 +214,5 @@ async fn bodies_are_limited_and_foreign_hosts_refused() {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     assert_eq!(gateway(initialize.clone(), None).await.unwrap().status(), 200);
     let rebound = gateway(initialize, Some("evil.example")).await.unwrap();
-    assert_eq!(rebound.status(), 403);
+    assert_eq!(rebound.status(), 421, "a host this server does not answer to");
 }

@@ -21,6 +21,7 @@ macro_rules! both_backends {
 }
 
 mod agent;
+mod attacks;
 mod auth;
 mod binding;
 mod catalog;

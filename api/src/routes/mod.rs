@@ -15,6 +15,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::middleware;
+use axum::response::IntoResponse as _;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,12 +46,24 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::hosts::check_host))
         .layer(middleware::from_fn(metrics::track))
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
         .with_state(state)
+}
+
+/// A handler that panicked: 500 JSON like any other internal error, logged once.
+fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = cause
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(anyhow::anyhow!("a request handler panicked: {message}")).into_response()
 }
 
 async fn not_found() -> ApiError {

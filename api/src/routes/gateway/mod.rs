@@ -1,16 +1,20 @@
 //! The MCP gateway: `/mcp` speaks Streamable HTTP (an rmcp server) to any
 //! MCP-capable agent. Every request needs the user's bearer token (401 with
-//! `WWW-Authenticate` otherwise) and passes rmcp's Host and Origin checks
-//! (loopback and `SWITCHBOARD_PUBLIC_URL`). `tools/list` is that user's
+//! `WWW-Authenticate` otherwise) and passes the Host and Origin checks (the
+//! answered hosts, `SWITCHBOARD_PUBLIC_URL`'s origin); a session belongs to
+//! the user who opened it ([`sessions`]). `tools/list` is that user's
 //! catalog; `tools/call` goes through the same path as
 //! `POST /api/agent/invocations` (queue, retry policy, timeouts) and waits for
 //! the run. While a user has sessions open, their catalog is re-read when a
 //! catalog-change event arrives (from any process; every
 //! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` as a safety net) and
-//! `notifications/tools/list_changed` is sent to each session when it changed.
+//! `notifications/tools/list_changed` is sent to each session when it changed
+//! ([`watch`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod sessions;
+mod watch;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Request, State};
@@ -22,54 +26,66 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions, Implementation, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::{NotificationContext, Peer, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer};
 use serde_json::Value;
 use switchboard_core::domain::UserId;
 use switchboard_core::runs::{RunRecord, RunStatus};
-use tokio::sync::watch;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
 use crate::routes::agent::{Invocation, start_invocation};
 use crate::runs::wait_for_end;
 use crate::state::AppState;
+use sessions::{GatewaySessions, SESSION_HEADER};
+use watch::{CatalogWatchers, announce_changes};
 
 /// `/mcp`, behind the bearer-token check.
 pub fn router(state: AppState) -> Router<AppState> {
+    let sessions = GatewaySessions::new(state.gateway_sessions.clone());
     let gateway = Gateway {
         state: state.clone(),
         catalogs: CatalogWatchers::default(),
+        sessions: sessions.clone(),
     };
     let service: StreamableHttpService<Gateway, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(gateway.clone()), Arc::default(), config(&state));
+    let body_limit = state.settings.agent.body_limit;
     Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(state, authenticate))
+        .layer(middleware::from_fn_with_state(state, move |state, request, next| {
+            authenticate(state, sessions.clone(), body_limit, request, next)
+        }))
 }
 
 fn config(state: &AppState) -> StreamableHttpServerConfig {
     let public = &state.settings.agent.public_url;
-    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-    hosts.extend(public.host_str().map(str::to_owned));
-    hosts.push(state.settings.listen.ip().to_string());
     let mut config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
+        .with_allowed_hosts(state.answered_hosts.iter().cloned())
         .with_allowed_origins([public.origin().ascii_serialization()]);
     config.cancellation_token = state.shutdown.child_token();
     config.max_request_body_bytes = state.settings.agent.body_limit;
     config
 }
 
-/// Puts the [`CurrentUser`] into the request, or answers 401.
-async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Puts the [`CurrentUser`] into the request (or answers 401) and keeps
+/// sessions to the user who opened them ([`GatewaySessions::bind`]).
+async fn authenticate(
+    State(state): State<AppState>,
+    sessions: GatewaySessions,
+    body_limit: usize,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     match CurrentUser::from_request_parts(&mut parts, &state).await {
         Ok(user) => {
-            parts.extensions.insert(user);
-            next.run(Request::from_parts(parts, body)).await
+            parts.extensions.insert(user.clone());
+            sessions
+                .bind(&user.0, Request::from_parts(parts, body), next, body_limit)
+                .await
         }
         Err(e) => e.into_response(),
     }
@@ -79,6 +95,7 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
 struct Gateway {
     state: AppState,
     catalogs: CatalogWatchers,
+    sessions: GatewaySessions,
 }
 
 /// The user the request was authenticated as (set by [`authenticate`]).
@@ -191,77 +208,22 @@ impl ServerHandler for Gateway {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        if let Ok(user) = user_of(&context.extensions) {
-            tokio::spawn(announce_changes(self.clone(), user, context.peer));
+        let Ok(user) = user_of(&context.extensions) else { return };
+        let session = context
+            .extensions
+            .get::<Parts>()
+            .and_then(|p| p.headers.get(SESSION_HEADER))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(id) = &session {
+            self.sessions.confirm(id);
         }
-    }
-}
-
-/// Sends `notifications/tools/list_changed` whenever the user's catalog changes,
-/// until the session or the server ends.
-async fn announce_changes(gateway: Gateway, user: UserId, peer: Peer<RoleServer>) {
-    let mut changes = gateway.catalogs.subscribe(&gateway, &user);
-    loop {
-        tokio::select! {
-            changed = changes.changed() => if changed.is_err() { return },
-            () = gateway.state.shutdown.cancelled() => return,
-        }
-        if peer.is_transport_closed() || peer.notify_tool_list_changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// One watcher per user with open sessions, shared by their sessions: it
-/// re-reads the user's catalog when a catalog-change event arrives (from any
-/// process) and, as a safety net, every `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`;
-/// each change bumps a version the sessions follow. It stops with the user's
-/// last session.
-#[derive(Clone, Default)]
-struct CatalogWatchers(Arc<Mutex<HashMap<String, watch::Sender<u64>>>>);
-
-impl CatalogWatchers {
-    fn subscribe(&self, gateway: &Gateway, user: &UserId) -> watch::Receiver<u64> {
-        let mut watchers = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(sender) = watchers.get(user.as_str()) {
-            return sender.subscribe();
-        }
-        let (sender, receiver) = watch::channel(0);
-        watchers.insert(user.as_str().to_owned(), sender.clone());
-        tokio::spawn(watch_catalog(gateway.clone(), user.clone(), sender));
-        receiver
-    }
-}
-
-async fn watch_catalog(gateway: Gateway, user: UserId, sender: watch::Sender<u64>) {
-    let fingerprint =
-        |tools: Result<Vec<Tool>, ErrorData>| tools.ok().map(|t| serde_json::to_string(&t).unwrap_or_default());
-    let mut signals = gateway.state.events.watch_catalog(user.as_str());
-    let mut last = fingerprint(gateway.tools(&user).await);
-    let interval = gateway.state.settings.agent.gateway_watch_interval;
-    loop {
-        tokio::select! {
-            _ = signals.recv() => {}
-            () = tokio::time::sleep(interval) => {}
-            () = gateway.state.shutdown.cancelled() => return,
-        }
-        {
-            let mut watchers = gateway
-                .catalogs
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if sender.receiver_count() == 0 {
-                watchers.remove(user.as_str());
-                return;
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            announce_changes(gateway.clone(), user, context.peer).await;
+            if let Some(id) = session {
+                gateway.sessions.forget(&id);
             }
-        }
-        let current = fingerprint(gateway.tools(&user).await);
-        if current.is_some() && current != last {
-            if last.is_some() {
-                sender.send_modify(|version| *version += 1);
-            }
-            last = current;
-        }
+        });
     }
 }
