@@ -24,18 +24,25 @@ use tokio::net::TcpListener;
 use crate::commands::{conformance, keys, mcp};
 use crate::{server, startup};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "switchboard",
     version,
     about = "Connect MCP servers and system tools to your agents"
 )]
+// No `Debug`: the arguments may hold a bearer token or header values.
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cli").finish_non_exhaustive()
+    }
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the API server (the default). In embedded mode it also runs the workers.
     Serve {
@@ -62,7 +69,7 @@ enum Command {
     Mcp(McpCommand),
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Print a new random key as `id:base64`, to put first in SWITCHBOARD_ENCRYPTION_KEYS.
     Generate {
@@ -73,7 +80,7 @@ enum KeysCommand {
     Rotate,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum McpCommand {
     /// Run a connection test and print the report as JSON (exit 1 when it fails).
     Probe {

@@ -125,6 +125,16 @@ impl ApiError {
         err
     }
 
+    /// 429 `RATE_LIMITED` with `Retry-After`: too many `what` this minute.
+    pub fn rate_limited(what: &str, retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("too many {what}; try again in {retry_after} s"),
+        )
+        .with_retry_after(retry_after)
+    }
+
     /// 503 `QUEUE_UNAVAILABLE` with `Retry-After`; the cause is logged.
     pub fn queue_unavailable(source: anyhow::Error) -> Self {
         tracing::error!(error = format!("{source:#}"), "could not queue a run");

@@ -63,6 +63,7 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
     };
     let test_limiter = limiter("tests", services.settings.jobs.test_rate_limit);
     let invoke_limiter = limiter("invocations", services.settings.agent.invoke_rate_limit);
+    let authorize_limiter = limiter("authorizations", services.settings.agent.authorize_rate_limit);
     let limits = services.settings.limits.clone();
     Ok(AppState {
         answered_hosts: Arc::new(services.settings.answered_hosts()),
@@ -74,6 +75,7 @@ pub async fn build_state(settings: Settings, overrides: Overrides) -> anyhow::Re
         metrics: telemetry::metrics_handle(),
         test_limiter: Arc::new(test_limiter),
         invoke_limiter: Arc::new(invoke_limiter),
+        authorize_limiter: Arc::new(authorize_limiter),
         shutdown: CancellationToken::new(),
         dev_sign_in,
     })

@@ -22,6 +22,8 @@ pub struct AppState {
     pub test_limiter: Arc<RateLimiter>,
     /// Tool invocations per user per minute.
     pub invoke_limiter: Arc<RateLimiter>,
+    /// OAuth sign-ins started per user per minute.
+    pub authorize_limiter: Arc<RateLimiter>,
     /// The server-made JWT secret, when dev sign-in is on (embedded mode, no
     /// configured secret, loopback-only listener): see [`crate::ui`].
     pub dev_sign_in: Option<switchboard_core::Secret>,

@@ -27,8 +27,8 @@ pub struct ChatModel {
     api_key: Option<Secret>,
 }
 
-/// One tool call the model asked for.
-#[derive(Debug, Clone, PartialEq)]
+/// One tool call the model asked for (`Debug` leaves out the arguments).
+#[derive(Clone, PartialEq)]
 pub struct ToolCall {
     pub id: String,
     pub name: String,
@@ -37,12 +37,32 @@ pub struct ToolCall {
 }
 
 /// The model's answer: the assistant message as sent (to append to the
-/// conversation), its text and its tool calls.
-#[derive(Debug, Clone)]
+/// conversation), its text and its tool calls. `Debug` leaves out the text.
+#[derive(Clone)]
 pub struct Reply {
     pub message: Value,
     pub content: Option<String>,
     pub tool_calls: Vec<ToolCall>,
+}
+
+impl std::fmt::Debug for ToolCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolCall")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("arguments", &crate::secret::REDACTED)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("message", &crate::secret::REDACTED)
+            .field("content", &crate::secret::REDACTED)
+            .field("tool_calls", &self.tool_calls)
+            .finish()
+    }
 }
 
 /// Why the model could not be asked.

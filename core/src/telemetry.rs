@@ -59,3 +59,41 @@ pub fn install_crypto_provider() {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
     let _already_installed = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
+
+/// Whether a scrape may read `/metrics`: always when no token is configured
+/// (`SWITCHBOARD_METRICS_TOKEN`), else only with `Authorization: Bearer
+/// <token>`, compared in constant time.
+pub fn scrape_allowed(token: Option<&crate::Secret>, authorization: Option<&[u8]>) -> bool {
+    let Some(token) = token else { return true };
+    let Some(presented) = authorization.and_then(|v| v.strip_prefix(b"Bearer ")) else {
+        return false;
+    };
+    let expected = token.expose().as_bytes();
+    presented.len() == expected.len() && presented.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrape_allowed;
+    use crate::Secret;
+
+    #[test]
+    fn a_configured_metrics_token_is_required_exactly() {
+        assert!(scrape_allowed(None, None), "open without a token");
+        let token = Secret::new("s3cret-scrape");
+        assert!(scrape_allowed(Some(&token), Some(b"Bearer s3cret-scrape")));
+        for wrong in [
+            &b"Bearer s3cret-scrap"[..],
+            b"Bearer s3cret-scrapeX",
+            b"s3cret-scrape",
+            b"Basic s3cret-scrape",
+        ] {
+            assert!(
+                !scrape_allowed(Some(&token), Some(wrong)),
+                "{}",
+                String::from_utf8_lossy(wrong)
+            );
+        }
+        assert!(!scrape_allowed(Some(&token), None));
+    }
+}

@@ -15,14 +15,24 @@ use switchboard_core::runs::{InvocationInput, RunInput, RunRecord, ToolTarget};
 use switchboard_core::services::Services;
 use switchboard_core::store::StoreError;
 
-/// One requested call.
-#[derive(Debug, Clone)]
+/// One requested call (`Debug` leaves out the arguments).
+#[derive(Clone)]
 pub struct CallRequest {
     /// The catalog name of the tool.
     pub tool: String,
     pub arguments: Map<String, Value>,
     /// 1–255 visible ASCII characters; the same key never runs twice for a user.
     pub idempotency_key: Option<String>,
+}
+
+impl std::fmt::Debug for CallRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallRequest")
+            .field("tool", &self.tool)
+            .field("arguments", &switchboard_core::secret::REDACTED)
+            .field("idempotency_key", &self.idempotency_key)
+            .finish()
+    }
 }
 
 /// Why a call was not started.

@@ -5,13 +5,24 @@ use serde_json::{Value, json};
 use switchboard_core::domain::UserId;
 use switchboard_core::services::Services;
 
-/// What a system tool may use for one call.
-#[derive(Debug)]
+/// What a system tool may use for one call (`Debug` leaves out the credentials).
 pub struct ToolContext<'a> {
     pub services: &'a Services,
     pub user: &'a UserId,
     /// The user's credentials for this tool (opened from the vault), if connected with any.
     pub credentials: Option<Value>,
+}
+
+impl std::fmt::Debug for ToolContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolContext")
+            .field("user", &self.user)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| switchboard_core::secret::REDACTED),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// A tool's answer, in MCP's `tools/call` result shape.

@@ -216,3 +216,44 @@ async fn absurd_headers_and_queries_never_break_a_handler(backend: Backend) {
     assert!(broken.is_empty(), "a 5xx or a dropped connection: {broken:?}");
     assert_eq!(app.anonymous().get("/healthz").await.status, 200, "still serving");
 }
+
+/// Each OAuth sign-in may register a client at someone else's authorization
+/// server: a user may start only so many a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_sign_ins_are_rate_limited_per_user() {
+    use std::sync::atomic::Ordering;
+
+    let app = TestApp::builder(Backend::Sqlite)
+        .configure(|s| s.agent.authorize_rate_limit = 2)
+        .spawn()
+        .await;
+    let server = switchboard_tests::fixtures::oauth::OAuthMcp::builder().spawn().await;
+    let alice = app.user("alice");
+    let id = crate::oauth::save_oauth_connector(&alice, &server).await;
+    let path = format!("/api/connectors/{id}/authorize");
+    for _ in 0..2 {
+        assert_eq!(alice.post_empty(&path).await.status, 200);
+    }
+    let limited = alice.post_empty(&path).await;
+    assert_eq!(
+        (limited.status, limited.code()),
+        (429, "RATE_LIMITED"),
+        "{}",
+        limited.text
+    );
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(
+        server.server.registrations.load(Ordering::SeqCst),
+        2,
+        "no registration past the limit"
+    );
+    // Another user has a budget of their own.
+    let bob = app.user("bob");
+    let bobs = crate::oauth::save_oauth_connector(&bob, &server).await;
+    assert_eq!(
+        bob.post_empty(&format!("/api/connectors/{bobs}/authorize"))
+            .await
+            .status,
+        200
+    );
+}

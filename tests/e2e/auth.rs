@@ -99,18 +99,30 @@ async fn issuer_and_audience_are_enforced_when_set(backend: Backend) {
     }
 }
 
-/// Serves the fixture JWKS on loopback; returns its URL.
-async fn jwks_server() -> url::Url {
+/// Serves the fixture JWKS on loopback (each fetch counted, and slow); returns its URL.
+async fn jwks_server() -> (url::Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let jwks: Value = serde_json::from_str(include_str!("../fixtures/test-jwks.json")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().route("/.well-known/jwks.json", get(move || async move { axum::Json(jwks) }));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let app = Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || {
+            let (jwks, counted) = (jwks.clone(), counted.clone());
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                axum::Json(jwks)
+            }
+        }),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/.well-known/jwks.json").parse().unwrap()
+    (format!("http://{addr}/.well-known/jwks.json").parse().unwrap(), fetches)
 }
 
 async fn jwks_keys_verify_rs256_and_es256(backend: Backend) {
-    let jwks_url = jwks_server().await;
+    let (jwks_url, fetches) = jwks_server().await;
     let app = TestApp::builder(backend)
         .configure(move |s| {
             s.jwt_secret = None;
@@ -153,4 +165,24 @@ async fn jwks_keys_verify_rs256_and_es256(backend: Backend) {
         let r = UserClient::new(&app, Some(token)).get("/api/tools").await;
         assert_eq!(r.status, 401, "{}", r.text);
     }
+    // Not valid yet (`nbf` an hour ahead, past the leeway).
+    let mut early = claims("x", 7200);
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 3600);
+    let r = UserClient::new(&app, Some(sign(early, Algorithm::ES256, Some("test-ec"), &ec)))
+        .get("/api/tools")
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.text.contains("not valid yet"), "{}", r.text);
+
+    // A flood of made-up key ids, at once: the JWKS is fetched once at most, not per token.
+    let before = fetches.load(std::sync::atomic::Ordering::SeqCst);
+    let flood = (0..40).map(|i| {
+        let token = sign(claims("x", 3600), Algorithm::RS256, Some(&format!("made-up-{i}")), &rsa);
+        let app = &app;
+        async move { UserClient::new(app, Some(token)).get("/api/tools").await.status }
+    });
+    let statuses = futures::future::join_all(flood).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    let fetched = fetches.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(fetched <= 1, "{fetched} fetches for 40 unknown key ids");
 }

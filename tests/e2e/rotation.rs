@@ -8,7 +8,117 @@ use switchboard_core::vault::{Aad, Vault, key_id_of};
 use switchboard_core::{Secret, connector_secrets};
 use switchboard_tests::{Backend, TestApp};
 
-both_backends!(rotation_reseals_everything_once_and_reports_misplaced_values);
+both_backends!(
+    rotation_reseals_everything_once_and_reports_misplaced_values,
+    every_encrypted_column_is_in_the_rotation_registry,
+);
+
+/// `table.column` of every binary column of the schema that is not a key.
+async fn binary_columns(app: &TestApp) -> Vec<String> {
+    match &app.settings.database_url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url.expose()).await.unwrap();
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "select table_name::text, column_name::text from information_schema.columns \
+                 where table_schema = 'public' and data_type = 'bytea' and table_name <> '_sqlx_migrations'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            rows.into_iter().map(|(t, c)| format!("{t}.{c}")).collect()
+        }
+        None => {
+            let path = app.data_dir.path().join("switchboard.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+                .await
+                .unwrap();
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "select name from sqlite_master where type = 'table' and name not like '\\_%' escape '\\'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            let mut columns = Vec::new();
+            for (table,) in tables {
+                let info: Vec<(i64, String, String, i64, Option<String>, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("pragma table_info({table})")))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                for (_, name, kind, _, _, _) in info {
+                    // UUIDs are stored as blobs in SQLite: ids are keys, not secrets.
+                    let is_key = name == "id" || name.ends_with("_id");
+                    if kind.eq_ignore_ascii_case("blob") && !is_key {
+                        columns.push(format!("{table}.{name}"));
+                    }
+                }
+            }
+            pool.close().await;
+            columns
+        }
+    }
+}
+
+async fn every_encrypted_column_is_in_the_rotation_registry(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut schema = binary_columns(&app).await;
+    schema.sort();
+    let mut registry: Vec<String> = SealedColumn::ALL.iter().map(|c| c.field().to_owned()).collect();
+    registry.sort();
+    assert_eq!(
+        schema, registry,
+        "a binary column rotation does not know, or a registry entry the schema lacks"
+    );
+}
+
+/// The drill: rotate while runs wait in the queue with sealed credentials,
+/// drop the old key, and every run still succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_queued_across_a_rotation_still_succeed() {
+    let old = Vault::generate_key_entry("old").unwrap();
+    let new = Vault::generate_key_entry("new").unwrap();
+    let old_spec = old.clone();
+    let app = TestApp::builder(Backend::Postgres)
+        .without_workers()
+        .configure(move |s| s.encryption_keys = Some(old_spec))
+        .spawn()
+        .await;
+    let mcp = switchboard_tests::fixtures::mcp::McpFixture::with_tools(1, 10)
+        .require_bearer("drill-token")
+        .spawn()
+        .await;
+    let alice = app.user("alice");
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let run = alice
+            .post(
+                "/api/connectors/test",
+                serde_json::json!({"server_url": mcp.url, "auth_type": "bearer", "auth_config": {"token": "drill-token"}}),
+            )
+            .await;
+        assert!(
+            ["queued", "waiting"].contains(&run.body["status"].as_str().unwrap()),
+            "{}",
+            run.text
+        );
+        runs.push(run.body["id"].as_str().unwrap().to_owned());
+    }
+    let both = Vault::from_spec(&Secret::new(format!("{},{}", new.expose(), old.expose()))).unwrap();
+    let report = rotate_all(&*app.state.store, &both).await.unwrap();
+    assert_eq!(report.rotated, 5, "every queued run's sealed input: {report:?}");
+    let only_new = new.expose().to_owned();
+    let _worker = switchboard_tests::workers::WorkerProcess::spawn(
+        env!("CARGO_BIN_EXE_test-worker"),
+        &app,
+        &[("SWITCHBOARD_ENCRYPTION_KEYS", only_new.as_str())],
+    )
+    .await;
+    for id in &runs {
+        let done = switchboard_tests::runs::wait_for_run(&alice, id, std::time::Duration::from_secs(30)).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+}
 
 async fn key_ids(store: &dyn SealedStore) -> Vec<String> {
     let mut ids = Vec::new();
@@ -63,7 +173,11 @@ async fn rotation_reseals_everything_once_and_reports_misplaced_values(backend: 
     app.state.store.put_user_tool(&tool).await.unwrap();
 
     let store: &dyn SealedStore = &*app.state.store;
-    assert_eq!(key_ids(store).await, vec!["old"; 5]);
+    assert_eq!(
+        key_ids(store).await,
+        vec!["old"; 5],
+        "connectors and the tool (their test runs ended)"
+    );
 
     // Pretend an earlier run was interrupted after re-sealing one value.
     let both = Vault::from_spec(&Secret::new(format!("{},{}", new.expose(), old.expose()))).unwrap();

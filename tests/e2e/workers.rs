@@ -237,3 +237,25 @@ async fn two_worker_processes_refresh_an_oauth_token_once() {
     assert_eq!(calls(&first.metrics().await), 1.0, "each process made one call");
     assert_eq!(calls(&second.metrics().await), 1.0, "each process made one call");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_token_when_one_is_set() {
+    const TOKEN: &str = "scrape-8d1e";
+    let app = TestApp::builder(Backend::Postgres)
+        .without_workers()
+        .configure(|s| s.metrics_token = Some(switchboard_core::Secret::new(TOKEN)))
+        .spawn()
+        .await;
+    let process = worker(&app, &[("SWITCHBOARD_METRICS_TOKEN", TOKEN)]).await;
+    let http = reqwest::Client::new();
+    for url in [app.url("/metrics"), process.metrics_url.clone()] {
+        let status = |r: reqwest::Response| r.status().as_u16();
+        assert_eq!(status(http.get(&url).send().await.unwrap()), 401, "{url}");
+        let wrong = http.get(&url).bearer_auth("scrape-8d1f").send().await.unwrap();
+        assert_eq!(status(wrong), 401, "{url}");
+        let scraped = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(scraped.status(), 200, "{url}");
+        let content_type = scraped.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap();
+        assert!(content_type.starts_with("text/plain"), "{url}: Prometheus text");
+    }
+}

@@ -1,14 +1,16 @@
 //! The worker's own HTTP endpoint (`SWITCHBOARD_WORKER_LISTEN`): `/metrics`
-//! for Prometheus and `/healthz` for orchestrators.
+//! for Prometheus (bearer `SWITCHBOARD_METRICS_TOKEN` when set) and
+//! `/healthz` for orchestrators.
 
 use axum::Router;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_core::{Secret, telemetry};
 use tokio::net::TcpListener;
 
-pub fn router(metrics: PrometheusHandle) -> Router {
+pub fn router(metrics: PrometheusHandle, token: Option<Secret>) -> Router {
     Router::new()
         .route(
             "/healthz",
@@ -16,15 +18,21 @@ pub fn router(metrics: PrometheusHandle) -> Router {
         )
         .route(
             "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response() }
+            get(move |headers: HeaderMap| {
+                let (metrics, token) = (metrics.clone(), token.clone());
+                async move {
+                    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+                    if !telemetry::scrape_allowed(token.as_ref(), authorization) {
+                        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
+                    }
+                    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response()
+                }
             }),
         )
 }
 
 /// Serves until the process ends.
-pub async fn serve(listener: TcpListener, metrics: PrometheusHandle) -> anyhow::Result<()> {
-    axum::serve(listener, router(metrics)).await?;
+pub async fn serve(listener: TcpListener, metrics: PrometheusHandle, token: Option<Secret>) -> anyhow::Result<()> {
+    axum::serve(listener, router(metrics, token)).await?;
     Ok(())
 }

@@ -54,12 +54,13 @@ pub async fn run_process(
          in embedded mode `switchboard serve` runs the workers itself"
     );
     let listen = settings.jobs.worker_listen;
+    let metrics_token = settings.metrics_token.clone();
     let services = Services::build(settings, overrides).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("Failed to bind SWITCHBOARD_WORKER_LISTEN={listen}"))?;
     tracing::info!(%listen, "worker metrics on http://{listen}/metrics");
-    tokio::spawn(http::serve(listener, telemetry::metrics_handle()));
+    tokio::spawn(http::serve(listener, telemetry::metrics_handle(), metrics_token));
     run(services, shutdown).await
 }
 

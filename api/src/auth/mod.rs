@@ -85,6 +85,7 @@ impl Authenticator {
         };
         let mut validation = Validation::new(header.alg);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
@@ -102,6 +103,7 @@ impl Authenticator {
             use jsonwebtoken::errors::ErrorKind;
             invalid(match e.kind() {
                 ErrorKind::ExpiredSignature => "token expired",
+                ErrorKind::ImmatureSignature => "token not valid yet",
                 ErrorKind::InvalidIssuer => "wrong issuer",
                 ErrorKind::InvalidAudience => "wrong audience",
                 ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",

@@ -138,6 +138,11 @@ async fn connect_tool(
             ));
         }
         if let ToolAuth::Google { scopes } = d.auth {
+            state
+                .authorize_limiter
+                .check(&user)
+                .await
+                .map_err(|retry| ApiError::rate_limited("sign-ins", retry))?;
             let started = state
                 .oauth
                 .authorize_google(user.as_str(), d.id, &state.settings.google, scopes)

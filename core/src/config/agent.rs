@@ -19,6 +19,9 @@ pub struct AgentSettings {
     pub retry_delay: Duration,
     /// `SWITCHBOARD_INVOKE_RATE_LIMIT`: tool invocations per user per minute (default 600; 0 = off).
     pub invoke_rate_limit: u32,
+    /// `SWITCHBOARD_AUTHORIZE_RATE_LIMIT`: OAuth sign-ins a user may start per minute (default 10;
+    /// 0 = off): each may register a client at a third-party authorization server.
+    pub authorize_rate_limit: u32,
     /// `SWITCHBOARD_AGENT_BODY_LIMIT`: body limit of invocation, agent and gateway routes (default 1 MiB).
     pub body_limit: usize,
     /// `SWITCHBOARD_INVOCATION_RETENTION`: how long the invocation log is kept (default 90d).
@@ -51,6 +54,7 @@ impl Default for AgentSettings {
             invoke_timeout: Duration::from_secs(60),
             retry_delay: Duration::from_secs(3),
             invoke_rate_limit: 600,
+            authorize_rate_limit: 10,
             body_limit: 1024 * 1024,
             invocation_retention: Duration::from_secs(90 * 24 * 3600),
             llm_base_url: None,
@@ -73,6 +77,7 @@ impl AgentSettings {
             invoke_timeout: src.duration_or("SWITCHBOARD_INVOKE_TIMEOUT", d.invoke_timeout)?,
             retry_delay: src.duration_or("SWITCHBOARD_RETRY_DELAY", d.retry_delay)?,
             invoke_rate_limit: src.parse_or("SWITCHBOARD_INVOKE_RATE_LIMIT", d.invoke_rate_limit)?,
+            authorize_rate_limit: src.parse_or("SWITCHBOARD_AUTHORIZE_RATE_LIMIT", d.authorize_rate_limit)?,
             body_limit: src.parse_or("SWITCHBOARD_AGENT_BODY_LIMIT", d.body_limit)?,
             invocation_retention: src.duration_or("SWITCHBOARD_INVOCATION_RETENTION", d.invocation_retention)?,
             llm_base_url: src.parse("SWITCHBOARD_LLM_BASE_URL")?,

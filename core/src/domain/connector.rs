@@ -18,7 +18,8 @@ pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_URL_LEN: usize = 2048;
 
 /// Body of `POST /api/connectors`, `PUT /api/connectors/{id}` and the connection tests.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// Its `Debug` leaves out `auth_config` and the header values.
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     /// 1–64 characters, unique per user (case-insensitive).
@@ -40,6 +41,21 @@ pub struct ConnectorInput {
     /// Create/update: a passed connection test of exactly these settings. Without
     /// it, the server runs the test itself and refuses to save if it fails.
     pub test_run_id: Option<uuid::Uuid>,
+}
+
+impl fmt::Debug for ConnectorInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorInput")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("server_url", &self.server_url)
+            .field("auth_type", &self.auth_type)
+            .field("auth_config", &crate::secret::REDACTED)
+            .field("headers", &self.headers.as_ref().map(|h| h.keys().collect::<Vec<_>>()))
+            .field("enabled", &self.enabled)
+            .field("test_run_id", &self.test_run_id)
+            .finish()
+    }
 }
 
 /// A connector's display name: trimmed, 1–64 characters, no control characters.
@@ -140,8 +156,8 @@ impl fmt::Display for ServerUrl {
 }
 
 /// A parsed [`ConnectorInput`]: everything valid, secrets not yet merged with
-/// the stored ones (see [`AuthInput::resolve`]).
-#[derive(Debug)]
+/// the stored ones (see [`AuthInput::resolve`]). `Debug` leaves out the
+/// header values.
 pub struct ConnectorDraft {
     pub name: ConnectorName,
     pub description: Description,
@@ -150,6 +166,19 @@ pub struct ConnectorDraft {
     pub auth: AuthInput,
     pub headers: Option<BTreeMap<String, Option<String>>>,
     pub enabled: Option<bool>,
+}
+
+impl fmt::Debug for ConnectorDraft {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorDraft")
+            .field("name", &self.name)
+            .field("server_url", &self.server_url)
+            .field("auth_type", &self.auth_type)
+            .field("auth", &self.auth)
+            .field("headers", &self.headers.as_ref().map(|h| h.keys().collect::<Vec<_>>()))
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectorDraft {

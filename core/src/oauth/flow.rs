@@ -87,11 +87,21 @@ impl Registration {
     }
 }
 
-/// The half of a flow kept (sealed) until the callback.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The half of a flow kept (sealed) until the callback. Its `Debug` leaves
+/// out the PKCE verifier and the state.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Pending {
     pub registration: Registration,
     pub state: StoredAuthorizationState,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("registration", &self.registration)
+            .field("state", &crate::secret::REDACTED)
+            .finish()
+    }
 }
 
 /// A started flow.

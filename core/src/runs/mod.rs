@@ -81,18 +81,35 @@ pub struct TestResult {
 }
 
 /// What an invocation sends (sealed in `runs.sealed_input`: arguments may hold secrets).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct InvocationInput {
     pub arguments: serde_json::Map<String, Value>,
+}
+
+impl std::fmt::Debug for InvocationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationInput")
+            .field("arguments", &crate::secret::REDACTED)
+            .finish()
+    }
 }
 
 /// What an agent turn works from (sealed: conversations are private). The
 /// messages are OpenAI chat messages as sent; a `[TOOL:name]` marker was
 /// already stripped into `selected_tools`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct AgentInput {
     pub messages: Vec<Value>,
     pub selected_tools: Vec<String>,
+}
+
+impl std::fmt::Debug for AgentInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentInput")
+            .field("messages", &crate::secret::REDACTED)
+            .field("selected_tools", &self.selected_tools)
+            .finish()
+    }
 }
 
 /// A change to a run, in order; `seq` numbers them per run (SSE `id:`).

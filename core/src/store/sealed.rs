@@ -1,4 +1,5 @@
-//! The sealed columns, named once, so rotation cannot miss one.
+//! The sealed columns, named once: rotation and its tests read this registry,
+//! and a test fails when the schema has an encrypted (binary) column it lacks.
 
 use crate::vault::Aad;
 
@@ -14,10 +15,11 @@ pub enum SealedColumn {
 }
 
 impl SealedColumn {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::ConnectorCredentials,
         Self::ConnectorHeaders,
         Self::UserToolCredentials,
+        Self::RunInput,
         Self::OAuthGrant,
         Self::OAuthFlow,
     ];

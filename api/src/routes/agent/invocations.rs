@@ -5,12 +5,13 @@
 //! request answers 409).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchboard_core::domain::UserId;
 use switchboard_core::runs::RunRecord;
+use switchboard_core::secret::REDACTED;
 use switchboard_plugins::calls::{self, CallRequest};
 use utoipa::ToSchema;
 
@@ -21,8 +22,8 @@ use crate::oplog::Op;
 use crate::runs::{RunView, prefer_wait, respond};
 use crate::state::AppState;
 
-/// Body of `POST /api/agent/invocations`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `POST /api/agent/invocations` (`Debug` leaves out the arguments).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Invocation {
     /// The catalog name of the tool.
@@ -33,6 +34,16 @@ pub struct Invocation {
     pub arguments: Map<String, Value>,
     /// 1–255 visible characters; the same key never runs twice.
     pub idempotency_key: Option<String>,
+}
+
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("tool", &self.tool)
+            .field("arguments", &REDACTED)
+            .field("idempotency_key", &self.idempotency_key)
+            .finish()
+    }
 }
 
 /// Calls a tool of the user's catalog.
@@ -59,14 +70,11 @@ pub async fn invoke(
 
 /// Checks the rate limit, then starts the call (shared with the MCP gateway).
 pub async fn start_invocation(state: &AppState, user: &UserId, body: Invocation) -> ApiResult<RunRecord> {
-    state.invoke_limiter.check(user).await.map_err(|retry_after| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("too many tool calls; try again in {retry_after} s"),
-        )
-        .with_retry_after(retry_after)
-    })?;
+    state
+        .invoke_limiter
+        .check(user)
+        .await
+        .map_err(|retry| ApiError::rate_limited("tool calls", retry))?;
     let request = CallRequest {
         tool: body.tool,
         arguments: body.arguments,

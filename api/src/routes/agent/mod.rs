@@ -19,3 +19,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 pub(crate) use invocations::{Invocation, start_invocation};
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::invocations::Invocation;
+    use super::turns::AgentTurnInput;
+
+    #[test]
+    fn request_bodies_debug_without_arguments_or_conversation() {
+        const CANARY: &str = "canary-91c2";
+        let invocation: Invocation =
+            serde_json::from_value(json!({"tool": "t", "arguments": {"password": CANARY}})).expect("body");
+        let turn: AgentTurnInput =
+            serde_json::from_value(json!({"messages": [{"role": "user", "content": CANARY}]})).expect("body");
+        let call = switchboard_plugins::calls::CallRequest {
+            tool: "t".into(),
+            arguments: invocation.arguments.clone(),
+            idempotency_key: None,
+        };
+        for shown in [format!("{invocation:?}"), format!("{turn:?}"), format!("{call:?}")] {
+            assert!(!shown.contains(CANARY), "a secret in Debug: {shown}");
+            assert!(shown.contains("redacted"), "{shown}");
+        }
+    }
+}

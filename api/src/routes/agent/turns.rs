@@ -13,6 +13,7 @@ use switchboard_core::domain::{FieldError, UserId};
 use switchboard_core::jobs::RunKind;
 use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::runs::{AgentInput, RunInput};
+use switchboard_core::secret::REDACTED;
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
@@ -24,8 +25,8 @@ use crate::state::AppState;
 
 const MAX_MESSAGES: usize = 200;
 
-/// Body of `POST /api/agent/runs`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `POST /api/agent/runs` (`Debug` leaves out the conversation).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentTurnInput {
     /// The conversation so far, ending with the user's message.
@@ -35,13 +36,31 @@ pub struct AgentTurnInput {
     pub selected_tools: Vec<String>,
 }
 
-/// One message of the conversation.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+/// One message of the conversation (`Debug` leaves out its content).
+#[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatMessage {
     /// `system`, `user` or `assistant`.
     pub role: String,
     pub content: String,
+}
+
+impl std::fmt::Debug for AgentTurnInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentTurnInput")
+            .field("messages", &self.messages)
+            .field("selected_tools", &self.selected_tools)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChatMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatMessage")
+            .field("role", &self.role)
+            .field("content", &REDACTED)
+            .finish()
+    }
 }
 
 /// Runs one agent turn.
@@ -90,14 +109,11 @@ async fn launch_turn(
     if !unknown.is_empty() {
         return Err(ApiError::validation(unknown));
     }
-    state.invoke_limiter.check(user).await.map_err(|retry_after| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("too many requests; try again in {retry_after} s"),
-        )
-        .with_retry_after(retry_after)
-    })?;
+    state
+        .invoke_limiter
+        .check(user)
+        .await
+        .map_err(|retry| ApiError::rate_limited("requests", retry))?;
     let input = AgentInput {
         messages: messages.iter().map(|m| json!(m)).collect(),
         selected_tools: selected,

@@ -32,7 +32,7 @@ pub struct AuthorizationStart {
 #[utoipa::path(post, path = "/api/connectors/{id}/authorize", tag = "connectors",
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = AuthorizationStart), (status = 404, body = ErrorBody),
-        (status = 409, description = "NOT_OAUTH", body = ErrorBody),
+        (status = 409, description = "NOT_OAUTH", body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 502, description = "OAUTH_DISCOVERY_FAILED", body = ErrorBody)))]
 pub async fn authorize_connector(
     State(state): State<AppState>,
@@ -43,6 +43,11 @@ pub async fn authorize_connector(
     let result = async {
         let id = parse_id(&id)?;
         let record = state.store.connector(&user, id).await.map_err(not_found)?;
+        state
+            .authorize_limiter
+            .check(&user)
+            .await
+            .map_err(|retry| ApiError::rate_limited("sign-ins", retry))?;
         let Credentials::Oauth(config) = connector_secrets::open_credentials(&state.vault, &record)? else {
             return Err(ApiError::conflict(
                 "NOT_OAUTH",

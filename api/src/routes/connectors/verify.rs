@@ -198,12 +198,9 @@ pub async fn start_test(
 
 /// 429 with `Retry-After` when the user has used up their tests for this minute.
 pub async fn rate_limit(state: &AppState, user: &UserId) -> ApiResult<()> {
-    state.test_limiter.check(user).await.map_err(|retry_after| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("too many connection tests; try again in {retry_after} s"),
-        )
-        .with_retry_after(retry_after)
-    })
+    state
+        .test_limiter
+        .check(user)
+        .await
+        .map_err(|retry| ApiError::rate_limited("connection tests", retry))
 }

@@ -61,7 +61,8 @@ pub fn oauth_error(e: OAuthError) -> ApiError {
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// The callback's query (no `Debug`: `code` is a one-time credential).
+#[derive(Deserialize)]
 struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
