@@ -42,6 +42,7 @@ both_backends!(
     create_get_list_update_toggle_delete,
     update_keeps_omitted_secrets_unless_the_host_changes,
     names_are_unique_per_user_case_insensitively,
+    look_alike_names_collide_and_saved_ones_are_rekeyed_once,
     the_limit_holds_under_concurrent_creates,
 );
 
@@ -225,6 +226,78 @@ async fn names_are_unique_per_user_case_insensitively(backend: Backend) {
         .put(&format!("/api/connectors/{other}"), body("GITHUB", &mcp.url))
         .await;
     assert_eq!((rename.status, rename.code()), (409, "CONNECTOR_NAME_TAKEN"));
+}
+
+async fn look_alike_names_collide_and_saved_ones_are_rekeyed_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mcp = server().await;
+    let alice = app.user("alice");
+    let create = |name: &str| alice.post("/api/connectors", body(name, &mcp.url));
+    assert_eq!(create("Carol").await.status, 201);
+    for name in ["Ｃａｒｏｌ", "CAROL"] {
+        let dup = create(name).await;
+        assert_eq!((dup.status, dup.code()), (409, "CONNECTOR_NAME_TAKEN"), "{name}");
+    }
+    for name in ["Car\u{200B}ol", "\u{202E}loraC", "\u{3164}"] {
+        let refused = create(name).await;
+        assert_eq!(refused.status, 422, "{name:?}");
+        assert_eq!(refused.locs(), ["body.name"], "{name:?}");
+    }
+
+    // What an older version left: names keyed by lowercasing alone, and a
+    // look-alike of Carol it accepted.
+    assert_eq!(create("Ｄａｖｅ").await.status, 201);
+    let look_alike = create("Notes").await.body["id"].as_str().unwrap().to_owned();
+    app.execute_sql(
+        "update connectors set name_key = 'ｄａｖｅ' where name = 'Ｄａｖｅ'; \
+         update connectors set name = 'Ｃａｒｏｌ', name_key = 'ｃａｒｏｌ' where name = 'Notes'; \
+         delete from data_migrations",
+    )
+    .await;
+    // `switchboard migrate`, as an upgrade runs it.
+    let migrator = switchboard_core::store::SqlStore::connect(&app.settings.database().unwrap(), 2)
+        .await
+        .unwrap();
+    migrator.migrate().await.unwrap();
+    let store = &app.state.store;
+    let owner = UserId::parse("alice").unwrap();
+    let keys = || async {
+        let mut keys: Vec<(String, String)> = store
+            .connectors(&owner)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.name_key))
+            .collect();
+        keys.sort();
+        keys
+    };
+    let rekeyed = keys().await;
+    assert_eq!(
+        rekeyed,
+        [
+            ("Carol".to_owned(), "carol".to_owned()),
+            ("Ｃａｒｏｌ".to_owned(), format!("carol#{look_alike}")),
+            ("Ｄａｖｅ".to_owned(), "dave".to_owned()),
+        ],
+        "the first Carol keeps the key, the look-alike is kept under one of its own"
+    );
+    assert!(switchboard_tests::logs::captured().contains("connector_names_collide"));
+    migrator.migrate().await.unwrap();
+    assert_eq!(keys().await, rekeyed, "once");
+    assert!(migrator.is_migrated().await);
+
+    let dup = create("DAVE").await;
+    assert_eq!((dup.status, dup.code()), (409, "CONNECTOR_NAME_TAKEN"));
+    // Both look-alikes stay editable; renaming one resolves the collision.
+    let path = format!("/api/connectors/{look_alike}");
+    assert_eq!(alice.put(&path, body("Ｃａｒｏｌ", &mcp.url)).await.status, 200);
+    assert_eq!(alice.put(&path, body("Carol (work)", &mcp.url)).await.status, 200);
+    assert!(
+        keys()
+            .await
+            .contains(&("Carol (work)".to_owned(), "carol (work)".to_owned()))
+    );
 }
 
 async fn the_limit_holds_under_concurrent_creates(backend: Backend) {

@@ -266,6 +266,26 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL statements (`;`-separated) on this app's database, behind
+    /// the service's back: for tests that set up what older versions left.
+    pub async fn execute_sql(&self, sql: &str) {
+        match &self.settings.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url.expose()).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            None => {
+                let path = self.data_dir.path().join("switchboard.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -1,6 +1,6 @@
 //! A fresh PostgreSQL database per test.
 //!
-//! The migrations are applied once to a template database (named after a
+//! The migrations (schema and data, as `switchboard migrate` applies them) are applied once to a template database (named after a
 //! hash of the migrations, built under an advisory lock so parallel test
 //! processes build it once); each test then gets `CREATE DATABASE … TEMPLATE`,
 //! dropped when the test ends. A missing server fails the test loudly.
@@ -8,6 +8,9 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sqlx::{Connection, PgConnection};
+use switchboard_core::Secret;
+use switchboard_core::config::Database;
+use switchboard_core::store::{DATA_MIGRATIONS, SqlStore};
 
 /// Admin connection URL; override with `SWITCHBOARD_TEST_DATABASE_URL`.
 pub fn admin_url() -> String {
@@ -38,6 +41,7 @@ fn template_name() -> String {
         m.version.hash(&mut hasher);
         m.checksum.hash(&mut hasher);
     }
+    DATA_MIGRATIONS.hash(&mut hasher);
     format!("sbtest_template_{:016x}", hasher.finish())
 }
 
@@ -101,9 +105,10 @@ async fn build_template(admin: &mut PgConnection, template: &str) {
         .await
         .unwrap();
     {
-        let mut conn = PgConnection::connect(&url_for(&building)).await.unwrap();
-        sqlx::migrate!("../migrations/postgres").run(&mut conn).await.unwrap();
-        conn.close().await.unwrap();
+        let database = Database::Postgres(Secret::new(url_for(&building)));
+        let store = SqlStore::connect(&database, 1).await.unwrap();
+        store.migrate().await.unwrap();
+        store.close().await;
     }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "alter database {building} rename to {template}"

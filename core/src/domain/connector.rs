@@ -22,7 +22,9 @@ pub const MAX_URL_LEN: usize = 2048;
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
-    /// 1–64 characters, unique per user (case-insensitive).
+    /// 1–64 visible characters (no format characters such as zero-width spaces or bidi
+    /// overrides), unique per user: names that differ only in case or by compatibility
+    /// forms (fullwidth `Ｃａｒｏｌ` and `Carol`) are the same name.
     pub name: Option<String>,
     /// Up to 500 characters.
     pub description: Option<String>,
@@ -58,7 +60,10 @@ impl fmt::Debug for ConnectorInput {
     }
 }
 
-/// A connector's display name: trimmed, 1–64 characters, no control characters.
+/// A connector's display name: trimmed, 1–64 characters, no control
+/// characters and nothing invisible (format characters such as zero-width
+/// spaces and bidi overrides, or blank letters), so two names that look alike
+/// differ visibly or collide (see [`ConnectorName::key`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorName(String);
 
@@ -70,6 +75,12 @@ impl ConnectorName {
             return Err(format!("name must be 1-{MAX_NAME_CHARS} characters"));
         }
         no_control_chars(value, "name")?;
+        if let Some(c) = value.chars().find(|&c| is_invisible(c)) {
+            return Err(format!(
+                "name must not contain invisible or formatting characters (U+{:04X})",
+                u32::from(c)
+            ));
+        }
         Ok(Self(value.to_owned()))
     }
 
@@ -77,10 +88,26 @@ impl ConnectorName {
         &self.0
     }
 
-    /// The key uniqueness is checked on: names differing only in case collide.
+    /// The key uniqueness is checked on (see [`name_key`]).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        name_key(&self.0)
     }
+}
+
+/// A name's uniqueness key: compatibility-normalized (NFKC) and case-folded,
+/// so `Carol`, `CAROL` and the fullwidth `Ｃａｒｏｌ` share one.
+pub fn name_key(name: &str) -> String {
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().default_case_fold().nfkc().collect()
+}
+
+/// Format characters (Unicode category Cf: zero-width, bidi controls, BOM…)
+/// and the letters that render blank.
+fn is_invisible(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    const BLANK: [char; 5] = ['\u{115F}', '\u{1160}', '\u{2800}', '\u{3164}', '\u{FFA0}'];
+    get_general_category(c) == GeneralCategory::Format || BLANK.contains(&c)
 }
 
 /// Free text up to 500 characters; newlines and tabs allowed.

@@ -16,7 +16,7 @@ pub mod user;
 pub mod validation;
 
 pub use auth::{AuthInput, AuthType, Credentials};
-pub use connector::{ConnectorDraft, ConnectorInput, ConnectorName, Description, ServerUrl};
+pub use connector::{ConnectorDraft, ConnectorInput, ConnectorName, Description, ServerUrl, name_key};
 pub use headers::CustomHeaders;
 pub use tools::ToolInfo;
 pub use user::UserId;

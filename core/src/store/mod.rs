@@ -11,6 +11,7 @@
 //! Secrets arrive here already sealed by the vault; the store never sees plaintext.
 
 mod connectors;
+mod data;
 mod health;
 mod invocations;
 mod oauth;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 
 use crate::domain::{ToolInfo, UserId};
 use crate::runs::{RunRecord, RunStatus, Step};
+pub use data::ALL as DATA_MIGRATIONS;
 pub use health::DEGRADED_AFTER;
 pub use records::{
     ConnectorRecord, ConnectorState, InvocationRecord, OAuthFlowRecord, OAuthGrantRecord, UserToolRecord, now,

@@ -45,13 +45,15 @@ impl SqlStore {
         Ok(Self { db })
     }
 
-    /// Applies the embedded migrations for this backend.
+    /// Applies the embedded migrations for this backend, then the data
+    /// migrations (see [`super::data`]).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.db {
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
             Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
         }
-        .context("Failed to apply database migrations")
+        .context("Failed to apply database migrations")?;
+        self.migrate_data().await.context("Failed to apply data migrations")
     }
 
     /// Whether every embedded migration has been applied (Postgres mode refuses to
@@ -64,6 +66,7 @@ impl SqlStore {
         };
         let applied: Result<(i64,), _> = on_db!(self, pool => sqlx::query_as(APPLIED).fetch_one(pool).await);
         applied.is_ok_and(|(n,)| usize::try_from(n).unwrap_or(0) >= expected)
+            && self.applied_data_migrations().await == super::data::ALL.len()
     }
 
     pub async fn close(&self) {

@@ -5,7 +5,7 @@
 use switchboard_core::binding::Reach;
 use switchboard_core::connector_secrets::{self, SealedSecrets};
 use switchboard_core::domain::{
-    AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId,
+    AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId, name_key,
 };
 use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, now};
@@ -115,7 +115,8 @@ async fn precheck(state: &AppState, user: &UserId, draft: &ConnectorDraft) -> Ap
     if existing.len() >= state.settings.max_connectors as usize {
         return Err(switchboard_core::store::StoreError::LimitReached(state.settings.max_connectors).into());
     }
-    if existing.iter().any(|c| c.name_key == draft.name.key()) {
+    let key = draft.name.key();
+    if existing.iter().any(|c| c.name_key == key || name_key(&c.name) == key) {
         return Err(switchboard_core::store::StoreError::Duplicate("connector_name").into());
     }
     Ok(())
@@ -181,8 +182,12 @@ fn seal(state: &AppState, user: &UserId, id: Uuid, c: &Connection) -> SealedSecr
 }
 
 fn apply(record: &mut ConnectorRecord, draft: &ConnectorDraft, sealed: SealedSecrets) {
+    // A name kept as it was keeps its key: look-alike names saved before keys
+    // were normalized (see `store::data`) both stay editable.
+    if record.name_key.is_empty() || record.name != draft.name.as_str() {
+        record.name_key = draft.name.key();
+    }
     record.name = draft.name.as_str().to_owned();
-    record.name_key = draft.name.key();
     record.description = draft.description.as_str().to_owned();
     record.server_url = draft.server_url.to_string();
     record.auth_type = draft.auth_type.as_str().to_owned();

@@ -81,3 +81,25 @@ fn names_are_trimmed_bounded_and_keyed_case_insensitively() {
     assert!(Description::parse("line one\nline two").is_ok());
     assert!(Description::parse("bell\u{7}").is_err());
 }
+
+#[test]
+fn look_alike_names_collide_and_invisible_ones_are_refused() {
+    let key = |name: &str| ConnectorName::parse(name).expect(name).key();
+    assert_eq!(key("Ｃａｒｏｌ"), key("Carol"), "fullwidth");
+    assert_eq!(key("CAROL"), key("carol"));
+    assert_eq!(key("Straße"), key("STRASSE"), "full case folding");
+    assert_eq!(key("ﬁles"), key("files"), "compatibility ligature");
+    assert_ne!(key("Carol"), key("Caro1"));
+    for name in [
+        "Car\u{200B}ol",    // zero-width space
+        "\u{202E}loraC",    // right-to-left override
+        "Carol\u{2066}",    // bidi isolate
+        "\u{FEFF}Carol",    // byte order mark
+        "\u{3164}",         // Hangul filler: a blank-looking name
+        "\u{2800}\u{2800}", // Braille blank
+    ] {
+        let refused = ConnectorName::parse(name).expect_err(name);
+        assert!(refused.contains("invisible"), "{refused}");
+    }
+    assert!(ConnectorName::parse("Notes 📝").is_ok(), "emoji are visible");
+}
