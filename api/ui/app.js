@@ -59,11 +59,16 @@ async function api(method, path, body) {
 /** Where the user was when the token expired: they come back there, the open form intact. */
 let resumeManager = false;
 
+/** The signed-in user's id, as the server names it (GET /api/me). */
+let currentUser = "";
+
 async function showSignIn(message) {
   resumeManager = resumeManager || !$("manager").hidden;
   $("apps").hidden = true;
   $("manager").hidden = true;
+  $("adopt").hidden = true;
   $("sign-out").hidden = true;
+  currentUser = "";
   $("who").textContent = "";
   $("sign-in").hidden = false;
   say(message);
@@ -72,12 +77,36 @@ async function showSignIn(message) {
   (config.dev_sign_in ? $("dev-user") : $("token-input")).focus();
 }
 
-function signedIn(token, user) {
+/** Whom `token` signs in: the user id, or null when the server refuses the token. */
+async function whoIs(token) {
+  let response;
+  try {
+    response = await fetch("/api/me", { headers: { Authorization: `Bearer ${token}` } });
+  } catch (e) {
+    throw new Error("The server cannot be reached. Check your connection and try again.");
+  }
+  if (!response.ok) return null;
+  return (await response.json().catch(() => null))?.user || null;
+}
+
+/** Signs in with `token` after asking the server whose it is; the user is shown from then on. */
+async function signedIn(token) {
+  let user;
+  try {
+    user = await whoIs(token);
+  } catch (e) {
+    return showSignIn(e.message);
+  }
+  if (!user) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showSignIn("That sign-in was refused (the token is expired or not for this server). Please sign in again.");
+  }
   sessionStorage.setItem(TOKEN_KEY, token);
-  if (user) sessionStorage.setItem(`${TOKEN_KEY}.user`, user);
+  currentUser = user;
   $("sign-in").hidden = true;
+  $("adopt").hidden = true;
   $("sign-out").hidden = false;
-  $("who").textContent = sessionStorage.getItem(`${TOKEN_KEY}.user`) || "";
+  $("who").textContent = `Signed in as ${user}`;
   say("");
   if (resumeManager) {
     resumeManager = false;
@@ -95,9 +124,50 @@ window.addEventListener("message", async (event) => {
   const config = await loadConfig();
   if (!(config.token_origins || []).includes(event.origin)) return;
   if (event.data?.type === "switchboard-token" && typeof event.data.token === "string") {
-    signedIn(event.data.token, event.data.user || "");
+    signedIn(event.data.token);
   }
 });
+
+/**
+ * A host app may hand over a token in the URL fragment (#token=…): it is
+ * removed from the address bar at once and never sent to the server in a URL.
+ */
+function tokenFromFragment() {
+  const linked = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (linked) history.replaceState(null, "", location.pathname);
+  return linked;
+}
+
+/**
+ * A link brought a token (#token=…). Anyone can make such a link, so it is
+ * never adopted silently: the page names the account it signs in to (and the
+ * one signed in now, if any) and asks first.
+ */
+async function offerToken(token) {
+  const current = sessionStorage.getItem(TOKEN_KEY);
+  let user, currentName;
+  try {
+    [user, currentName] = await Promise.all([whoIs(token), current ? whoIs(current) : null]);
+  } catch (e) {
+    return showSignIn(e.message);
+  }
+  if (!user) {
+    return current ? signedIn(current) : showSignIn("The sign-in link's token was refused (expired or not for this server).");
+  }
+  if (user === currentName) return signedIn(current);
+  $("sign-in").hidden = true;
+  $("apps").hidden = true;
+  $("manager").hidden = true;
+  $("adopt-text").textContent = currentName
+    ? `A link wants to sign you in as “${user}”. You are signed in as “${currentName}”.`
+    : `A link wants to sign you in as “${user}”.`;
+  $("adopt-yes").textContent = `Continue as ${user}`;
+  $("adopt-no").textContent = currentName ? `Stay signed in as ${currentName}` : "Cancel";
+  $("adopt-yes").onclick = () => signedIn(token);
+  $("adopt-no").onclick = () => (current ? signedIn(current) : showSignIn(""));
+  $("adopt").hidden = false;
+  $("adopt-yes").focus();
+}
 
 // ---- OAuth sign-in popups -----------------------------------------------
 
@@ -130,7 +200,7 @@ async function signInPopup(path) {
     return "redirected";
   }
   popup.location.assign(data.authorization_url);
-  say("Sign in in the window that opened…");
+  say(`Sign in in the window that opened. What you connect there is for your Switchboard account “${currentUser}”.`);
   return new Promise((resolve) => {
     const channel = "BroadcastChannel" in window ? new BroadcastChannel("switchboard-oauth") : null;
     const done = (status) => {
@@ -602,24 +672,23 @@ function start() {
     }).catch(() => null);
     const data = await response?.json().catch(() => null);
     if (!response?.ok) return say(data?.error?.message || "Sign-in failed.");
-    signedIn(data.token, data.user);
+    signedIn(data.token);
   });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    signedIn($("token-input").value.trim(), "");
+    signedIn($("token-input").value.trim());
   });
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn("Signed out.");
   });
-  // A host app may hand over a token in the URL fragment (#token=…); it is
-  // removed from the address bar at once and never sent to the server in a URL.
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("token")) {
-    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
-    history.replaceState(null, "", location.pathname);
-  }
-  if (sessionStorage.getItem(TOKEN_KEY)) signedIn(sessionStorage.getItem(TOKEN_KEY), "");
+  window.addEventListener("hashchange", () => {
+    const linked = tokenFromFragment();
+    if (linked) offerToken(linked);
+  });
+  const linked = tokenFromFragment();
+  if (linked) offerToken(linked);
+  else if (sessionStorage.getItem(TOKEN_KEY)) signedIn(sessionStorage.getItem(TOKEN_KEY));
   else showSignIn("");
 }
 

@@ -112,6 +112,10 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
         page.contains("data-status=\"ok\"") && page.contains("/oauth/done.js"),
         "{page}"
     );
+    assert!(
+        page.contains("Switchboard account “alice”"),
+        "the page names the account the grant lands in: {page}"
+    );
     seen.push(page);
 
     // The tools are discovered with the new token and the connector is active.

@@ -480,3 +480,59 @@ async fn an_oauth_connector_is_authorized_in_a_popup() {
         "active"
     );
 }
+
+/// Login CSRF: a link carrying someone else's token must not sign the
+/// visitor in silently (their next Gmail grant would land in that account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_a_link_is_adopted_only_after_the_user_says_yes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    let stored_token = || async {
+        browser
+            .client
+            .execute("return sessionStorage.getItem('switchboard.token')", vec![])
+            .await
+            .unwrap()
+    };
+    let mallorys_link = app.url(&format!("/#token={}", app.token("mallory")));
+
+    // No session in this tab: the page asks, and Cancel leaves it signed out.
+    browser.client.goto(&mallorys_link).await.unwrap();
+    browser.wait_for_text("#adopt-text", "sign you in as “mallory”").await;
+    assert!(
+        !browser.client.current_url().await.unwrap().as_str().contains("token"),
+        "out of the address bar"
+    );
+    assert_eq!(
+        stored_token().await,
+        serde_json::Value::Null,
+        "not adopted before the answer"
+    );
+    assert!(browser.find("#apps").await.attr("hidden").await.unwrap().is_some());
+    browser.screenshot("adopt-token").await;
+    browser.find("#adopt-no").await.click().await.unwrap();
+    assert!(browser.find("#token-input").await.is_displayed().await.unwrap());
+    assert_eq!(stored_token().await, serde_json::Value::Null);
+
+    // Alice signs in; the page says who she is.
+    let alice = app.token("alice");
+    browser.find("#token-input").await.send_keys(&alice).await.unwrap();
+    browser.find("#token-form button").await.click().await.unwrap();
+    browser.wait_for_text("#who", "Signed in as alice").await;
+
+    // Mallory's link in her tab (a fragment change, no reload) names both accounts.
+    browser.client.goto(&mallorys_link).await.unwrap();
+    browser
+        .wait_for_text("#adopt-text", "You are signed in as “alice”")
+        .await;
+    browser.find("#adopt-no").await.click().await.unwrap();
+    browser.wait_for_text("#who", "Signed in as alice").await;
+    assert_eq!(stored_token().await, serde_json::Value::String(alice));
+
+    // Saying yes is the only way in.
+    browser.client.goto(&mallorys_link).await.unwrap();
+    browser.wait_for_text("#adopt-yes", "Continue as mallory").await;
+    browser.find("#adopt-yes").await.click().await.unwrap();
+    browser.wait_for_text("#who", "Signed in as mallory").await;
+    browser.wait_for_text("#system-tools", "Gmail").await;
+}

@@ -23,6 +23,7 @@ use crate::state::AppState;
         (name = "tools", description = "Built-in system tools"),
         (name = "agent", description = "The tool catalog and tool calls, for agents"),
         (name = "runs", description = "Connection tests and discovery as runs: poll or stream (SSE)"),
+        (name = "account", description = "Who is signed in"),
     )
 )]
 pub struct ApiDoc;

@@ -6,6 +6,7 @@ mod connectors;
 mod docs;
 mod gateway;
 mod health;
+mod me;
 mod metrics;
 pub(crate) mod oauth;
 mod runs;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(connectors::router())
         .merge(tools::router())
         .merge(runs::router())
+        .merge(me::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(agent::router().layer(DefaultBodyLimit::max(state.settings.agent.body_limit)))
         .split_for_parts();

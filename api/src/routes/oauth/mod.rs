@@ -88,17 +88,25 @@ async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
         }
     };
     let (status, message, target) = match outcome {
+        // The page names the Switchboard account the grant now belongs to.
         Ok(done) => match after_authorization(&state, &done.owner, &done.target).await {
             Ok(()) => (
                 StatusCode::OK,
-                "Signed in. You can close this window.".to_owned(),
+                format!(
+                    "Signed in for the Switchboard account \u{201c}{}\u{201d}. You can close this window.",
+                    done.owner
+                ),
                 done.target,
             ),
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "authorized, but the follow-up failed");
                 (
                     StatusCode::OK,
-                    "Signed in, but the tools could not be refreshed yet.".into(),
+                    format!(
+                        "Signed in for the Switchboard account \u{201c}{}\u{201d}, but its tools could not be \
+                         refreshed yet.",
+                        done.owner
+                    ),
                     done.target,
                 )
             }
