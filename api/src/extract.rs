@@ -1,9 +1,11 @@
 //! Request extractors with the API's error policy:
 //! wrong content type → 415, body over the route's limit → 413, malformed
-//! JSON → 400, JSON of the wrong shape → 422 located at the offending field.
+//! JSON → 400, JSON of the wrong shape → 422 located at the offending field,
+//! a query string of the wrong shape → 422 at `query`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use switchboard_core::domain::FieldError;
@@ -15,7 +17,8 @@ use crate::error::ApiError;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-/// An optional JSON body: an empty body without a content type is `None`.
+/// An optional JSON body: an empty body without a content type, or a JSON
+/// `null`, is `None`.
 #[derive(Debug)]
 pub struct MaybeJson<T>(pub Option<T>);
 
@@ -44,7 +47,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MaybeJson<T> {
         if !has_type {
             return Err(unsupported_media_type());
         }
-        parse(&bytes).map(|v| Self(Some(v)))
+        parse::<Option<T>>(&bytes).map(Self)
+    }
+}
+
+/// A query string, parsed with the error policy above.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(query)| Self(query))
+            .map_err(|rejection| {
+                ApiError::validation(vec![FieldError {
+                    loc: vec!["query".to_owned()],
+                    msg: rejection.body_text(),
+                }])
+            })
     }
 }
 

@@ -3,7 +3,8 @@
 # (docker-compose to validate the compose file, prometheus for promtool,
 # chromium and chromedriver for the UI tests) and
 # the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
-# the reference server), and the MCP Python SDK in ops/gateway-client/.venv.
+# the reference server), the MCP Python SDK in ops/gateway-client/.venv and
+# schemathesis in ops/api-fuzz/.venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,5 +31,14 @@ if [ ! -x "$venv/bin/python" ] || [ ops/gateway-client/requirements.txt -nt "$ve
   echo "installing the MCP Python SDK (pip, pinned)"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r ops/gateway-client/requirements.txt
+  touch "$venv/.installed"
+fi
+
+# schemathesis, for the API document check (ops/ci/api-fuzz.sh).
+venv=ops/api-fuzz/.venv
+if [ ! -x "$venv/bin/st" ] || [ ops/api-fuzz/requirements.txt -nt "$venv/.installed" ]; then
+  echo "installing schemathesis (pip, pinned)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r ops/api-fuzz/requirements.txt
   touch "$venv/.installed"
 fi

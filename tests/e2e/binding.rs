@@ -134,7 +134,7 @@ async fn a_bearer_token_and_header_values_stay_on_their_origin(backend: Backend)
         Some(edited(&recorder.url)),
     )
     .await;
-    assert_eq!(test.status, 422, "{}", test.text);
+    assert_eq!((test.status, test.code()), (409, "SECRET_NOT_STORED"), "{}", test.text);
     // ... and a token typed for it is the only one it gets.
     let typed = json!({"name": "Notes", "server_url": recorder.url, "auth_type": "bearer",
                        "auth_config": {"token": "typed-for-the-recorder"}, "headers": {}});

@@ -14,8 +14,11 @@ use super::validation::{Errors, FieldError, header_safe, serde_message};
 use crate::binding::Reach;
 use crate::secret::Secret;
 
-const MAX_TOKEN_LEN: usize = 8192;
-const MAX_SCOPES: usize = 50;
+pub const MAX_TOKEN_LEN: usize = 8192;
+pub const MAX_SCOPES: usize = 50;
+/// Longest OAuth client id, and longest scope.
+pub const MAX_CLIENT_ID_LEN: usize = 256;
+pub const MAX_SCOPE_LEN: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -141,14 +144,15 @@ impl AuthInput {
         let config = config.filter(|v| !v.is_null());
         match auth_type {
             AuthType::None => match config {
-                Some(Value::Object(map)) if !map.is_empty() => {
+                None => Some(Self::None),
+                Some(Value::Object(map)) if map.is_empty() => Some(Self::None),
+                Some(_) => {
                     errors.push(FieldError::body(
                         &["auth_config"],
-                        "must be empty when auth_type is `none`",
+                        "must be empty ({}) or left out when auth_type is `none`",
                     ));
                     None
                 }
-                _ => Some(Self::None),
             },
             AuthType::Bearer => {
                 let parsed: BearerConfig = from_config(config, errors)?;
@@ -232,7 +236,7 @@ fn check_oauth(config: &OauthConfig, errors: &mut Errors) -> bool {
         ok &= errors.take(&["auth_config", field], result).is_some();
     };
     if let Some(id) = &config.client_id {
-        check("client_id", header_safe(id, "client_id", 256));
+        check("client_id", header_safe(id, "client_id", MAX_CLIENT_ID_LEN));
     }
     if config.client_secret.is_some() && config.client_id.is_none() {
         check("client_secret", Err("client_secret needs a client_id".into()));
@@ -250,7 +254,7 @@ fn check_oauth(config: &OauthConfig, errors: &mut Errors) -> bool {
         check("scopes", Err(format!("at most {MAX_SCOPES} scopes")));
     }
     for scope in &config.scopes {
-        check("scopes", header_safe(scope, "each scope", 256));
+        check("scopes", header_safe(scope, "each scope", MAX_SCOPE_LEN));
     }
     ok
 }

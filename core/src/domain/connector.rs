@@ -68,10 +68,10 @@ impl fmt::Debug for ConnectorInput {
 pub struct ConnectorName(String);
 
 impl ConnectorName {
+    /// Checks the name as sent (at most 64 characters, none of them control
+    /// or invisible), then trims it (it must not be blank).
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
-        let len = value.chars().count();
-        if len == 0 || len > MAX_NAME_CHARS {
+        if value.chars().count() > MAX_NAME_CHARS {
             return Err(format!("name must be 1-{MAX_NAME_CHARS} characters"));
         }
         no_control_chars(value, "name")?;
@@ -80,6 +80,10 @@ impl ConnectorName {
                 "name must not contain invisible or formatting characters (U+{:04X})",
                 u32::from(c)
             ));
+        }
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("name must be 1-{MAX_NAME_CHARS} characters"));
         }
         Ok(Self(value.to_owned()))
     }
@@ -104,10 +108,47 @@ pub fn name_key(name: &str) -> String {
 
 /// Format characters (Unicode category Cf: zero-width, bidi controls, BOM…)
 /// and the letters that render blank.
-fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     use unicode_general_category::{GeneralCategory, get_general_category};
     const BLANK: [char; 5] = ['\u{115F}', '\u{1160}', '\u{2800}', '\u{3164}', '\u{FFA0}'];
     get_general_category(c) == GeneralCategory::Format || BLANK.contains(&c)
+}
+
+/// The form a `server_url` must have, as a regular expression (for the API
+/// document; [`url_shape`] checks the same): `http(s)://`, an authority of
+/// RFC 3986 characters without user info, then a path or query without
+/// spaces, control characters, backslashes or a fragment.
+pub const URL_PATTERN: &str =
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]+([/?][^\u0000-\u0020\u007f#\\]*)?$";
+
+/// Checks `value` against [`URL_PATTERN`], saying what is wrong. The URL
+/// parser is lenient (it drops tabs, turns `\` into `/`, fills in a missing
+/// `//`); Switchboard takes a server URL only as written plainly.
+pub fn url_shape(value: &str) -> Result<(), String> {
+    let scheme_len = ["http://", "https://"]
+        .iter()
+        .find(|s| value.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+        .map(|s| s.len())
+        .ok_or("server_url must start with http:// or https://")?;
+    let rest = &value[scheme_len..];
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return Err("server_url must not contain a user name or password: use auth_config or headers".into());
+    }
+    if authority.is_empty() {
+        return Err("server_url must name a host".into());
+    }
+    let authority_char = |c: char| c.is_ascii_alphanumeric() || "._~%!$&'()*+,;=:[]-".contains(c);
+    if !authority.chars().all(authority_char) {
+        return Err("server_url's host may contain only letters, digits and . - _ ~ % : [ ]".into());
+    }
+    if tail.contains('#') {
+        return Err("server_url must not contain a #fragment".into());
+    }
+    if tail.chars().any(|c| c == '\\' || c <= ' ' || c == '\u{7f}') {
+        return Err("server_url must not contain spaces, control characters or backslashes".into());
+    }
+    Ok(())
 }
 
 /// Free text up to 500 characters; newlines and tabs allowed.
@@ -115,8 +156,8 @@ fn is_invisible(c: char) -> bool {
 pub struct Description(String);
 
 impl Description {
+    /// Checks the text as sent, then trims it.
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
         if value.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(format!(
                 "description must be at most {MAX_DESCRIPTION_CHARS} characters"
@@ -125,7 +166,7 @@ impl Description {
         if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
             return Err("description must not contain control characters".into());
         }
-        Ok(Self(value.to_owned()))
+        Ok(Self(value.trim().to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -133,17 +174,18 @@ impl Description {
     }
 }
 
-/// An absolute `http`/`https` URL with a host and no user info or fragment.
-/// Syntax only: whether Switchboard may connect to it is the egress guard's call.
+/// An absolute `http`/`https` URL with a host and no user info or fragment,
+/// written plainly (see [`url_shape`]). Syntax only: whether Switchboard may
+/// connect to it is the egress guard's call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerUrl(Url);
 
 impl ServerUrl {
     pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
-        if value.len() > MAX_URL_LEN {
+        if value.chars().count() > MAX_URL_LEN {
             return Err(format!("server_url must be at most {MAX_URL_LEN} characters"));
         }
+        url_shape(value)?;
         let url = Url::parse(value)
             .map_err(|e| format!("server_url is not a valid URL ({e}); expected e.g. https://mcp.example.com/mcp"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -225,6 +267,9 @@ impl ConnectorDraft {
         );
         let auth_type = errors.take(&["auth_type"], parse_auth_type(input.auth_type.as_deref()));
         let auth = auth_type.and_then(|t| AuthInput::parse(t, input.auth_config.as_ref(), &mut errors));
+        if let Some(Err(e)) = input.headers.as_ref().map(super::CustomHeaders::check) {
+            errors.push(e);
+        }
         errors.finish(|| Self {
             name: name.expect("checked"),
             description: description.expect("checked"),

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use super::validation::FieldError;
 use crate::secret::Secret;
 
-const MAX_HEADERS: usize = 20;
-const MAX_NAME_LEN: usize = 64;
-const MAX_VALUE_LEN: usize = 4096;
+pub const MAX_HEADERS: usize = 20;
+pub const MAX_NAME_LEN: usize = 64;
+pub const MAX_VALUE_LEN: usize = 4096;
 
 /// Headers Switchboard sets itself, or that would change how HTTP is spoken.
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "accept",
     "accept-encoding",
     "authorization",
@@ -40,30 +40,45 @@ const RESERVED: &[&str] = &[
 pub struct CustomHeaders(BTreeMap<String, Secret>);
 
 impl CustomHeaders {
-    /// Parses `headers` from a body; a `null` value takes the stored header's value.
+    /// Parses `headers` from a body; a `null` value takes the stored header's
+    /// value. After [`Self::check`] passed, the only error left is a `null`
+    /// with no stored value to keep.
     pub fn parse(input: &BTreeMap<String, Option<String>>, stored: Option<&CustomHeaders>) -> Result<Self, FieldError> {
+        Self::check(input)?;
+        let mut out = BTreeMap::new();
+        for (name, value) in input {
+            let value = match value {
+                Some(value) => Secret::new(value.clone()),
+                None => stored.and_then(|s| s.get(name)).cloned().ok_or_else(|| {
+                    FieldError::body(
+                        &["headers", name],
+                        "a value is required (null keeps a stored value, and none is stored)",
+                    )
+                })?,
+            };
+            out.insert(name.clone(), value);
+        }
+        Ok(Self(out))
+    }
+
+    /// Checks what `headers` says by itself: the count, each name and each
+    /// value given (`null` values are left to [`Self::parse`]).
+    pub fn check(input: &BTreeMap<String, Option<String>>) -> Result<(), FieldError> {
         if input.len() > MAX_HEADERS {
             return Err(FieldError::body(&["headers"], format!("at most {MAX_HEADERS} headers")));
         }
         let mut seen = std::collections::BTreeSet::new();
-        let mut out = BTreeMap::new();
         for (name, value) in input {
             let at = |msg: String| FieldError::body(&["headers", name], msg);
             check_name(name).map_err(at)?;
             if !seen.insert(name.to_ascii_lowercase()) {
                 return Err(at("header appears twice (names are case-insensitive)".into()));
             }
-            let value = match value {
-                Some(value) => Secret::new(value.clone()),
-                None => stored
-                    .and_then(|s| s.get(name))
-                    .cloned()
-                    .ok_or_else(|| at("a value is required (null keeps a stored value, and none is stored)".into()))?,
-            };
-            check_value(value.expose()).map_err(at)?;
-            out.insert(name.clone(), value);
+            if let Some(value) = value {
+                check_value(value).map_err(at)?;
+            }
         }
-        Ok(Self(out))
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,11 +6,13 @@
 //! - [`connector`]: name, description, server URL and the connector draft.
 //! - [`auth`]: auth types and the credentials sealed by the vault.
 //! - [`headers`]: custom headers sent to a connector's server.
+//! - [`patterns`]: the same rules as regular expressions, for the API document.
 //! - [`tools`]: a tool as discovered on an MCP server.
 
 pub mod auth;
 pub mod connector;
 pub mod headers;
+pub mod patterns;
 pub mod tools;
 pub mod user;
 pub mod validation;

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 pub(crate) use invocations::{Invocation, start_invocation};
+pub(crate) use turns::MAX_MESSAGES;
 
 #[cfg(test)]
 mod tests {

@@ -1,12 +1,13 @@
 //! `GET /api/agent/tools?format=openai|mcp`: the user's catalog.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -23,7 +24,7 @@ pub struct CatalogQuery {
 pub async fn agent_tools(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(query): Query<CatalogQuery>,
+    ApiQuery(query): ApiQuery<CatalogQuery>,
 ) -> ApiResult<Json<Value>> {
     let catalog = switchboard_plugins::catalog::load(&*state.store, &user).await?;
     let format = query.format.as_deref().unwrap_or("openai");

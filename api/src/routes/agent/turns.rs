@@ -23,7 +23,7 @@ use crate::oplog::Op;
 use crate::runs::{RunView, prefer_wait, respond};
 use crate::state::AppState;
 
-const MAX_MESSAGES: usize = 200;
+pub const MAX_MESSAGES: usize = 200;
 
 /// Body of `POST /api/agent/runs` (`Debug` leaves out the conversation).
 #[derive(Deserialize, ToSchema)]

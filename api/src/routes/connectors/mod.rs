@@ -74,7 +74,8 @@ async fn list_connectors(
 
 /// Creates a connector.
 #[utoipa::path(post, path = "/api/connectors", tag = "connectors", request_body = ConnectorInput,
-    responses((status = 201, body = ConnectorView),
+    responses((status = 201, body = ConnectorView, headers(("Location" = String, description = "The new connector"))),
+        (status = 400, description = "CONNECTION_NOT_VERIFIED: the server did not pass its connection test (`details.run`)", body = ErrorBody),
         (status = 409, description = "CONNECTOR_NAME_TAKEN or CONNECTOR_LIMIT_REACHED", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_connector(
@@ -117,7 +118,9 @@ async fn view_of(state: &AppState, user: &UserId, record: ConnectorRecord) -> Ap
 #[utoipa::path(put, path = "/api/connectors/{id}", tag = "connectors", request_body = ConnectorInput,
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, description = "CONNECTION_NOT_VERIFIED: the edited settings did not pass their connection test", body = ErrorBody),
+        (status = 409, description = "CONNECTOR_NAME_TAKEN, or SECRET_NOT_STORED: a secret left out to keep the stored one, and none may be kept", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn update_connector(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -54,6 +54,7 @@ pub async fn test_connection(
 #[utoipa::path(post, path = "/api/connectors/{id}/test", tag = "connectors", request_body(content = Option<ConnectorInput>),
     params(("id" = uuid::Uuid, Path), ("Prefer" = Option<String>, Header)),
     responses((status = 202, body = RunView), (status = 200, body = RunView), (status = 404, body = ErrorBody),
+        (status = 409, description = "SECRET_NOT_STORED: a secret left out to keep the stored one, and none may be kept", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn test_saved_connector(
     State(state): State<AppState>,

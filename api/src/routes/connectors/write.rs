@@ -46,15 +46,20 @@ pub fn stored_connection(state: &AppState, record: &ConnectorRecord) -> ApiResul
 
 /// The settings after an edit: omitted secrets keep the stored ones only
 /// where those may go ([`Reach`]: bearer tokens and header values within the
-/// saved origin, OAuth access tokens to the saved URL only).
+/// saved origin, OAuth access tokens to the saved URL only). The draft was
+/// checked already, so what fails here is an omitted secret with nothing
+/// stored to keep: 409 `SECRET_NOT_STORED`, at its field.
 pub fn edited_connection(current: &Connection, draft: &ConnectorDraft) -> ApiResult<Connection> {
     let reach = Reach::between(&draft.server_url, &current.url);
-    let credentials = draft.auth.resolve(Some(&current.credentials), reach).map_err(one)?;
+    let credentials = draft
+        .auth
+        .resolve(Some(&current.credentials), reach)
+        .map_err(not_stored)?;
     let stored_headers = reach.allows_origin_secrets().then_some(&current.headers);
     let headers = match &draft.headers {
-        Some(input) => CustomHeaders::parse(input, stored_headers).map_err(one)?,
+        Some(input) => CustomHeaders::parse(input, stored_headers).map_err(not_stored)?,
         None if !reach.allows_origin_secrets() && !current.headers.is_empty() => {
-            return Err(one(FieldError::body(
+            return Err(not_stored(FieldError::body(
                 &["headers"],
                 "the server host changed: send the custom headers again (or {} to remove them)",
             )));
@@ -223,4 +228,11 @@ fn apply_verified(state: &AppState, record: &mut ConnectorRecord, verified: Veri
 
 fn one(error: FieldError) -> ApiError {
     ApiError::validation(vec![error])
+}
+
+/// 409 `SECRET_NOT_STORED`: the body leaves out a secret to keep the stored
+/// one, and none is stored that may go where the edited settings point.
+fn not_stored(error: FieldError) -> ApiError {
+    ApiError::conflict("SECRET_NOT_STORED", error.msg.clone())
+        .with_details(serde_json::to_value([error]).unwrap_or_default())
 }

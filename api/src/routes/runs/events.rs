@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use switchboard_core::domain::UserId;
+use switchboard_core::domain::{FieldError, UserId};
 use switchboard_core::runs::RunEvent;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -24,11 +24,30 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::runs::view;
 use crate::state::AppState;
 
+/// `Last-Event-ID`: an event number as this stream sent it in `id:`.
+fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let number = value
+        .to_str()
+        .ok()
+        .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()));
+    match number.and_then(|v| v.parse().ok()) {
+        Some(id) => Ok(Some(id)),
+        None => Err(ApiError::validation(vec![FieldError {
+            loc: vec!["header".into(), "Last-Event-ID".into()],
+            msg: "must be an event id this stream sent (a decimal number)".into(),
+        }])),
+    }
+}
+
 /// Streams a run's events (see the module doc for the protocol).
 #[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs",
     params(("id" = Uuid, Path), ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event")),
     responses((status = 200, description = "text/event-stream of run events", content_type = "text/event-stream"),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`Last-Event-ID` is not an event id", body = ErrorBody)))]
 pub async fn run_events(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -49,10 +68,7 @@ pub async fn run_events(
         )
         .with_retry_after(5)
     })?;
-    let last_event_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let last_event_id = last_event_id(&headers)?;
     let (tx, rx) = mpsc::channel::<Event>(32);
     let keepalive = state.settings.jobs.sse_keepalive;
     tokio::spawn(async move {
