@@ -1,7 +1,8 @@
 //! Findings of an attacker's pass over the API, each as a test: dev sign-in
 //! from a rebound DNS name or a foreign page, the API answering any `Host`,
-//! one user's gateway session used by another, and absurd header and query
-//! values (one of which used to panic a handler).
+//! one user's gateway session used by another, absurd header and query
+//! values (one of which used to panic a handler), a handler that panics
+//! anyway, and OAuth sign-ins started without limit.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -176,6 +177,10 @@ async fn absurd_headers_and_queries_never_break_a_handler(backend: Backend) {
             (Method::GET, "/api/connectors".to_owned(), "authorization"),
             (Method::POST, "/api/agent/invocations".to_owned(), "content-type"),
             (Method::GET, "/api/tools".to_owned(), "cookie"),
+            (Method::POST, "/mcp".to_owned(), "mcp-session-id"),
+            (Method::POST, "/mcp".to_owned(), "mcp-protocol-version"),
+            (Method::GET, "/mcp".to_owned(), "last-event-id"),
+            (Method::POST, "/ui/dev-sign-in".to_owned(), "origin"),
         ] {
             let mut request = alice
                 .request(method.clone(), &path)
@@ -256,4 +261,35 @@ async fn oauth_sign_ins_are_rate_limited_per_user() {
             .status,
         200
     );
+}
+
+/// A handler that panics anyway is answered like any internal error: 500
+/// JSON, the cause logged once and never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_answers_500_json_and_is_logged_once() {
+    switchboard_tests::logs::capture();
+    switchboard_core::telemetry::install_crypto_provider();
+    let app = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                panic!("handler-panic-7c1f");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .layer(switchboard_api::routes::catch_panics());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/boom", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INTERNAL");
+    assert!(
+        !body.to_string().contains("handler-panic-7c1f"),
+        "the cause is not sent: {body}"
+    );
+    let logged = switchboard_tests::logs::captured();
+    assert_eq!(logged.matches("handler-panic-7c1f").count(), 1, "{logged}");
 }

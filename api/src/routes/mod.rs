@@ -50,12 +50,17 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), crate::hosts::check_host))
         .layer(middleware::from_fn(metrics::track))
-        .layer(CatchPanicLayer::custom(panicked))
+        .layer(catch_panics())
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
         .with_state(state)
+}
+
+/// The layer that answers a panicking handler (see [`panicked`]).
+pub fn catch_panics() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response> {
+    CatchPanicLayer::custom(panicked)
 }
 
 /// A handler that panicked: 500 JSON like any other internal error, logged once.
