@@ -3,8 +3,8 @@
 # (docker-compose to validate the compose file, prometheus for promtool,
 # chromium and chromedriver for the UI tests) and
 # the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
-# the reference server), the MCP Python SDK in ops/gateway-client/.venv and
-# schemathesis in ops/api-fuzz/.venv.
+# the reference server), the MCP Python and TypeScript SDKs in
+# ops/gateway-client (.venv, node_modules) and schemathesis in ops/api-fuzz/.venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +23,12 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 if [ ! -x ops/conformance/node_modules/node/bin/node ] || [ ops/conformance/package-lock.json -nt ops/conformance/node_modules/.package-lock.json ]; then
   echo "installing the pinned MCP peers (npm ci)"
   (cd ops/conformance && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The official MCP TypeScript SDK, for the gateway tests (tests/e2e/gateway.rs).
+if [ ! -d ops/gateway-client/node_modules/@modelcontextprotocol/sdk ] || [ ops/gateway-client/package-lock.json -nt ops/gateway-client/node_modules/.package-lock.json ]; then
+  echo "installing the MCP TypeScript SDK (npm ci)"
+  (cd ops/gateway-client && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # The official MCP Python SDK, for the gateway tests (tests/e2e/gateway.rs).

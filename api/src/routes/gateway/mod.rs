@@ -9,11 +9,15 @@
 //! catalog-change event arrives (from any process; every
 //! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` as a safety net) and
 //! `notifications/tools/list_changed` is sent to each session when it changed
-//! ([`watch`]).
+//! ([`watch`]). Every revision from 2025-03-26 to 2026-07-28 is served
+//! ([`eras`]); a malformed body gets a JSON-RPC error ([`jsonrpc`]).
 
+mod eras;
+mod jsonrpc;
 mod sessions;
 mod watch;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -24,9 +28,9 @@ use http::request::Parts;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer};
@@ -40,7 +44,7 @@ use crate::routes::agent::{Invocation, start_invocation};
 use crate::runs::wait_for_end;
 use crate::state::AppState;
 use sessions::{GatewaySessions, SESSION_HEADER};
-use watch::{CatalogWatchers, announce_changes};
+use watch::{CatalogWatchers, Listener, announce_changes};
 
 /// `/mcp`, behind the bearer-token check.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -53,8 +57,13 @@ pub fn router(state: AppState) -> Router<AppState> {
     let service: StreamableHttpService<Gateway, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(gateway.clone()), Arc::default(), config(&state));
     let body_limit = state.settings.agent.body_limit;
+    let origin: Arc<str> = state.settings.agent.public_url.origin().ascii_serialization().into();
     Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn(move |request, next| {
+            let origin = origin.clone();
+            async move { jsonrpc::errors_as_json_rpc(body_limit, &origin, request, next).await }
+        }))
         .layer(middleware::from_fn_with_state(state, move |state, request, next| {
             authenticate(state, sessions.clone(), body_limit, request, next)
         }))
@@ -204,7 +213,30 @@ impl ServerHandler for Gateway {
         let run = wait_for_end(&self.state, &user, run.id, self.state.settings.call_budget())
             .await
             .map_err(|e| internal(e.message()))?;
-        Ok(result_of(run).into())
+        Ok(eras::completed(result_of(run)).into())
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(&eras::SUPPORTED)
+    }
+
+    /// 2026-07-28 clients ask for change notices with `subscriptions/listen`.
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    /// One `subscriptions/listen` stream: it holds one of the user's gateway
+    /// slots while open, like a session.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let user = user_of(&context.request_context().extensions)?;
+        let Some(_slot) = self.state.gateway_sessions.try_take(user.as_str()) else {
+            return Err(ErrorData::invalid_request(
+                "you have too many gateway sessions and listeners open; close one and try again",
+                None,
+            ));
+        };
+        announce_changes(self.clone(), user, Listener::Subscription(&context)).await;
+        Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -220,7 +252,7 @@ impl ServerHandler for Gateway {
         }
         let gateway = self.clone();
         tokio::spawn(async move {
-            announce_changes(gateway.clone(), user, context.peer).await;
+            announce_changes(gateway.clone(), user, Listener::Session(context.peer)).await;
             if let Some(id) = session {
                 gateway.sessions.forget(&id);
             }

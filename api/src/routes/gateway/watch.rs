@@ -3,14 +3,16 @@
 //! catalog when a catalog-change event arrives (from any process) and, as a
 //! safety net, every `SWITCHBOARD_GATEWAY_WATCH_INTERVAL`; each change bumps a
 //! version the sessions follow and turn into
-//! `notifications/tools/list_changed`. It stops with the user's last session.
+//! `notifications/tools/list_changed` — on a legacy session's stream, or on a
+//! 2026-07-28 client's `subscriptions/listen` stream ([`Listener`]). It stops
+//! with the user's last session.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::Tool;
-use rmcp::service::Peer;
+use rmcp::service::{Peer, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer};
 use switchboard_core::domain::UserId;
 use tokio::sync::watch;
@@ -20,19 +22,48 @@ use super::Gateway;
 /// How often a session checks that its transport is still open.
 const LIVENESS: Duration = Duration::from_secs(15);
 
+/// Where one session's change notices go.
+pub enum Listener<'a> {
+    /// A session opened with `initialize` (2025-11-25 and earlier): its stream.
+    Session(Peer<RoleServer>),
+    /// A 2026-07-28 `subscriptions/listen` stream.
+    Subscription(&'a SubscriptionContext),
+}
+
+impl Listener<'_> {
+    /// Sends one notice; `false` when the listener is gone.
+    async fn notify(&self) -> bool {
+        match self {
+            Self::Session(peer) => !peer.is_transport_closed() && peer.notify_tool_list_changed().await.is_ok(),
+            Self::Subscription(context) => context.sink().notify_tool_list_changed().await.is_ok(),
+        }
+    }
+
+    async fn closed(&self) {
+        match self {
+            Self::Session(peer) => {
+                let mut alive = tokio::time::interval(LIVENESS);
+                while !peer.is_transport_closed() {
+                    alive.tick().await;
+                }
+            }
+            Self::Subscription(context) => context.cancelled().await,
+        }
+    }
+}
+
 /// Sends `notifications/tools/list_changed` whenever the user's catalog
-/// changes, until the session's transport closes or the server stops.
-pub async fn announce_changes(gateway: Gateway, user: UserId, peer: Peer<RoleServer>) {
+/// changes, until the listener goes away or the server stops.
+pub async fn announce_changes(gateway: Gateway, user: UserId, listener: Listener<'_>) {
     let mut changes = gateway.catalogs.subscribe(&gateway, &user);
-    let mut alive = tokio::time::interval(LIVENESS);
     loop {
         tokio::select! {
             changed = changes.changed() => {
-                if changed.is_err() || peer.is_transport_closed() || peer.notify_tool_list_changed().await.is_err() {
+                if changed.is_err() || !listener.notify().await {
                     return;
                 }
             }
-            _ = alive.tick() => if peer.is_transport_closed() { return },
+            () = listener.closed() => return,
             () = gateway.state.shutdown.cancelled() => return,
         }
     }
