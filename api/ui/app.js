@@ -503,13 +503,27 @@ async function followRun(eventsUrl, onEvent) {
   throw new Error("Lost the test's progress; try again.");
 }
 
+/** How calls to a server go, by the era the test found (ServerInfo.era). */
+const ERA_WORDS = {
+  stateless: "each call is one request",
+  session: "calls share a session",
+  legacy_sse: "over the older SSE transport",
+};
+
+/** "fixture-server speaks MCP 2026-07-28 (each call is one request)." */
+function aboutServer(server) {
+  if (!server) return "";
+  const era = ERA_WORDS[server.era] ? ` (${ERA_WORDS[server.era]})` : "";
+  return ` ${server.name || "The server"} speaks MCP ${server.protocol_version}${era}.`;
+}
+
 function showResult(run) {
   renderSteps(run.steps || []);
   const result = run.result || {};
   const ok = run.status === "succeeded" && result.success;
   const message = result.error_message || run.error_message || "";
   $("test-result").textContent = ok
-    ? `Connection works: ${(result.tools || []).length} tools found.${result.error_code === "NO_TOOLS" ? " " + message : ""}`
+    ? `Connection works: ${(result.tools || []).length} tools found.${aboutServer(result.server)}${result.error_code === "NO_TOOLS" ? " " + message : ""}`
     : `Test failed (${result.error_code || run.error_code}): ${message}`;
   $("found-tools").replaceChildren(...(result.tools || []).map((tool) => el("li", {},
     el("strong", {}, tool.title || tool.name), " ", tool.description || "",

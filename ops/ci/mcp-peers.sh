@@ -32,12 +32,13 @@ reference() { # mode path
   python3 - "$work/probe-$1.json" "$1" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
-expected = {"streamableHttp": "streamable_http", "sse": "sse"}[sys.argv[2]]
+expected, era = {"streamableHttp": ("streamable_http", "session"), "sse": ("sse", "legacy_sse")}[sys.argv[2]]
 assert report["success"], report
 assert report["server"]["transport"] == expected, report["server"]
+assert report["server"]["era"] == era, report["server"]
 assert len(report["tools"]) >= 5, len(report["tools"])
 print(f"server-everything {sys.argv[2]}: {report['server']['name']} {report['server']['version']}, "
-      f"{len(report['tools'])} tools over {expected}")
+      f"{len(report['tools'])} tools over {expected} (MCP {report['server']['protocol_version']}, {era})")
 PY
 }
 

@@ -51,7 +51,7 @@ async fn a_test_is_a_run_that_can_be_polled_or_awaited(backend: Backend) {
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert_eq!(
         result["server"],
-        json!({"name": "fixture-server", "version": "1.2.3", "protocol_version": "2025-11-25", "transport": "streamable_http"})
+        json!({"name": "fixture-server", "version": "1.2.3", "protocol_version": "2025-11-25", "transport": "streamable_http", "era": "session"})
     );
     let steps: Vec<(&str, &str)> = run["steps"]
         .as_array()

@@ -27,6 +27,7 @@ mod binding;
 mod catalog;
 mod connection_tests;
 mod connectors;
+mod eras;
 mod events;
 mod gateway;
 mod health;

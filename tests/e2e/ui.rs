@@ -167,6 +167,12 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
     browser.wait_for_text(r#"#steps [data-step="handshake"]"#, "ok").await;
     browser.screenshot("connection-test").await;
     browser.wait_for_text("#test-result", "2 tools found").await;
+    browser
+        .wait_for_text(
+            "#test-result",
+            "fixture-server speaks MCP 2025-11-25 (calls share a session)",
+        )
+        .await;
     browser.wait_for_text("#found-tools", "tool_0").await;
     assert!(save_enabled(&browser).await, "the test passed");
     browser.find("#f-description").await.send_keys("changed").await.unwrap();

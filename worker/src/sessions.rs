@@ -1,17 +1,21 @@
 //! Open MCP sessions, reused across tool calls: initializing a session costs
-//! several round trips, a call on an open one costs one. A session belongs to
-//! one connector at one version of its settings (its `updated_at`), so an
-//! edited connector never reuses a session opened with old credentials;
-//! sessions idle for [`IDLE`] are closed. OAuth connectors are not cached:
-//! their tokens change on refresh.
+//! several round trips, a call on an open one costs one (a 2026-07-28 server
+//! has no session to open; its "session" here is only rmcp's client, which
+//! knows the server's discovery answer). A session belongs to one connector at
+//! one version of its settings (its `updated_at`) and, for OAuth, to one
+//! access token: an edited connector or a refreshed token
+//! never reuses a session opened with old credentials. Sessions idle for
+//! [`IDLE`] are closed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use switchboard_core::Secret;
 use switchboard_core::connector_secrets;
-use switchboard_core::mcp::call::CallFailure;
+use switchboard_core::domain::Credentials;
+use switchboard_core::mcp::call::{CallFailure, FailureKind};
 use switchboard_core::mcp::{McpClient, Session};
 use switchboard_core::services::Services;
 use switchboard_core::store::ConnectorRecord;
@@ -19,8 +23,22 @@ use uuid::Uuid;
 
 const IDLE: Duration = Duration::from_secs(60);
 
+/// What a session was opened with.
+struct Version {
+    updated_at: DateTime<Utc>,
+    /// The OAuth access token it sends.
+    token: Option<Secret>,
+}
+
+impl Version {
+    fn same(&self, other: &Self) -> bool {
+        self.updated_at == other.updated_at
+            && self.token.as_ref().map(Secret::expose) == other.token.as_ref().map(Secret::expose)
+    }
+}
+
 struct Entry {
-    version: DateTime<Utc>,
+    version: Version,
     session: Arc<Session>,
     used: Instant,
 }
@@ -47,27 +65,33 @@ impl Sessions {
         budget: Duration,
     ) -> Result<Arc<Session>, CallFailure> {
         // An OAuth connector's token is refreshed behind the connector's back
-        // (its `updated_at` does not change): each call opens with a fresh token.
-        if connector.auth_type == "oauth" {
-            return Ok(Arc::new(connect(&services.mcp, services, connector, budget).await?));
-        }
+        // (its `updated_at` does not change): its session is keyed by the token too.
+        let oauth = match connector.auth_type.as_str() {
+            "oauth" => Some(credentials(services, connector).await?),
+            _ => None,
+        };
+        let version = Version {
+            updated_at: connector.updated_at,
+            token: oauth.as_ref().and_then(access_token),
+        };
         {
             let mut open = self.open.lock().expect("sessions lock");
-            if let Some(entry) = open
-                .get_mut(&connector.id)
-                .filter(|e| e.version == connector.updated_at)
-            {
+            if let Some(entry) = open.get_mut(&connector.id).filter(|e| e.version.same(&version)) {
                 entry.used = Instant::now();
                 return Ok(entry.session.clone());
             }
         }
-        let session = Arc::new(connect(&services.mcp, services, connector, budget).await?);
+        let credentials = match oauth {
+            Some(credentials) => credentials,
+            None => credentials(services, connector).await?,
+        };
+        let session = Arc::new(connect(&services.mcp, services, connector, credentials, budget).await?);
         let mut open = self.open.lock().expect("sessions lock");
         open.retain(|_, e| e.used.elapsed() < IDLE);
         open.insert(
             connector.id,
             Entry {
-                version: connector.updated_at,
+                version,
                 session: session.clone(),
                 used: Instant::now(),
             },
@@ -81,22 +105,27 @@ impl Sessions {
     }
 }
 
-async fn connect(
-    mcp: &McpClient,
-    services: &Services,
-    connector: &ConnectorRecord,
-    budget: Duration,
-) -> Result<Session, CallFailure> {
-    let internal = |e: anyhow::Error| {
-        tracing::error!(connector_id = %connector.id, error = format!("{e:#}"), "cannot open a connector's secrets");
-        CallFailure::new(
-            switchboard_core::mcp::call::FailureKind::Permanent,
-            "INTERNAL_ERROR",
-            "the stored credentials could not be read; edit the connector",
-        )
-    };
-    let credentials = connector_secrets::open_credentials(&services.vault, connector).map_err(internal)?;
-    let credentials = services
+fn access_token(credentials: &Credentials) -> Option<Secret> {
+    match credentials {
+        Credentials::Oauth(o) => o.access_token.clone(),
+        _ => None,
+    }
+}
+
+fn internal(connector: &ConnectorRecord, e: &anyhow::Error) -> CallFailure {
+    tracing::error!(connector_id = %connector.id, error = format!("{e:#}"), "cannot open a connector's secrets");
+    CallFailure::new(
+        FailureKind::Permanent,
+        "INTERNAL_ERROR",
+        "the stored credentials could not be read; edit the connector",
+    )
+}
+
+/// The connector's credentials as they will be sent (an OAuth token refreshed if due).
+async fn credentials(services: &Services, connector: &ConnectorRecord) -> Result<Credentials, CallFailure> {
+    let credentials =
+        connector_secrets::open_credentials(&services.vault, connector).map_err(|e| internal(connector, &e))?;
+    services
         .usable_credentials(
             &connector.owner,
             connector.id,
@@ -105,16 +134,19 @@ async fn connect(
             credentials,
         )
         .await
-        .map_err(|e| {
-            CallFailure::new(
-                switchboard_core::mcp::call::FailureKind::NotReached,
-                "AUTH_FAILED",
-                e.to_string(),
-            )
-        })?;
-    let headers = connector_secrets::open_headers(&services.vault, connector).map_err(internal)?;
+        .map_err(|e| CallFailure::new(FailureKind::NotReached, "AUTH_FAILED", e.to_string()))
+}
+
+async fn connect(
+    mcp: &McpClient,
+    services: &Services,
+    connector: &ConnectorRecord,
+    credentials: Credentials,
+    budget: Duration,
+) -> Result<Session, CallFailure> {
+    let headers = connector_secrets::open_headers(&services.vault, connector).map_err(|e| internal(connector, &e))?;
     let url = switchboard_core::domain::ServerUrl::parse(&connector.server_url)
-        .map_err(|e| internal(anyhow::anyhow!("stored URL: {e}")))?;
+        .map_err(|e| internal(connector, &anyhow::anyhow!("stored URL: {e}")))?;
     mcp.connect(&url, &credentials, &headers, budget)
         .await
         .map(|(session, _)| session)

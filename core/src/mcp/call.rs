@@ -84,6 +84,14 @@ impl CallFailure {
     }
 }
 
+/// Whether `session` is a 2026-07-28 one (no session on the server; each
+/// request stands alone). A failed call on one makes the era be detected again.
+pub fn is_stateless(session: &Session) -> bool {
+    session
+        .peer_info()
+        .is_some_and(|i| !i.protocol_version.has_initialize())
+}
+
 /// `tools/call` with a time limit; the result is MCP's `CallToolResult` as JSON
 /// (`content`, `structuredContent`, `isError` passed through), at most
 /// `limits.max_result_bytes`.

@@ -51,6 +51,22 @@ pub fn init_http_error(error: &ClientInitializeError) -> Option<&TransportError>
     }
 }
 
+/// Whether `initialize` is worth trying after `server/discover` failed: yes,
+/// unless the server was not reached or asked for credentials (which
+/// `initialize` would meet too). A server of the handshake era answers
+/// `server/discover` with a JSON-RPC error, an HTTP 400/404/405, a 401 for
+/// the missing session (older rmcp) or its supported versions, none 2026-07-28.
+pub fn discover_falls_back(error: &ClientInitializeError) -> bool {
+    !matches!(
+        init_http_error(error),
+        Some(
+            StreamableHttpError::Client(_)
+                | StreamableHttpError::AuthRequired(_)
+                | StreamableHttpError::InsufficientScope(_)
+        )
+    )
+}
+
 /// Classifies a failed `initialize`.
 pub fn init_error(error: &ClientInitializeError) -> InitProblem {
     if let ClientInitializeError::JsonRpcError(data) = error {

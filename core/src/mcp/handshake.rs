@@ -1,6 +1,9 @@
-//! The `connect` and `handshake` steps: Streamable HTTP through rmcp first;
-//! when the server answers that POST with 400, 404 or 405, the legacy
-//! HTTP+SSE transport. Both transports run under the test's one deadline.
+//! The `connect` and `handshake` steps, detecting the server's [`Era`]:
+//! `server/discover` (2026-07-28) first; when the server does not know it,
+//! `initialize` over Streamable HTTP; when the server answers that POST with
+//! 400, 404 or 405, the legacy HTTP+SSE transport. All of it runs under the
+//! test's one deadline. A remembered era skips what it rules out; for a
+//! stateless server nothing is sent before the first request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,14 +13,15 @@ use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationCreateRequestMethod,
     Implementation, ListRootsRequestMethod, ListRootsResult, ProtocolVersion,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{ClientLifecycleMode, RequestContext, serve_directly};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt as _};
+use rmcp::{ClientHandler, ClientServiceExt as _, ErrorData, RoleClient, ServiceExt as _};
 use tokio::time::Instant;
 
 use super::classify::{self, InitProblem, excerpt};
 use super::codes::{ErrorCode, Failure};
+use super::eras::{Era, Known};
 use super::probe::{ServerInfo, Session, Steps};
 use super::timed::AnsweredClient;
 use super::{McpClient, Target, legacy};
@@ -63,8 +67,7 @@ pub(super) fn client_config() -> Refusing {
 /// An initialized session and how it was reached.
 pub(super) struct Opened {
     pub session: Session,
-    /// `streamable_http` or `sse`.
-    pub transport: &'static str,
+    pub era: Era,
     /// Set if the server sent an event over the size limit (rmcp then reports
     /// only a closed connection).
     pub oversized: Arc<AtomicBool>,
@@ -86,12 +89,14 @@ fn explain(oversized: &AtomicBool, failure: Failure, limits: &super::McpLimits) 
 }
 
 impl McpClient {
-    /// `connect` and `handshake`, reported as steps.
+    /// `connect` and `handshake`, reported as steps. `remembered` is what the
+    /// server spoke last time (none for a connection test, which detects).
     pub(super) async fn handshake(
         &self,
         target: &Target,
         steps: &Steps<'_>,
         last: &mut &'static str,
+        remembered: Option<Known>,
     ) -> Result<Opened, Failure> {
         let client = AnsweredClient::new(self.http().client().clone());
         let answered = client.answered.clone();
@@ -103,11 +108,47 @@ impl McpClient {
             .reinit_on_expired_session(false);
         config.auth_header = target.bearer.as_ref().map(|t| t.expose().to_owned());
         config.custom_headers = target.headers.iter().cloned().collect();
-        let transport = StreamableHttpClientTransport::with_client(client, config);
-        let init = client_config().serve(transport);
-        tokio::pin!(init);
+        let transport = || StreamableHttpClientTransport::with_client(client.clone(), config.clone());
 
         let connect_started = steps.start("connect");
+        match remembered {
+            // Each request carries what the handshake would have said.
+            Some(Known::Stateless(info)) => {
+                let session = serve_directly(client_config(), transport(), Some(*info));
+                steps.end("connect", connect_started, Ok(None));
+                steps.end("handshake", steps.start("handshake"), Ok(None));
+                return Ok(Opened {
+                    session,
+                    era: Era::Stateless,
+                    oversized,
+                });
+            }
+            Some(Known::LegacySse) => {
+                *last = "handshake";
+                steps.end("connect", connect_started, Ok(None));
+                return self.legacy(target, steps, steps.start("handshake"), oversized).await;
+            }
+            Some(Known::Session) | None => {}
+        }
+        let discover = remembered.is_none();
+        let init = async {
+            if discover {
+                let lifecycle = ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                };
+                match client_config().serve_with_lifecycle(transport(), lifecycle).await {
+                    Ok(session) => return Ok((session, Era::Stateless)),
+                    Err(e) if !classify::discover_falls_back(&e) => return Err(e),
+                    Err(_) => {}
+                }
+            }
+            client_config()
+                .serve(transport())
+                .await
+                .map(|session| (session, Era::Session))
+        };
+        tokio::pin!(init);
+
         let mut handshake_started = None;
         let result = loop {
             tokio::select! {
@@ -132,12 +173,12 @@ impl McpClient {
             return Err(failure);
         };
         let problem = match result {
-            Ok(session) => {
+            Ok((session, era)) => {
                 let started = answered_now(steps, connect_started, handshake_started, last);
                 steps.end("handshake", started, Ok(None));
                 return Ok(Opened {
                     session,
-                    transport: "streamable_http",
+                    era,
                     oversized,
                 });
             }
@@ -157,18 +198,31 @@ impl McpClient {
             return Err(failure.clone());
         }
         let started = answered_now(steps, connect_started, handshake_started, last);
-        let outcome = match problem {
-            InitProblem::TryLegacy(_) => self.legacy_handshake(target, steps.deadline).await,
-            InitProblem::Failed(failure) => Err(failure),
-        };
-        let outcome = match outcome {
+        match problem {
+            InitProblem::TryLegacy(_) => self.legacy(target, steps, started, oversized).await,
+            InitProblem::Failed(failure) => {
+                steps.end("handshake", started, Err(&failure));
+                Err(failure)
+            }
+        }
+    }
+
+    /// The `handshake` step over the legacy transport.
+    async fn legacy(
+        &self,
+        target: &Target,
+        steps: &Steps<'_>,
+        started: Instant,
+        oversized: Arc<AtomicBool>,
+    ) -> Result<Opened, Failure> {
+        let outcome = match self.legacy_handshake(target, steps.deadline).await {
             Err(f) if f.code == ErrorCode::Timeout => Err(steps.timeout("handshake")),
             other => other,
         };
         steps.end("handshake", started, outcome.as_ref().map(|_| None));
         outcome.map(|session| Opened {
             session,
-            transport: "sse",
+            era: Era::LegacySse,
             oversized,
         })
     }
@@ -205,12 +259,27 @@ fn answered_now(steps: &Steps<'_>, connect: Instant, handshake: Option<Instant>,
     })
 }
 
-/// The server as it introduced itself in the handshake.
-pub(super) fn server_info(session: &Session, transport: &str) -> Option<ServerInfo> {
+/// The server as it introduced itself in the handshake (or in `server/discover`).
+pub(super) fn server_info(session: &Session, era: Era) -> Option<ServerInfo> {
     session.peer_info().map(|i| ServerInfo {
         name: i.server_info.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
         version: i.server_info.as_ref().map(|s| s.version.clone()).unwrap_or_default(),
         protocol_version: i.protocol_version.to_string(),
-        transport: transport.to_owned(),
+        transport: if era == Era::LegacySse {
+            "sse"
+        } else {
+            "streamable_http"
+        }
+        .to_owned(),
+        era: Some(era),
     })
+}
+
+/// What to remember of a server that opened `session` in `era`.
+pub(super) fn known(session: &Session, era: Era) -> Option<Known> {
+    match era {
+        Era::Stateless => session.peer_info().map(|i| Known::Stateless(Box::new((*i).clone()))),
+        Era::Session => Some(Known::Session),
+        Era::LegacySse => Some(Known::LegacySse),
+    }
 }

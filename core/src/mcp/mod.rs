@@ -1,7 +1,10 @@
 //! The MCP client: one shared, egress-guarded HTTP client; connection tests
-//! (`initialize` + paginated `tools/list`) over Streamable HTTP through rmcp,
-//! with the legacy HTTP+SSE transport as an automatic fallback.
+//! (`server/discover` or `initialize`, then paginated `tools/list`) over
+//! Streamable HTTP through rmcp, with the legacy HTTP+SSE transport as an
+//! automatic fallback.
 //!
+//! - [`eras`]: 2026-07-28 (stateless), the handshake era and legacy SSE, and
+//!   the memory of which one each server speaks.
 //! - [`codes`]: error codes and failures.
 //! - [`call`]: `tools/call` and the retry classification of its failures.
 //! - [`classify`]: rmcp/reqwest errors → failures.
@@ -14,12 +17,15 @@
 pub mod call;
 pub mod classify;
 pub mod codes;
+pub mod eras;
 mod handshake;
 pub mod legacy;
 pub mod limits;
 pub mod probe;
 pub mod timed;
 mod tools;
+
+use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue};
 use url::Url;
@@ -29,6 +35,7 @@ use crate::egress::EgressGuard;
 use crate::egress::http::EgressHttp;
 use crate::secret::Secret;
 pub use codes::{ErrorCode, Failure};
+pub use eras::Era;
 pub use limits::McpLimits;
 pub use probe::{ProbeReport, ServerInfo, Session, StepObserver, StepStatus, StepUpdate, TEST_STEPS, close};
 
@@ -76,11 +83,16 @@ impl Target {
 pub struct McpClient {
     http: EgressHttp,
     limits: McpLimits,
+    eras: Arc<eras::EraMemory>,
 }
 
 impl McpClient {
     pub fn new(http: EgressHttp, limits: McpLimits) -> Self {
-        Self { http, limits }
+        Self {
+            http,
+            limits,
+            eras: Arc::default(),
+        }
     }
 
     pub fn guard(&self) -> &EgressGuard {

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 
 use super::classify;
 use super::codes::{ErrorCode, Failure};
-use super::handshake::server_info;
+use super::handshake::{known, server_info};
 use super::{McpClient, Target};
 use crate::domain::{Credentials, CustomHeaders, ServerUrl, ToolInfo};
 use crate::egress::http::Deadline;
@@ -60,6 +60,11 @@ pub struct ServerInfo {
     pub protocol_version: String,
     /// `streamable_http` or `sse` (legacy).
     pub transport: String,
+    /// How calls go: `stateless` (2026-07-28, one request per call, no
+    /// session), `session` (the `initialize` handshake) or `legacy_sse`.
+    /// Absent in results stored before eras were told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub era: Option<super::Era>,
 }
 
 /// What a connection test found.
@@ -171,9 +176,32 @@ impl McpClient {
             .run(self.check_egress(&target))
             .await
             .map_err(|_| steps.timeout("connect"))??;
-        let opened = self.handshake(&target, &steps, &mut "connect").await?;
-        let info = server_info(&opened.session, opened.transport);
+        let remembered = self.eras.recall(&target.url);
+        let opened = match self
+            .handshake(&target, &steps, &mut "connect", remembered.clone())
+            .await
+        {
+            Err(failure) if remembered.is_some() => {
+                self.eras.forget(&target.url);
+                return Err(failure);
+            }
+            other => other?,
+        };
+        if remembered.is_none()
+            && let Some(known) = known(&opened.session, opened.era)
+        {
+            self.eras.remember(&target.url, known);
+        }
+        let info = server_info(&opened.session, opened.era);
         Ok((opened.session, info))
+    }
+
+    /// Forgets what era the server at `url` spoke: a call on a session in that
+    /// era failed, and the next session detects again.
+    pub fn forget_era(&self, url: &str) {
+        if let Ok(url) = url::Url::parse(url) {
+            self.eras.forget(&url);
+        }
     }
 
     async fn check_egress(&self, target: &Target) -> Result<(), Failure> {
@@ -229,8 +257,11 @@ impl McpClient {
         steps.run("egress_check", self.check_egress(&target)).await?;
 
         *last = "connect";
-        let opened = self.handshake(&target, steps, last).await?;
-        report.server = server_info(&opened.session, opened.transport);
+        let opened = self.handshake(&target, steps, last, None).await?;
+        report.server = server_info(&opened.session, opened.era);
+        if let Some(known) = known(&opened.session, opened.era) {
+            self.eras.remember(&target.url, known);
+        }
         let has_tools = opened
             .session
             .peer_info()

@@ -178,15 +178,22 @@ async fn call_once(
             let session = sessions
                 .get(services, &connector, services.settings.jobs.test_budget)
                 .await;
+            let mut stateless = false;
             let result = match session {
                 Ok(session) => {
                     dispatch(services, run, lease).await?;
+                    stateless = call::is_stateless(&session);
                     call::call_tool(&session, &target.tool_name, arguments, timeout, &services.mcp.limits()).await
                 }
                 Err(failure) => Err(failure),
             };
             if let Err(failure) = &result {
-                if failure.breaks_session() {
+                // A stateless session costs nothing to open again, and the
+                // server may have changed era: detect it again next time.
+                if stateless {
+                    services.mcp.forget_era(&connector.server_url);
+                }
+                if failure.breaks_session() || stateless {
                     sessions.evict(connector_id);
                 }
                 // The server wants (more) authorization: the connector shows
