@@ -25,6 +25,7 @@ both_backends!(
     a_pasted_token_is_used_until_it_fails,
     more_scopes_are_asked_for_when_the_server_wants_them,
     an_edit_keeps_the_grant_only_for_the_same_server_and_client,
+    an_oauth_session_is_reused_until_its_token_changes,
 );
 
 /// Authorize a connector: the API's answer, then the authorization server's redirect.
@@ -467,4 +468,34 @@ async fn an_edit_keeps_the_grant_only_for_the_same_server_and_client(backend: Ba
         seen.iter().all(|t| !leaked.contains(t)),
         "a token went to another server: {seen:?}"
     );
+}
+
+async fn an_oauth_session_is_reused_until_its_token_changes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Refreshed 3 s before it expires: good for 3 s after it was issued.
+    let server = OAuthMcp::builder().access_ttl(Duration::from_secs(6)).spawn().await;
+    let alice = app.user("alice");
+    authorized_connector(&app, &alice, &server).await;
+
+    server.mcp.take_methods();
+    for text in ["one", "two"] {
+        let called = invoke(&alice, "notes__tool_0", json!({ "text": text })).await;
+        assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+    }
+    let methods = server.mcp.take_methods();
+    let count = |name: &str| methods.iter().filter(|m| *m == name).count();
+    assert_eq!(
+        (count("initialize"), count("tools/call")),
+        (1, 2),
+        "one session for both calls: {methods:?}"
+    );
+
+    // A refreshed token opens a new session.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let before = server.refreshes();
+    let called = invoke(&alice, "notes__tool_0", json!({"text": "three"})).await;
+    assert_eq!(called.body["status"], "succeeded", "{}", called.text);
+    assert_eq!(server.refreshes(), before + 1, "the token was refreshed");
+    let methods = server.mcp.take_methods();
+    assert!(methods.contains(&"initialize".to_owned()), "{methods:?}");
 }

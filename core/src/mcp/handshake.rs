@@ -275,11 +275,23 @@ pub(super) fn server_info(session: &Session, era: Era) -> Option<ServerInfo> {
     })
 }
 
-/// What to remember of a server that opened `session` in `era`.
+/// What to remember of a server that opened `session` in `era`. Of a
+/// stateless server's discovery answer, only what requests need is kept
+/// (not its instructions), and nothing when that is over
+/// [`MAX_REMEMBERED_BYTES`]: thousands of servers are remembered.
 pub(super) fn known(session: &Session, era: Era) -> Option<Known> {
     match era {
-        Era::Stateless => session.peer_info().map(|i| Known::Stateless(Box::new((*i).clone()))),
+        Era::Stateless => {
+            let mut info = (*session.peer_info()?).clone();
+            info.instructions = None;
+            info.meta = None;
+            let size = serde_json::to_vec(&info).map_or(usize::MAX, |v| v.len());
+            (size <= MAX_REMEMBERED_BYTES).then(|| Known::Stateless(Box::new(info)))
+        }
         Era::Session => Some(Known::Session),
         Era::LegacySse => Some(Known::LegacySse),
     }
 }
+
+/// The largest discovery answer remembered per server.
+const MAX_REMEMBERED_BYTES: usize = 16 * 1024;
