@@ -31,20 +31,19 @@ if [ ! -d ops/gateway-client/node_modules/@modelcontextprotocol/sdk ] || [ ops/g
   (cd ops/gateway-client && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The official MCP Python SDK, for the gateway tests (tests/e2e/gateway.rs).
-venv=ops/gateway-client/.venv
-if [ ! -x "$venv/bin/python" ] || [ ops/gateway-client/requirements.txt -nt "$venv/.installed" ]; then
-  echo "installing the MCP Python SDK (pip, pinned)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r ops/gateway-client/requirements.txt
-  touch "$venv/.installed"
-fi
+# A Python virtualenv at $1 with the pinned requirements of its folder,
+# (re)installed when missing or older than them; $2 is a program it must have.
+pinned_venv() {
+  local venv=$1 dir; dir=$(dirname "$1")
+  if [ ! -x "$venv/bin/$2" ] || [ "$dir/requirements.txt" -nt "$venv/.installed" ]; then
+    echo "installing $dir/requirements.txt (pip, pinned)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"
+    touch "$venv/.installed"
+  fi
+}
 
+# The official MCP Python SDK, for the gateway and era tests.
+pinned_venv ops/gateway-client/.venv python
 # schemathesis, for the API document check (ops/ci/api-fuzz.sh).
-venv=ops/api-fuzz/.venv
-if [ ! -x "$venv/bin/st" ] || [ ops/api-fuzz/requirements.txt -nt "$venv/.installed" ]; then
-  echo "installing schemathesis (pip, pinned)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r ops/api-fuzz/requirements.txt
-  touch "$venv/.installed"
-fi
+pinned_venv ops/api-fuzz/.venv st

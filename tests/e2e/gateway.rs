@@ -156,11 +156,7 @@ async fn the_python_sdk_lists_and_calls_the_users_tools(backend: Backend) {
     for token in [None, Some("not-a-token")] {
         let (ok, lines) = run_client(&app, token, &[]).await;
         assert!(!ok && lines[0]["error"].is_string(), "{lines:?}");
-        let raw = app
-            .http
-            .post(app.url("/mcp"))
-            .header("accept", "application/json, text/event-stream")
-            .header("authorization", format!("Bearer {}", token.unwrap_or("")))
+        let raw = post_mcp(&app, token.unwrap_or(""))
             .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
             .send()
             .await
@@ -176,11 +172,7 @@ async fn the_python_sdk_lists_and_calls_the_users_tools(backend: Backend) {
         );
     }
     // A browser page from another origin is refused even with a token.
-    let foreign = app
-        .http
-        .post(app.url("/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("authorization", format!("Bearer {alice}"))
+    let foreign = post_mcp(&app, &alice)
         .header("origin", "https://evil.example")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}))
         .send()
@@ -249,12 +241,7 @@ async fn bodies_are_limited_and_foreign_hosts_refused() {
     assert_eq!(small.status, 404, "within the limit: {}", small.text);
 
     let gateway = |body: Value, host: Option<&str>| {
-        let mut request = app
-            .http
-            .post(app.url("/mcp"))
-            .header("accept", "application/json, text/event-stream")
-            .bearer_auth(app.token("alice"))
-            .json(&body);
+        let mut request = post_mcp(&app, &app.token("alice")).json(&body);
         if let Some(host) = host {
             request = request.header("host", host);
         }
@@ -332,15 +319,18 @@ async fn every_sdk_client_lists_calls_and_hears_changes() {
     assert_eq!(fixture.calls().len(), 3, "each SDK's call reached the fixture once");
 }
 
+/// A POST to the gateway accepting JSON or an event stream, with `token` as the bearer.
+fn post_mcp(app: &TestApp, token: &str) -> reqwest::RequestBuilder {
+    app.http
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .bearer_auth(token)
+}
+
 /// One JSON-RPC exchange with the gateway: the answer (from a JSON body or
 /// the SSE event answering `id`), its HTTP status and the session id.
 async fn rpc(app: &TestApp, headers: &[(&str, &str)], body: Value) -> (u16, Value, Option<String>) {
-    let mut request = app
-        .http
-        .post(app.url("/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .bearer_auth(app.token("alice"))
-        .json(&body);
+    let mut request = post_mcp(app, &app.token("alice")).json(&body);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -466,12 +456,8 @@ async fn malformed_bodies_get_json_rpc_errors() {
             json!(9),
         ),
     ] {
-        let response = app
-            .http
-            .post(app.url("/mcp"))
-            .header("accept", "application/json, text/event-stream")
+        let response = post_mcp(&app, &app.token("alice"))
             .header("content-type", "application/json")
-            .bearer_auth(app.token("alice"))
             .body(body)
             .send()
             .await
