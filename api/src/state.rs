@@ -5,6 +5,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_core::audit::{self, Actor, AuditKind};
+use switchboard_core::domain::UserId;
 use switchboard_core::ratelimit::RateLimiter;
 use switchboard_core::services::Services;
 use switchboard_plugins::Registry;
@@ -41,6 +43,21 @@ impl Deref for AppState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.services
+    }
+}
+
+impl AppState {
+    /// Records an audit event of `user`'s own doing (see [`audit`]).
+    pub async fn audit(&self, user: &UserId, kind: AuditKind, object: String, summary: serde_json::Value) {
+        audit::record(
+            self.store.as_ref(),
+            Some(user.as_str()),
+            Actor::User(user.as_str()),
+            kind,
+            object,
+            summary,
+        )
+        .await;
     }
 }
 

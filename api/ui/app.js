@@ -286,6 +286,94 @@ function systemToolCard(tool) {
     el("div", { class: "actions" }, button));
 }
 
+/** "Changes to review (n)": opens the review of what the server changed. */
+function reviewButton(connector) {
+  if (!connector.changes_pending) return "";
+  return el("button", {
+    type: "button",
+    class: "review",
+    "data-review": connector.id,
+    onclick: () => reviewChanges(connector),
+  }, `Changes to review (${connector.changes_pending})`);
+}
+
+/** What a change means for agents, in words. */
+function changeSummary(change) {
+  if (change.change === "added") return "New tool: agents cannot use it until you approve it.";
+  if (change.change === "removed") return "Removed by the server: agents no longer see it.";
+  return change.held_out
+    ? "Changed so that earlier calls would fail: agents cannot use it until you approve the new version."
+    : "Changed: agents keep using the version you approved until you approve the new one.";
+}
+
+/** The readable difference of one tool: description and input schema, before and after. */
+function changeDetails(change) {
+  const rows = [];
+  const before = change.approved || {};
+  const after = change.offered || {};
+  const text = (tool) => tool.description || "(no description)";
+  const schema = (tool) => JSON.stringify(tool.input_schema ?? null, null, 2);
+  if (change.change !== "added" && change.change !== "removed") {
+    if (text(before) !== text(after)) {
+      rows.push(el("div", { class: "diff" },
+        el("div", {}, el("strong", {}, "Approved description"), el("p", { class: "was" }, text(before))),
+        el("div", {}, el("strong", {}, "New description"), el("p", { class: "now" }, text(after)))));
+    }
+    if (schema(before) !== schema(after)) {
+      rows.push(el("div", { class: "diff" },
+        el("div", {}, el("strong", {}, "Approved inputs"), el("pre", { class: "was" }, schema(before))),
+        el("div", {}, el("strong", {}, "New inputs"), el("pre", { class: "now" }, schema(after)))));
+    }
+    if (!rows.length) rows.push(el("p", {}, "Its title, output or annotations changed."));
+  } else {
+    const tool = change.offered || change.approved;
+    rows.push(el("p", { class: change.offered ? "now" : "was" }, text(tool)));
+    rows.push(el("pre", {}, schema(tool)));
+  }
+  return rows;
+}
+
+/** Opens the review of a connector's held tool changes; each is approved or rejected, or all at once. */
+async function reviewChanges(connector) {
+  const dialog = $("review-changes");
+  const decide = async (decision, tools) => {
+    try {
+      const body = tools ? { decision, tools } : { decision };
+      const updated = await api("POST", `/api/connectors/${connector.id}/changes`, body);
+      const what = tools ? tools.join(", ") : "all changes";
+      say(`${connector.name}: ${decision === "approve" ? "approved" : "rejected"} ${what}.`);
+      if (updated.changes_pending) await reviewChanges(updated);
+      else dialog.close();
+      await ($("manager").hidden ? showApps() : showManager());
+    } catch (e) {
+      fail(e);
+    }
+  };
+  let listed;
+  try {
+    listed = await api("GET", `/api/connectors/${connector.id}/changes`);
+  } catch (e) {
+    return fail(e);
+  }
+  $("review-title").textContent = `Changes to review: ${connector.name}`;
+  $("review-list").replaceChildren(...listed.changes.map((change) => el("li", { "data-change": change.tool },
+    el("h4", {}, change.offered?.title || change.approved?.title || change.tool,
+      el("span", { class: `badge ${change.change}` }, change.change)),
+    el("p", {}, changeSummary(change)),
+    ...changeDetails(change),
+    el("p", {},
+      el("button", { type: "button", class: "approve", "aria-label": `Approve the change to ${change.tool}`,
+        onclick: () => decide("approve", [change.tool]) }, "Approve"),
+      " ",
+      el("button", { type: "button", class: "secondary reject", "aria-label": `Reject the change to ${change.tool}`,
+        onclick: () => decide("reject", [change.tool]) }, "Reject")))));
+  $("review-approve-all").onclick = () => decide("approve");
+  $("review-reject-all").onclick = () => decide("reject");
+  $("review-close").onclick = () => dialog.close();
+  if (!dialog.open) dialog.showModal();
+  $("review-close").focus();
+}
+
 function connectorCard(connector) {
   const toggle = el("input", {
     type: "checkbox",
@@ -309,6 +397,7 @@ function connectorCard(connector) {
       el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
       el("div", { class: "description" }, `${connector.tool_count} tools · ${connector.server_url}`)),
     el("div", { class: "actions" },
+      reviewButton(connector),
       connector.status === "needs_authorization" ? authorizeButton(connector) : "",
       el("label", { class: "switch" }, toggle, `Enabled`)));
 }
@@ -652,6 +741,7 @@ async function showManager() {
         el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
         el("div", { class: "description" }, connector.server_url)),
       el("div", { class: "actions" },
+        reviewButton(connector),
         connector.status === "needs_authorization" ? authorizeButton(connector) : "",
         " ",
         el("button", { type: "button", class: "secondary edit", "aria-label": `Edit ${connector.name}`, onclick: () => openForm(connector) }, "Edit"),

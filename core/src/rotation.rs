@@ -4,7 +4,8 @@
 //! skipped, each row is replaced by compare-and-swap (a concurrent write wins
 //! and is left alone), and a re-run finishes whatever an interrupted run left.
 
-use crate::store::{SealedColumn, SealedStore};
+use crate::audit::{self, Actor, AuditKind};
+use crate::store::{SealedColumn, Store};
 use crate::vault::{Vault, key_id_of};
 
 const PAGE: u32 = 200;
@@ -22,7 +23,8 @@ pub struct RotationReport {
     pub failed: Vec<(String, String, String)>,
 }
 
-pub async fn rotate_all(store: &dyn SealedStore, vault: &Vault) -> anyhow::Result<RotationReport> {
+/// Re-seals every sealed column; the pass is one `keys.rotated` audit event.
+pub async fn rotate_all(store: &dyn Store, vault: &Vault) -> anyhow::Result<RotationReport> {
     let mut report = RotationReport::default();
     for column in SealedColumn::ALL {
         let mut after = None;
@@ -48,5 +50,21 @@ pub async fn rotate_all(store: &dyn SealedStore, vault: &Vault) -> anyhow::Resul
             }
         }
     }
+    let summary = serde_json::json!({
+        "key": vault.primary_key_id(),
+        "rotated": report.rotated,
+        "current": report.current,
+        "raced": report.raced,
+        "failed": report.failed.len(),
+    });
+    audit::record(
+        store,
+        None,
+        Actor::Operator,
+        AuditKind::KeysRotated,
+        "vault".into(),
+        summary,
+    )
+    .await;
     Ok(report)
 }

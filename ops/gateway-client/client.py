@@ -10,7 +10,7 @@ GATEWAY_CALL and GATEWAY_ARGS (a tool to call, JSON arguments),
 GATEWAY_WAIT_CHANGE (seconds to wait for notifications/tools/list_changed
 after the first report).
 
-Prints one JSON line `{"protocol", "tools", "result"?}`; with
+Prints one JSON line `{"protocol", "tools", "descriptions", "schemas", "result"?}`; with
 GATEWAY_WAIT_CHANGE, a second line `{"changed", "tools"}` after the
 notification (or the timeout). Exits 1 with `{"error"}` when the gateway
 refuses the connection.
@@ -55,7 +55,12 @@ async def main():
         if wait_change > 0 and client.protocol_version in MODERN_PROTOCOL_VERSIONS:
             await stack.enter_async_context(client.listen(tools_list_changed=True))
         listed = await client.list_tools()
-        report = {"protocol": client.protocol_version, "tools": sorted(t.name for t in listed.tools)}
+        report = {
+            "protocol": client.protocol_version,
+            "tools": sorted(t.name for t in listed.tools),
+            "descriptions": {t.name: t.description for t in listed.tools},
+            "schemas": {t.name: t.input_schema for t in listed.tools},
+        }
         if call:
             result = await client.call_tool(call, arguments)
             report["result"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)

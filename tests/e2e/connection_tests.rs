@@ -315,7 +315,15 @@ async fn refresh_updates_the_tool_snapshot(backend: Backend) {
     assert_eq!(refreshed.body["kind"], "discover_tools");
     assert_eq!(refreshed.body["status"], "succeeded");
     let connector = alice.get(&format!("/api/connectors/{id}")).await;
-    assert_eq!(connector.body["tool_count"], 4);
+    assert_eq!(connector.body["tool_count"], 2, "new tools wait for review");
+    assert_eq!(connector.body["changes_pending"], 2);
+    let approved = alice
+        .post(
+            &format!("/api/connectors/{id}/changes"),
+            serde_json::json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(approved.body["tool_count"], 4, "{}", approved.text);
     assert_ne!(
         connector.body["tools_discovered_at"],
         created.body["tools_discovered_at"]

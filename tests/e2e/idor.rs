@@ -33,6 +33,7 @@ fn body(operation_id: &str, mcp_url: &str) -> Option<Value> {
     match operation_id {
         "update_connector" => Some(json!({"name": "Renamed", "server_url": mcp_url})),
         "switch_tool" => Some(json!({"enabled": false})),
+        "decide_changes" => Some(json!({"decision": "approve"})),
         _ => None,
     }
 }
@@ -49,6 +50,8 @@ async fn snapshot(owner: &UserClient<'_>, owned: &Owned) -> Vec<Value> {
     for path in [
         format!("/api/connectors/{}", owned.connector),
         format!("/api/runs/{}", owned.run),
+        format!("/api/connectors/{}/changes", owned.connector),
+        "/api/audit".to_owned(),
         "/api/connectors".to_owned(),
         "/api/agent/tools".to_owned(),
     ] {

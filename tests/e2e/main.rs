@@ -22,6 +22,7 @@ macro_rules! both_backends {
 
 mod agent;
 mod attacks;
+mod audit;
 mod auth;
 mod binding;
 mod catalog;
@@ -39,6 +40,7 @@ mod mcp_client;
 mod oauth;
 mod openapi;
 mod operations;
+mod pins;
 mod queue;
 mod rotation;
 mod secrets;

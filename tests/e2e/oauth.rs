@@ -122,6 +122,10 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     // The tools are discovered with the new token and the connector is active.
     let connector = wait_for_status(&alice, &id, "active").await;
     assert_eq!(connector["tool_count"], 2, "{connector}");
+    assert_eq!(
+        connector["changes_pending"], 0,
+        "the first discovery after sign-in is pinned as it is"
+    );
     seen.push(connector.to_string());
 
     // The authorization request carried PKCE S256 and the resource; the code
@@ -193,6 +197,14 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
 
     // Deleting the connector revokes its tokens at the provider and deletes them.
     assert_eq!(alice.delete(&format!("/api/connectors/{id}")).await.status, 204);
+    let kinds = crate::audit::audit_kinds(&alice).await;
+    for kind in ["connector.authorized", "grant.revoked"] {
+        assert_eq!(kinds.get(kind), Some(&1), "{kinds:?}");
+    }
+    let audit = alice.get("/api/audit?limit=200").await.text;
+    for token in server.issued_tokens() {
+        assert!(!audit.contains(&token), "a token in the audit log");
+    }
     assert!(
         !server.server.revoked.lock().unwrap().is_empty(),
         "revoked at the provider"
@@ -270,6 +282,10 @@ async fn a_revoked_grant_asks_for_authorization_again(backend: Backend) {
         switchboard_tests::logs::captured().contains("oauth_needs_authorization"),
         "a structured event says so"
     );
+    let refused = crate::audit::audit_events(&alice).await;
+    let refused = refused.iter().find(|e| e["kind"] == "grant.refused").expect("audited");
+    assert_eq!(refused["actor"], "switchboard");
+    assert_eq!(refused["object"], format!("connector:{id}"));
 
     // Authorizing again brings it back.
     let callback = start_authorization(&alice, &id).await;

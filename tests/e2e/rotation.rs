@@ -172,7 +172,7 @@ async fn rotation_reseals_everything_once_and_reports_misplaced_values(backend: 
     };
     app.state.store.put_user_tool(&tool).await.unwrap();
 
-    let store: &dyn SealedStore = &*app.state.store;
+    let store: &dyn switchboard_core::store::Store = &*app.state.store;
     assert_eq!(
         key_ids(store).await,
         vec!["old"; 5],

@@ -286,6 +286,29 @@ impl TestApp {
         }
     }
 
+    /// The first column of each row `sql` returns, as text, read from this
+    /// app's database behind the service's back.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = match &self.settings.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url.expose()).await.unwrap();
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let path = self.data_dir.path().join("switchboard.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display()))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        };
+        rows.into_iter().map(|(s,)| s).collect()
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

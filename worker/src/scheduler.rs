@@ -123,6 +123,15 @@ async fn maintain(services: &Services) {
         Ok(n) => tracing::info!(pruned = n, "pruned old invocation log entries"),
         Err(e) => tracing::warn!(error = %e, "failed to prune the invocation log"),
     }
+    match services
+        .store
+        .prune_audit(cutoff(services.settings.jobs.audit_retention))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned old audit events"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune the audit log"),
+    }
     // Sign-ins nobody finished: their sealed PKCE verifiers go.
     match services.store.prune_oauth_flows(Utc::now()).await {
         Ok(0) => {}

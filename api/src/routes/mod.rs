@@ -2,6 +2,7 @@
 //! cross-cutting layers (metrics, tracing, body limits, JSON 404/405).
 
 mod agent;
+mod audit;
 mod connectors;
 mod docs;
 mod gateway;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tools::router())
         .merge(runs::router())
         .merge(me::router())
+        .merge(audit::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(agent::router().layer(DefaultBodyLimit::max(state.settings.agent.body_limit)))
         .split_for_parts();

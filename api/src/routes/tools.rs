@@ -6,6 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
 use serde::Serialize;
+use serde_json::json;
+use switchboard_core::audit::{self, AuditKind};
 use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{UserToolRecord, now};
 use switchboard_plugins::{SystemTool, ToolAuth};
@@ -160,6 +162,14 @@ async fn connect_tool(
             });
         }
         put(&state, &user, d.id, true).await?;
+        state
+            .audit(
+                &user,
+                AuditKind::SystemToolConnected,
+                audit::system_tool(d.id),
+                json!({"name": d.name}),
+            )
+            .await;
         Ok(Json(view(tool, true, true)).into_response())
     }
     .await;
@@ -179,7 +189,16 @@ async fn disconnect_tool(
     let op = Op::start("tool.disconnect", &user);
     let result = async {
         let tool = find(&state, &id)?;
-        put(&state, &user, tool.descriptor().id, false).await?;
+        let d = tool.descriptor();
+        put(&state, &user, d.id, false).await?;
+        state
+            .audit(
+                &user,
+                AuditKind::SystemToolDisconnected,
+                audit::system_tool(d.id),
+                json!({"name": d.name}),
+            )
+            .await;
         state
             .oauth
             .forget(user.as_str(), OAuthTarget::SystemTool(tool.descriptor().id))

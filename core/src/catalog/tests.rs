@@ -33,6 +33,9 @@ fn connector(name: &str, tools: &[&str], enabled: bool) -> ConnectorRecord {
                 })
                 .collect(),
         ),
+        tool_pins: None,
+        pins_rev: 0,
+        changes_pending: 0,
         tools_discovered_at: None,
         last_test_status: None,
         last_error_code: None,

@@ -18,6 +18,8 @@ pub struct JobSettings {
     pub test_rate_limit: u32,
     /// `SWITCHBOARD_RUN_RETENTION`: finished runs older than this are pruned (default 7d).
     pub run_retention: Duration,
+    /// `SWITCHBOARD_AUDIT_RETENTION`: how long audit events are kept (default 365d).
+    pub audit_retention: Duration,
     /// `SWITCHBOARD_HEALTH_INTERVAL`: how often enabled connectors are re-checked (default 15m; 0 = off).
     pub health_interval: Option<Duration>,
     /// `SWITCHBOARD_WORKER_CONCURRENCY`: jobs a worker process runs at once, per queue (default 64).
@@ -62,6 +64,7 @@ impl Default for JobSettings {
             test_budget: Duration::from_secs(10),
             test_rate_limit: 30,
             run_retention: Duration::from_secs(7 * 24 * 3600),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
             health_interval: Some(Duration::from_secs(15 * 60)),
             concurrency: 64,
             batch_size: 4,
@@ -89,6 +92,7 @@ impl JobSettings {
             test_budget: src.duration_or("SWITCHBOARD_TEST_BUDGET", d.test_budget)?,
             test_rate_limit: src.parse_or("SWITCHBOARD_TEST_RATE_LIMIT", d.test_rate_limit)?,
             run_retention: src.duration_or("SWITCHBOARD_RUN_RETENTION", d.run_retention)?,
+            audit_retention: src.duration_or("SWITCHBOARD_AUDIT_RETENTION", d.audit_retention)?,
             health_interval: (!health.is_zero()).then_some(health),
             concurrency: src.parse_or("SWITCHBOARD_WORKER_CONCURRENCY", d.concurrency)?,
             batch_size: src.parse_or("SWITCHBOARD_QUEUE_BATCH_SIZE", d.batch_size)?,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::flow::{self, ClientChoice, ClientIdentity, Grant, Pending};
 use super::{OAuthError, grant};
+use crate::audit::{self, Actor, AuditKind};
 use crate::config::{GoogleSettings, Settings};
 use crate::egress::http::{Deadline, EgressHttp};
 use crate::secret::Secret;
@@ -290,7 +291,16 @@ impl OAuthService {
             return Err(CallbackError::WrongBrowser);
         }
         if let Some(error) = error {
-            return Err(CallbackError::Denied(crate::mcp::classify::excerpt(error)));
+            let reason = crate::mcp::classify::excerpt(error);
+            self.audit(
+                &flow.owner,
+                &flow.target,
+                Actor::User(&flow.owner),
+                AuditKind::GrantRefused,
+                &reason,
+            )
+            .await;
+            return Err(CallbackError::Denied(reason));
         }
         let code = code.ok_or_else(|| CallbackError::Denied("no authorization code".into()))?;
         let pending: Pending = self
@@ -398,6 +408,14 @@ impl OAuthService {
                         .map_err(anyhow::Error::from)?;
                 }
                 tracing::warn!(user_id = %owner, target = %key, event = "oauth_needs_authorization", reason = %reason, "OAuth grant refused at refresh; the user must authorize again");
+                self.audit(
+                    owner,
+                    &key,
+                    Actor::Switchboard,
+                    AuditKind::GrantRefused,
+                    "the refresh was refused",
+                )
+                .await;
                 Err(TokenError::NeedsAuthorization(
                     "the authorization server no longer accepts this sign-in".into(),
                 ))
@@ -447,7 +465,27 @@ impl OAuthService {
         if let Some(grant) = &grant {
             self.revoke(grant).await;
         }
+        if grant.is_some() || deleted.is_some() {
+            self.audit(
+                owner,
+                &target.key(),
+                Actor::User(owner),
+                AuditKind::GrantRevoked,
+                "revoked and deleted",
+            )
+            .await;
+        }
         Ok(grant.is_some() || deleted.is_some())
+    }
+
+    /// An audit event about the grant for `target` (a key from [`OAuthTarget::key`]).
+    async fn audit(&self, owner: &str, target: &str, actor: Actor<'_>, kind: AuditKind, what: &str) {
+        let object = match target.strip_prefix("tool:") {
+            Some(tool) => audit::system_tool(tool),
+            None => target.to_owned(),
+        };
+        let summary = serde_json::json!({"what": what});
+        audit::record(self.store.as_ref(), Some(owner), actor, kind, object, summary).await;
     }
 
     async fn revoke(&self, grant: &Grant) {

@@ -3,19 +3,21 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use super::Json;
 use super::records::now;
 use super::sql::{OwnerLock as _, SqlResultExt as _, on_db};
 use super::{ConnectorRecord, ConnectorStore, SqlStore, StoreError, StoreResult};
+use crate::domain::ToolPins;
 use crate::domain::UserId;
 
 const INSERT: &str = "insert into connectors (id, owner, name, name_key, description, server_url, auth_type, \
     auth_configured, auth_hint, credentials, headers, header_names, enabled, state, tools, tools_discovered_at, \
-    last_test_status, last_error_code, consecutive_failures, next_check_at, created_at, updated_at) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+    last_test_status, last_error_code, consecutive_failures, next_check_at, created_at, updated_at, tool_pins) \
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 const COUNT_FOR_OWNER: &str = "select count(*) from connectors where owner = $1";
 /// Lists leave out the sealed columns: nothing that lists needs them.
 const LIST: &str = "select id, owner, name, name_key, description, server_url, auth_type, auth_configured, \
-    auth_hint, header_names, enabled, state, tools, tools_discovered_at, last_test_status, last_error_code, \
+    auth_hint, header_names, enabled, state, tools, changes_pending, tools_discovered_at, last_test_status, last_error_code, \
     consecutive_failures, next_check_at, created_at, updated_at from connectors where owner = $1 \
     order by created_at, id";
 const GET: &str = "select * from connectors where owner = $1 and id = $2";
@@ -26,7 +28,11 @@ const UPDATE: &str = "update connectors set name = $3, name_key = $4, descriptio
 const UPDATE_VERIFIED: &str = "update connectors set name = $3, name_key = $4, description = $5, server_url = $6, \
     auth_type = $7, auth_configured = $8, auth_hint = $9, credentials = $10, headers = $11, header_names = $12, \
     enabled = $13, updated_at = $14, tools = $15, tools_discovered_at = $16, state = $17, consecutive_failures = $18, \
-    last_test_status = $19, last_error_code = $20, next_check_at = $21 where owner = $1 and id = $2";
+    last_test_status = $19, last_error_code = $20, next_check_at = $21, tool_pins = $22, changes_pending = 0, \
+    pins_rev = pins_rev + 1 where owner = $1 and id = $2";
+/// Writes reviewed pins and the tools they serve, if no one wrote pins since `rev`.
+const PUT_PINS: &str = "update connectors set tools = $3, tool_pins = $4, changes_pending = $5, \
+    pins_rev = pins_rev + 1, updated_at = $6 where owner = $1 and id = $2 and pins_rev = $7 returning *";
 const SET_ENABLED: &str = "update connectors set enabled = coalesce($3, not enabled), updated_at = $4 where owner = $1 and id = $2 returning *";
 const DELETE: &str = "delete from connectors where owner = $1 and id = $2";
 
@@ -66,6 +72,7 @@ impl ConnectorStore for SqlStore {
                 .bind(r.next_check_at)
                 .bind(r.created_at)
                 .bind(r.updated_at)
+                .bind(&r.tool_pins)
                 .execute(&mut *tx)
                 .await
                 .or_store("Failed to insert connector")?;
@@ -109,6 +116,7 @@ impl ConnectorStore for SqlStore {
                     .bind(&r.last_test_status)
                     .bind(&r.last_error_code)
                     .bind(r.next_check_at)
+                    .bind(&r.tool_pins)
             } else {
                 query
             };
@@ -134,6 +142,26 @@ impl ConnectorStore for SqlStore {
         .or_store("Failed to toggle connector")
     }
 
+    async fn put_tool_pins(
+        &self,
+        owner: &UserId,
+        id: Uuid,
+        rev: i32,
+        pins: &ToolPins,
+    ) -> StoreResult<Option<ConnectorRecord>> {
+        on_db!(self, pool => sqlx::query_as(PUT_PINS)
+            .bind(owner.as_str())
+            .bind(id)
+            .bind(Json(pins.served()))
+            .bind(Json(pins))
+            .bind(pending(pins))
+            .bind(now())
+            .bind(rev)
+            .fetch_optional(pool)
+            .await)
+        .or_store("Failed to save tool pins")
+    }
+
     async fn delete_connector(&self, owner: &UserId, id: Uuid) -> StoreResult<()> {
         let done = on_db!(self, pool => sqlx::query(DELETE)
             .bind(owner.as_str())
@@ -144,4 +172,9 @@ impl ConnectorStore for SqlStore {
         .or_store("Failed to delete connector")?;
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
+}
+
+/// `changes_pending` for these pins.
+pub(super) fn pending(pins: &ToolPins) -> i32 {
+    i32::try_from(pins.changes().len()).unwrap_or(i32::MAX)
 }

@@ -10,13 +10,33 @@ use anyhow::Context as _;
 use uuid::Uuid;
 
 use super::sql::{SqlStore, on_db};
-use crate::domain::name_key;
+use super::{ConnectorState, Json};
+use crate::domain::{ToolInfo, ToolPins, name_key};
 
 /// Every data migration, in order.
-pub const ALL: [&str; 1] = [CONNECTOR_NAME_KEYS];
+pub const ALL: [&str; 2] = [CONNECTOR_NAME_KEYS, PIN_TOOLS];
 
 /// Connector names keyed with NFKC and case folding (they were lowercased).
 const CONNECTOR_NAME_KEYS: &str = "0006_connector_name_keys_nfkc";
+
+/// Every existing connector's current tools become its approved pins.
+const PIN_TOOLS: &str = "0007_pin_connector_tools";
+
+/// A connector saved before tools were pinned.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct UnpinnedRow {
+    pub id: Uuid,
+    pub tools: Json<Vec<ToolInfo>>,
+    pub state: String,
+}
+
+/// The pins of a connector saved before pinning: its tools as they are,
+/// except for an OAuth connector saved before its authorization (no tools,
+/// waiting for sign-in), whose first discovery after it pins them.
+pub(super) fn pins_for_existing(row: &UnpinnedRow) -> Option<ToolPins> {
+    let awaiting_sign_in = row.tools.is_empty() && row.state == ConnectorState::NeedsAuthorization.as_str();
+    (!awaiting_sign_in).then(|| ToolPins::approved(row.tools.0.clone()))
+}
 
 /// A connector as the re-keying sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,37 +90,51 @@ impl SqlStore {
             "insert into data_migrations (name, applied_at) values ($1, $2) on conflict (name) do nothing";
         const ROWS: &str = "select id, owner, name, name_key from connectors order by owner, created_at, id";
         const SET_KEY: &str = "update connectors set name_key = $2 where id = $1";
-        on_db!(self, pool => {
-            let mut tx = pool.begin().await.context("data migration")?;
-            let claimed = sqlx::query(CLAIM)
-                .bind(CONNECTOR_NAME_KEYS)
-                .bind(super::now())
-                .execute(&mut *tx)
-                .await
-                .context("data migration")?
-                .rows_affected();
-            if claimed == 1 {
-                let rows: Vec<NamedRow> = sqlx::query_as(ROWS).fetch_all(&mut *tx).await.context("read connector names")?;
-                let plan = plan_name_keys(&rows);
-                // Two passes: a key may move to a row whose old key another row is about to leave.
-                for (id, _) in &plan.keys {
-                    sqlx::query(SET_KEY).bind(id).bind(format!("rekeying {id}")).execute(&mut *tx).await?;
+        const UNPINNED: &str = "select id, tools, state from connectors where tool_pins is null";
+        const PIN: &str = "update connectors set tool_pins = $2 where id = $1";
+        for name in ALL {
+            on_db!(self, pool => {
+                let mut tx = pool.begin().await.context("data migration")?;
+                let claimed = sqlx::query(CLAIM)
+                    .bind(name)
+                    .bind(super::now())
+                    .execute(&mut *tx)
+                    .await
+                    .context("data migration")?
+                    .rows_affected();
+                if claimed == 1 && name == CONNECTOR_NAME_KEYS {
+                    let rows: Vec<NamedRow> = sqlx::query_as(ROWS).fetch_all(&mut *tx).await.context("read connector names")?;
+                    let plan = plan_name_keys(&rows);
+                    // Two passes: a key may move to a row whose old key another row is about to leave.
+                    for (id, _) in &plan.keys {
+                        sqlx::query(SET_KEY).bind(id).bind(format!("rekeying {id}")).execute(&mut *tx).await?;
+                    }
+                    for (id, key) in &plan.keys {
+                        sqlx::query(SET_KEY).bind(id).bind(key).execute(&mut *tx).await?;
+                    }
+                    for (owner, kept, also) in &plan.collisions {
+                        tracing::warn!(
+                            user_id = %owner, name = %kept, colliding_name = %also, event = "connector_names_collide",
+                            "two connector names are now the same name (NFKC, case-folded); both kept: the user may rename one"
+                        );
+                    }
+                    let unchanged = rows.len() - plan.keys.len();
+                    tracing::info!(rekeyed = plan.keys.len(), unchanged, collisions = plan.collisions.len(),
+                        "data migration {CONNECTOR_NAME_KEYS} applied");
+                } else if claimed == 1 && name == PIN_TOOLS {
+                    let rows: Vec<UnpinnedRow> = sqlx::query_as(UNPINNED).fetch_all(&mut *tx).await.context("read tools")?;
+                    let mut pinned = 0;
+                    for row in rows {
+                        if let Some(pins) = pins_for_existing(&row) {
+                            sqlx::query(PIN).bind(row.id).bind(Json(pins)).execute(&mut *tx).await?;
+                            pinned += 1;
+                        }
+                    }
+                    tracing::info!(pinned, "data migration {PIN_TOOLS} applied");
                 }
-                for (id, key) in &plan.keys {
-                    sqlx::query(SET_KEY).bind(id).bind(key).execute(&mut *tx).await?;
-                }
-                for (owner, kept, also) in &plan.collisions {
-                    tracing::warn!(
-                        user_id = %owner, name = %kept, colliding_name = %also, event = "connector_names_collide",
-                        "two connector names are now the same name (NFKC, case-folded); both kept: the user may rename one"
-                    );
-                }
-                let unchanged = rows.len() - plan.keys.len();
-                tracing::info!(rekeyed = plan.keys.len(), unchanged, collisions = plan.collisions.len(),
-                    "data migration {CONNECTOR_NAME_KEYS} applied");
-            }
-            tx.commit().await.context("data migration")?;
-        });
+                tx.commit().await.context("data migration")?;
+            });
+        }
         Ok(())
     }
 
@@ -146,5 +180,23 @@ mod tests {
             plan.collisions,
             [("alice".to_owned(), "Carol".to_owned(), "Ｃａｒｏｌ".to_owned())]
         );
+    }
+
+    #[test]
+    fn existing_tools_are_pinned_except_while_waiting_for_the_first_sign_in() {
+        let tool: ToolInfo = serde_json::from_value(serde_json::json!({"name": "t", "input_schema": {}})).unwrap();
+        let row = |tools: Vec<ToolInfo>, state: ConnectorState| UnpinnedRow {
+            id: Uuid::now_v7(),
+            tools: Json(tools),
+            state: state.as_str().into(),
+        };
+        let pins = pins_for_existing(&row(vec![tool.clone()], ConnectorState::Active)).unwrap();
+        assert_eq!(pins, ToolPins::approved(vec![tool.clone()]));
+        assert!(
+            pins_for_existing(&row(vec![tool], ConnectorState::NeedsAuthorization)).is_some(),
+            "signed in once"
+        );
+        assert!(pins_for_existing(&row(vec![], ConnectorState::NeedsAuthorization)).is_none());
+        assert!(pins_for_existing(&row(vec![], ConnectorState::Degraded)).is_some());
     }
 }

@@ -8,14 +8,14 @@ use uuid::Uuid;
 
 use super::sql::{Db, OwnerLock as _, SqlResultExt as _, on_db};
 use super::{ConnectorRecord, HealthStore, SqlStore, StoreResult};
-use crate::domain::ToolInfo;
+use crate::domain::ToolPins;
 
 /// Consecutive failed checks after which an active connector is `degraded`.
 pub const DEGRADED_AFTER: i32 = 3;
 
 const CHECK_OK: &str = "update connectors set tools = $2, tools_discovered_at = $3, consecutive_failures = 0, \
-    state = 'active', \
-    last_test_status = 'ok', last_error_code = $4, updated_at = $3 where id = $1 returning *";
+    state = 'active', last_test_status = 'ok', last_error_code = $4, updated_at = $3, \
+    tool_pins = $5, changes_pending = $6, pins_rev = pins_rev + 1 where id = $1 and pins_rev = $7 returning *";
 const CHECK_FAILED: &str = "update connectors set consecutive_failures = consecutive_failures + 1, \
     state = case when $3 = 'AUTH_REQUIRED' then 'needs_authorization' \
     when state = 'active' and consecutive_failures + 1 >= $2 then 'degraded' else state end, \
@@ -32,15 +32,19 @@ impl HealthStore for SqlStore {
     async fn record_check_ok(
         &self,
         id: Uuid,
-        tools: &[ToolInfo],
+        rev: i32,
+        pins: &ToolPins,
         warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ConnectorRecord>> {
         on_db!(self, pool => sqlx::query_as(CHECK_OK)
             .bind(id)
-            .bind(Json(tools))
+            .bind(Json(pins.served()))
             .bind(now)
             .bind(warning)
+            .bind(Json(pins))
+            .bind(super::connectors::pending(pins))
+            .bind(rev)
             .fetch_optional(pool)
             .await)
         .or_store("Failed to record a passed check")

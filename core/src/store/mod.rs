@@ -10,6 +10,7 @@
 //!
 //! Secrets arrive here already sealed by the vault; the store never sees plaintext.
 
+mod audit;
 mod connectors;
 mod data;
 mod health;
@@ -29,12 +30,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{ToolInfo, UserId};
+use crate::domain::{ToolPins, UserId};
 use crate::runs::{RunRecord, RunStatus, Step};
 pub use data::ALL as DATA_MIGRATIONS;
 pub use health::DEGRADED_AFTER;
 pub use records::{
-    ConnectorRecord, ConnectorState, InvocationRecord, OAuthFlowRecord, OAuthGrantRecord, UserToolRecord, now,
+    AuditRecord, ConnectorRecord, ConnectorState, InvocationRecord, OAuthFlowRecord, OAuthGrantRecord, UserToolRecord,
+    now,
 };
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
@@ -79,6 +81,15 @@ pub trait ConnectorStore: Send + Sync {
         enabled: Option<bool>,
     ) -> StoreResult<ConnectorRecord>;
     async fn delete_connector(&self, owner: &UserId, id: Uuid) -> StoreResult<()>;
+    /// Saves reviewed pins (and the tools they serve) unless pins were
+    /// written since `rev`; `None` then, or when there is no such connector.
+    async fn put_tool_pins(
+        &self,
+        owner: &UserId,
+        id: Uuid,
+        rev: i32,
+        pins: &ToolPins,
+    ) -> StoreResult<Option<ConnectorRecord>>;
 }
 
 #[async_trait]
@@ -209,11 +220,14 @@ pub trait MaintenanceStore: Send + Sync {
 /// Connector health, written by discovery and the scheduler.
 #[async_trait]
 pub trait HealthStore: Send + Sync {
-    /// A passed check: new snapshot, failures reset, `degraded` restored to `active`.
+    /// A passed check: the pins as the discovery left them (and the tools they
+    /// serve), failures reset, `degraded` restored to `active`; `None` when
+    /// pins were written since `rev` (read again and retry) or the connector is gone.
     async fn record_check_ok(
         &self,
         id: Uuid,
-        tools: &[ToolInfo],
+        rev: i32,
+        pins: &ToolPins,
         warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ConnectorRecord>>;
@@ -254,6 +268,15 @@ pub trait InvocationStore: Send + Sync {
     async fn prune_invocations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// The audit log: appended to, read by its owner, pruned by age.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_audit(&self, record: &AuditRecord) -> StoreResult<()>;
+    /// `owner`'s events, newest first, older than the event `before` when given.
+    async fn audit_events(&self, owner: &UserId, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// OAuth: authorizations waiting for their callback, and issued grants.
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
@@ -289,6 +312,7 @@ pub trait Store:
     + ToolSwitchStore
     + InvocationStore
     + OAuthStore
+    + AuditStore
 {
     /// `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::ToolInfo;
+use crate::domain::{ToolInfo, ToolPins};
 
 /// A `connectors` row. `credentials` and `headers` are vault ciphertexts.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,7 +29,18 @@ pub struct ConnectorRecord {
     pub enabled: bool,
     /// Health as last observed: see [`ConnectorState`].
     pub state: String,
+    /// The tools agents are served: the approved definitions, minus what a
+    /// changed server holds out (see [`crate::domain::pins`]).
     pub tools: Json<Vec<ToolInfo>>,
+    /// The approved copy and any change held for review; `None` until first
+    /// pinned, and in list results (which never read it).
+    #[sqlx(default)]
+    pub tool_pins: Option<Json<ToolPins>>,
+    /// Bumped by every write of `tool_pins` (compare-and-set guard).
+    #[sqlx(default)]
+    pub pins_rev: i32,
+    /// How many tool changes wait for the user's review.
+    pub changes_pending: i32,
     pub tools_discovered_at: Option<DateTime<Utc>>,
     pub last_test_status: Option<String>,
     pub last_error_code: Option<String>,
@@ -129,4 +140,20 @@ pub fn now() -> DateTime<Utc> {
     let now = Utc::now();
     let micros = now.timestamp_micros();
     DateTime::from_timestamp_micros(micros).unwrap_or(now)
+}
+
+/// An `audit_events` row: one security-relevant event, never a secret.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRecord {
+    /// UUID v7: time-ordered, the paging cursor.
+    pub id: Uuid,
+    /// The user the event concerns; `None` for an operator's event.
+    pub owner: Option<String>,
+    /// Who did it: the user, `switchboard` (its own checks) or `operator`.
+    pub actor: String,
+    pub kind: String,
+    /// What it concerns, e.g. `connector:<id>`.
+    pub object: String,
+    pub summary: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
 }

@@ -1,5 +1,5 @@
-//! Export: the user's connectors (never their secrets) and invocation history
-//! as JSON or CSV.
+//! Export: the user's connectors (never their secrets), invocation history and
+//! audit log as JSON or CSV.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -7,22 +7,23 @@ use serde_json::{Value, json};
 use crate::invoke::{ToolContext, ToolError, ToolOutput, arguments};
 use crate::{SystemTool, ToolAuth, ToolDescriptor, ToolFunction, register_tool};
 
-/// Invocations exported at most.
+/// Invocations, and audit events, exported at most.
 const MAX_INVOCATIONS: u32 = 100_000;
+const MAX_AUDIT_EVENTS: usize = 100_000;
 
 pub struct Export;
 
 static DESCRIPTOR: ToolDescriptor = ToolDescriptor {
     id: "export",
     name: "Export",
-    description: "Exports your connectors and tool-call history as JSON or CSV.",
+    description: "Exports your connectors, tool-call history and audit log as JSON or CSV.",
     icon: "download",
     category: "data",
     auth: ToolAuth::None,
     is_beta: false,
     functions: &[ToolFunction {
         name: "export_data",
-        description: "Export connectors (without secrets) and/or invocation history.",
+        description: "Export connectors (without secrets), invocation history and/or the audit log.",
         input_schema: export_schema,
         read_only: true,
         destructive: false,
@@ -42,7 +43,7 @@ fn default_format() -> String {
 }
 
 fn default_include() -> Vec<String> {
-    vec!["connectors".into(), "invocations".into()]
+    vec!["connectors".into(), "invocations".into(), "audit".into()]
 }
 
 #[async_trait::async_trait]
@@ -127,6 +128,37 @@ impl SystemTool for Export {
                 .collect();
             tables.push(("invocations", columns, rows));
         }
+        if args.include.iter().any(|i| i == "audit") {
+            let mut events = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store
+                    .audit_events(ctx.user, before, 1000)
+                    .await
+                    .map_err(ToolError::internal)?;
+                let last = page.len() < 1000;
+                before = page.last().map(|e| e.id);
+                events.extend(page);
+                if last || events.len() >= MAX_AUDIT_EVENTS {
+                    break;
+                }
+            }
+            let columns = vec!["id", "at", "actor", "kind", "object", "summary"];
+            let rows = events
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        json!(e.id),
+                        json!(e.created_at),
+                        json!(e.actor),
+                        json!(e.kind),
+                        json!(e.object),
+                        e.summary.0,
+                    ]
+                })
+                .collect();
+            tables.push(("audit", columns, rows));
+        }
         Ok(match args.format.as_str() {
             "csv" => ToolOutput::text(
                 tables
@@ -182,8 +214,8 @@ fn export_schema() -> Value {
             "format": {"type": "string", "enum": ["json", "csv"], "default": "json"},
             "include": {
                 "type": "array",
-                "items": {"type": "string", "enum": ["connectors", "invocations"]},
-                "default": ["connectors", "invocations"]
+                "items": {"type": "string", "enum": ["connectors", "invocations", "audit"]},
+                "default": ["connectors", "invocations", "audit"]
             }
         },
         "additionalProperties": false

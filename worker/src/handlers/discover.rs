@@ -1,12 +1,14 @@
 //! `DiscoverTools`: re-check a stored connector with its owner's credentials,
-//! refresh its tool snapshot and track its health (three consecutive failures
-//! make it `degraded`; one success restores it).
+//! compare its tools with the approved pins (changes are held for review, see
+//! `switchboard_core::domain::pins`) and track its health (three consecutive
+//! failures make it `degraded`; one success restores it).
 
+use switchboard_core::audit::{self, Actor, AuditKind};
 use switchboard_core::connector_secrets;
-use switchboard_core::domain::UserId;
+use switchboard_core::domain::{ToolChange, ToolInfo, ToolPins, UserId};
 use switchboard_core::runs::RunRecord;
 use switchboard_core::services::Services;
-use switchboard_core::store::{ConnectorState, DEGRADED_AFTER, StoreError, now};
+use switchboard_core::store::{ConnectorRecord, ConnectorState, DEGRADED_AFTER, Json, StoreError, now};
 
 use super::Outcome;
 use crate::progress::Progress;
@@ -67,10 +69,7 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
     match (&outcome.error, &result) {
         (None, Some(result)) => {
             let warning = result.error_code.as_deref();
-            services
-                .store
-                .record_check_ok(connector.id, &result.tools, warning, now())
-                .await?;
+            record_ok(services, &owner, connector.clone(), &result.tools, warning).await?;
             if was_degraded {
                 tracing::info!(target: "switchboard::health", event = "connector_restored", connector_id = %connector.id, user_id = %owner, "connector is healthy again");
             }
@@ -95,4 +94,73 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
     // The snapshot or the health changed: open gateway sessions re-read.
     services.events.catalog_changed(&run.owner).await;
     Ok(outcome)
+}
+
+/// A passed check: the first discovery of a connector with nothing pinned
+/// yet (an OAuth connector saved before its sign-in) pins what it found;
+/// any later one holds what changed for the user's review.
+async fn record_ok(
+    services: &Services,
+    owner: &UserId,
+    mut connector: ConnectorRecord,
+    tools: &[ToolInfo],
+    warning: Option<&str>,
+) -> anyhow::Result<()> {
+    // Pins are compare-and-set: a review saved meanwhile makes us read again.
+    for _ in 0..3 {
+        let (pins, held) = match connector.tool_pins.take() {
+            None => (ToolPins::approved(tools.to_vec()), Vec::new()),
+            Some(Json(mut pins)) => {
+                let held = pins.observe(tools.to_vec());
+                (pins, held)
+            }
+        };
+        let saved = services
+            .store
+            .record_check_ok(connector.id, connector.pins_rev, &pins, warning, now())
+            .await?;
+        if saved.is_some() {
+            if !held.is_empty() {
+                report_held(services, owner, &connector, &held).await;
+            }
+            return Ok(());
+        }
+        connector = match services.store.connector(owner, connector.id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+    }
+    anyhow::bail!("the connector's tool pins kept changing during a check")
+}
+
+/// A metric, a structured event and an audit entry for changes newly held.
+async fn report_held(services: &Services, owner: &UserId, connector: &ConnectorRecord, held: &[ToolChange]) {
+    for change in held {
+        let kind = serde_json::to_value(change.change).unwrap_or_default();
+        metrics::counter!("switchboard_tool_changes_held_total", "change" => kind.as_str().unwrap_or("").to_owned())
+            .increment(1);
+    }
+    let tools: Vec<&str> = held.iter().map(|c| c.tool.as_str()).collect();
+    tracing::warn!(
+        target: "switchboard::pins",
+        event = "tool_changes_held",
+        connector_id = %connector.id,
+        user_id = %owner,
+        tools = ?tools,
+        "a server changed its tools; the changes wait for the user's review"
+    );
+    let summary = serde_json::json!({
+        "connector": connector.name,
+        "changes": held.iter().map(|c| serde_json::json!({"tool": c.tool, "change": c.change, "held_out": c.held_out})).collect::<Vec<_>>(),
+    });
+    audit::record(
+        services.store.as_ref(),
+        Some(owner.as_str()),
+        Actor::Switchboard,
+        AuditKind::ToolChangesHeld,
+        audit::connector(connector.id),
+        summary,
+    )
+    .await;
 }

@@ -1,9 +1,11 @@
 //! Connectors: `GET/POST /api/connectors`, `GET/PUT/DELETE /api/connectors/{id}`,
 //! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}`,
+//! `GET/POST /api/connectors/{id}/changes` (tool changes held for review),
 //! `POST /api/connectors/{id}/authorize` (OAuth). Every lookup is by (user, id): another
 //! user's connector answers 404 exactly like a missing one.
 
 mod authorize;
+mod changes;
 mod switches;
 mod testing;
 mod verify;
@@ -16,6 +18,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
+use serde_json::json;
+use switchboard_core::audit::{self, AuditKind};
 use switchboard_core::domain::{ConnectorInput, UserId};
 use switchboard_core::store::{ConnectorRecord, StoreError};
 use utoipa::ToSchema;
@@ -36,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_connector, update_connector, delete_connector))
         .routes(routes!(toggle_connector))
         .routes(routes!(switches::switch_tool))
+        .routes(routes!(changes::list_changes, changes::decide_changes))
         .routes(routes!(testing::test_connection))
         .routes(routes!(testing::test_saved_connector))
         .routes(routes!(testing::refresh_connector))
@@ -87,6 +92,14 @@ async fn create_connector(
     let result = write::create(&state, &user, input).await;
     let id = result.as_ref().ok().map(|r| r.id.to_string());
     let record = op.finish(id.as_deref(), result)?;
+    state
+        .audit(
+            &user,
+            AuditKind::ConnectorCreated,
+            audit::connector(record.id),
+            summary(&record),
+        )
+        .await;
     state.events.catalog_changed(user.as_str()).await;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/connectors/{}", record.id)) {
@@ -106,6 +119,20 @@ async fn get_connector(
 ) -> ApiResult<Json<ConnectorView>> {
     let record = state.store.connector(&user, parse_id(&id)?).await.map_err(not_found)?;
     view_of(&state, &user, record).await.map(Json)
+}
+
+/// What the audit log says of a saved connector: where it points (the
+/// origin only: a URL's path or query may carry a key), never a secret.
+fn summary(record: &ConnectorRecord) -> serde_json::Value {
+    let server =
+        url::Url::parse(&record.server_url).map_or_else(|_| String::new(), |u| u.origin().ascii_serialization());
+    json!({
+        "name": record.name,
+        "server": server,
+        "auth_type": record.auth_type,
+        "enabled": record.enabled,
+        "tools": record.tools.len(),
+    })
 }
 
 /// The connector's view with its switched-off tools.
@@ -130,6 +157,14 @@ async fn update_connector(
     let op = Op::start("connector.update", &user);
     let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
     let (record, notice) = op.finish(Some(&id), result)?;
+    state
+        .audit(
+            &user,
+            AuditKind::ConnectorUpdated,
+            audit::connector(record.id),
+            summary(&record),
+        )
+        .await;
     state.events.catalog_changed(user.as_str()).await;
     let mut view = view_of(&state, &user, record).await?;
     view.notice = notice.map(str::to_owned);
@@ -148,7 +183,16 @@ async fn delete_connector(
     let op = Op::start("connector.delete", &user);
     let result = async {
         let id = parse_id(&id)?;
+        let record = state.store.connector(&user, id).await.map_err(not_found)?;
         state.store.delete_connector(&user, id).await.map_err(not_found)?;
+        state
+            .audit(
+                &user,
+                AuditKind::ConnectorDeleted,
+                audit::connector(id),
+                json!({"name": record.name}),
+            )
+            .await;
         // Its OAuth tokens go too: revoked at the provider (best effort), then deleted.
         state
             .oauth
@@ -190,6 +234,10 @@ async fn toggle_connector(
     }
     .await;
     let record = op.finish(Some(&id), result)?;
+    let toggled = json!({"name": record.name, "enabled": record.enabled});
+    state
+        .audit(&user, AuditKind::ConnectorToggled, audit::connector(record.id), toggled)
+        .await;
     state.events.catalog_changed(user.as_str()).await;
     view_of(&state, &user, record).await.map(Json)
 }

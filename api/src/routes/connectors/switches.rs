@@ -5,6 +5,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use serde_json::json;
+use switchboard_core::audit::{self, AuditKind};
 use utoipa::ToSchema;
 
 use super::{ConnectorView, not_found, parse_id};
@@ -42,6 +44,10 @@ pub async fn switch_tool(
             .store
             .set_tool_enabled(&user, id, &tool_name, input.enabled)
             .await?;
+        let switched = json!({"connector": record.name, "tool": tool_name, "enabled": input.enabled});
+        state
+            .audit(&user, AuditKind::ToolSwitched, audit::connector(id), switched)
+            .await;
         super::view_of(&state, &user, record).await
     }
     .await;

@@ -22,9 +22,12 @@ pub struct ConnectorView {
     pub enabled: bool,
     /// `active`, `degraded`, `disabled` or `needs_authorization`.
     pub status: String,
-    /// Tools found by the last discovery.
+    /// The tools agents may use: the approved definitions (see
+    /// `GET /api/connectors/{id}/changes` for what the server changed since).
     pub tools: Vec<ToolInfo>,
     pub tool_count: usize,
+    /// How many changes the server made to its tools wait for review.
+    pub changes_pending: i32,
     /// Names of the discovered tools switched off for agents.
     pub disabled_tools: Vec<String>,
     pub tools_discovered_at: Option<DateTime<Utc>>,
@@ -82,6 +85,7 @@ impl From<ConnectorRecord> for ConnectorView {
             enabled: r.enabled,
             status,
             tool_count: tools.len(),
+            changes_pending: r.changes_pending,
             disabled_tools: Vec::new(),
             tools,
             tools_discovered_at: r.tools_discovered_at,

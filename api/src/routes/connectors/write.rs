@@ -5,7 +5,8 @@
 use switchboard_core::binding::Reach;
 use switchboard_core::connector_secrets::{self, SealedSecrets};
 use switchboard_core::domain::{
-    AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, UserId, name_key,
+    AuthType, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError, ServerUrl, ToolPins, UserId,
+    name_key,
 };
 use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, now};
@@ -97,6 +98,9 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
         enabled: draft.enabled.unwrap_or(true),
         state: ConnectorState::Active.as_str().to_owned(),
         tools: Json(Vec::new()),
+        tool_pins: None,
+        pins_rev: 0,
+        changes_pending: 0,
         tools_discovered_at: None,
         last_test_status: None,
         last_error_code: None,
@@ -203,9 +207,13 @@ fn apply(record: &mut ConnectorRecord, draft: &ConnectorDraft, sealed: SealedSec
     record.header_names = Json(sealed.header_names);
 }
 
-/// A passed test's findings: the tool snapshot, and a clean bill of health
-/// (or, for OAuth before authorization, `needs_authorization`).
+/// A passed test's findings: the tools, approved as the user saw them (pinned;
+/// an OAuth connector before its sign-in has nothing to pin until its first
+/// discovery), and a clean bill of health (or, for OAuth before
+/// authorization, `needs_authorization`).
 fn apply_verified(state: &AppState, record: &mut ConnectorRecord, verified: Verified) {
+    record.tool_pins = (!verified.needs_authorization()).then(|| Json(ToolPins::approved(verified.tools.clone())));
+    record.changes_pending = 0;
     record.state = if verified.needs_authorization() {
         ConnectorState::NeedsAuthorization
     } else {

@@ -39,7 +39,7 @@ use crate::state::AppState;
         (name = "tools", description = "Built-in system tools"),
         (name = "agent", description = "The tool catalog and tool calls, for agents"),
         (name = "runs", description = "Connection tests and discovery as runs: poll or stream (SSE)"),
-        (name = "account", description = "Who is signed in"),
+        (name = "account", description = "Who is signed in, and the audit log of your changes"),
     )
 )]
 pub struct ApiDoc;

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_core::audit::{self, AuditKind};
 use switchboard_core::domain::UserId;
 use switchboard_core::oauth::{Authorization, CallbackError, OAuthError, OAuthTarget};
 use switchboard_core::runs::launch::launch;
@@ -131,6 +132,10 @@ async fn after_authorization(state: &AppState, owner: &str, target: &str) -> any
     match OAuthTarget::parse(target, &tool_ids) {
         Some(OAuthTarget::Connector(id)) => {
             let record = state.store.connector(&user, id).await?;
+            let authorized = serde_json::json!({"name": record.name});
+            state
+                .audit(&user, AuditKind::ConnectorAuthorized, audit::connector(id), authorized)
+                .await;
             launch(&state.services, crate::routes::connectors::discovery(&user, record)).await?;
         }
         Some(OAuthTarget::SystemTool(tool)) => {
@@ -147,6 +152,15 @@ async fn after_authorization(state: &AppState, owner: &str, target: &str) -> any
                     updated_at: at,
                 })
                 .await?;
+            let connected = serde_json::json!({"via": "oauth"});
+            state
+                .audit(
+                    &user,
+                    AuditKind::SystemToolConnected,
+                    audit::system_tool(tool),
+                    connected,
+                )
+                .await;
             state.events.catalog_changed(owner).await;
         }
         None => anyhow::bail!("unknown OAuth target {target}"),

@@ -1,0 +1,341 @@
+//! Pinned tool definitions: what the user approved of a connector's tools,
+//! and the rule that keeps a server's later changes away from agents until
+//! the user reviews them (the "rug pull" or tool-poisoning defence).
+//!
+//! A connector's pins are the approved copy of each tool (name, title,
+//! description, input and output schema, annotations) with a canonical hash
+//! of the whole set. A later discovery that hashes the same changes nothing.
+//! One that differs is kept as the *offered* set, and agents are served:
+//! - an unchanged tool as it is;
+//! - a **changed** tool under its approved definition, as long as the new
+//!   input schema accepts every call the approved one did
+//!   ([`accepts_approved_calls`]); otherwise not at all;
+//! - a **new** tool not at all;
+//! - a **removed** tool not at all.
+//!
+//! Each difference is a [`ToolChange`] the user approves (the offered
+//! definition becomes the pin) or rejects (the pin stays, and that exact
+//! offered definition is not raised again).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::ToolInfo;
+
+/// Marks a rejected removal in [`ToolPins::rejected`].
+const REMOVAL: &str = "";
+
+/// What a user approved of one connector's tools, and what its server offers now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolPins {
+    /// Canonical hash of `tools` ([`set_hash`]).
+    pub hash: String,
+    /// The approved definitions.
+    pub tools: Vec<ToolInfo>,
+    /// The last discovery, when it differs from the approved set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered: Option<Vec<ToolInfo>>,
+    /// Tool name → hash of the offered definition the user rejected (empty for a removal).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected: BTreeMap<String, String>,
+}
+
+/// How a tool differs from its pin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Changed,
+    Removed,
+}
+
+/// One difference between the approved and the offered tools.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ToolChange {
+    /// The server's tool name.
+    pub tool: String,
+    pub change: ChangeKind,
+    /// True when agents cannot use the tool at all until the change is
+    /// approved; false when its approved definition still serves.
+    pub held_out: bool,
+    /// The approved definition (none for an added tool).
+    pub approved: Option<ToolInfo>,
+    /// What the server offers now (none for a removed tool).
+    pub offered: Option<ToolInfo>,
+}
+
+impl ToolChange {
+    fn offered_hash(&self) -> String {
+        self.offered.as_ref().map_or_else(|| REMOVAL.to_owned(), tool_hash)
+    }
+}
+
+/// A decision named a tool with no change pending.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("no change is pending for {0}")]
+pub struct NoSuchChange(pub String);
+
+impl ToolPins {
+    /// Pins `tools` as approved.
+    pub fn approved(tools: Vec<ToolInfo>) -> Self {
+        Self {
+            hash: set_hash(&tools),
+            tools,
+            offered: None,
+            rejected: BTreeMap::new(),
+        }
+    }
+
+    /// Records what a discovery found. Returns the changes it newly holds
+    /// for review (ones not pending or rejected before).
+    pub fn observe(&mut self, discovered: Vec<ToolInfo>) -> Vec<ToolChange> {
+        let before: Vec<(String, String)> = self
+            .changes()
+            .iter()
+            .map(|c| (c.tool.clone(), c.offered_hash()))
+            .collect();
+        if set_hash(&discovered) == self.hash {
+            self.offered = None;
+            self.rejected.clear();
+            return Vec::new();
+        }
+        self.offered = Some(discovered);
+        self.forget_stale_rejections();
+        self.changes()
+            .into_iter()
+            .filter(|c| !before.contains(&(c.tool.clone(), c.offered_hash())))
+            .collect()
+    }
+
+    /// The definitions agents may use now.
+    pub fn served(&self) -> Vec<ToolInfo> {
+        let Some(offered) = &self.offered else {
+            return self.tools.clone();
+        };
+        let offered: HashMap<&str, &ToolInfo> = offered.iter().map(|t| (t.name.as_str(), t)).collect();
+        self.tools
+            .iter()
+            .filter(|pin| {
+                offered
+                    .get(pin.name.as_str())
+                    .is_some_and(|now| *now == *pin || accepts_approved_calls(&pin.input_schema, &now.input_schema))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every difference waiting for the user, in the server's order (removals last).
+    pub fn changes(&self) -> Vec<ToolChange> {
+        self.differences()
+            .into_iter()
+            .filter(|c| self.rejected.get(&c.tool) != Some(&c.offered_hash()))
+            .collect()
+    }
+
+    /// Approves (the offered definition becomes the pin) or rejects (the pin
+    /// stays) the pending changes of `only` these tools, or of all. Returns
+    /// the tools decided.
+    pub fn decide(&mut self, approve: bool, only: Option<&[String]>) -> Result<Vec<String>, NoSuchChange> {
+        let pending = self.changes();
+        if let Some(names) = only
+            && let Some(missing) = names.iter().find(|n| !pending.iter().any(|c| &c.tool == *n))
+        {
+            return Err(NoSuchChange(missing.clone()));
+        }
+        let chosen: Vec<ToolChange> = pending
+            .into_iter()
+            .filter(|c| only.is_none_or(|names| names.contains(&c.tool)))
+            .collect();
+        for change in &chosen {
+            if approve {
+                self.apply(change);
+            } else {
+                self.rejected.insert(change.tool.clone(), change.offered_hash());
+            }
+        }
+        if approve {
+            self.hash = set_hash(&self.tools);
+            if self.offered.as_ref().is_some_and(|o| set_hash(o) == self.hash) {
+                self.offered = None;
+                self.rejected.clear();
+            }
+        }
+        Ok(chosen.into_iter().map(|c| c.tool).collect())
+    }
+
+    fn apply(&mut self, change: &ToolChange) {
+        self.rejected.remove(&change.tool);
+        let at = self.tools.iter().position(|t| t.name == change.tool);
+        match (&change.offered, at) {
+            (Some(offered), Some(i)) => self.tools[i] = offered.clone(),
+            (Some(offered), None) => self.tools.push(offered.clone()),
+            (None, Some(i)) => {
+                self.tools.remove(i);
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn differences(&self) -> Vec<ToolChange> {
+        let Some(offered) = &self.offered else {
+            return Vec::new();
+        };
+        let pins: HashMap<&str, &ToolInfo> = self.tools.iter().map(|t| (t.name.as_str(), t)).collect();
+        let mut changes: Vec<ToolChange> = offered
+            .iter()
+            .filter_map(|now| match pins.get(now.name.as_str()) {
+                None => Some(ToolChange {
+                    tool: now.name.clone(),
+                    change: ChangeKind::Added,
+                    held_out: true,
+                    approved: None,
+                    offered: Some(now.clone()),
+                }),
+                Some(pin) if tool_hash(pin) != tool_hash(now) => Some(ToolChange {
+                    tool: now.name.clone(),
+                    change: ChangeKind::Changed,
+                    held_out: !accepts_approved_calls(&pin.input_schema, &now.input_schema),
+                    approved: Some((*pin).clone()),
+                    offered: Some(now.clone()),
+                }),
+                Some(_) => None,
+            })
+            .collect();
+        changes.extend(
+            self.tools
+                .iter()
+                .filter(|pin| !offered.iter().any(|t| t.name == pin.name))
+                .map(|pin| ToolChange {
+                    tool: pin.name.clone(),
+                    change: ChangeKind::Removed,
+                    held_out: true,
+                    approved: Some(pin.clone()),
+                    offered: None,
+                }),
+        );
+        changes
+    }
+
+    /// A rejection stands only while the server offers what was rejected.
+    fn forget_stale_rejections(&mut self) {
+        let current: HashMap<String, String> = self
+            .differences()
+            .into_iter()
+            .map(|c| {
+                let hash = c.offered_hash();
+                (c.tool, hash)
+            })
+            .collect();
+        self.rejected.retain(|tool, hash| current.get(tool) == Some(hash));
+    }
+}
+
+/// Whether every call valid under `approved` is still valid under `offered`,
+/// judged conservatively on the schema's shape:
+/// - the same `type`;
+/// - no newly required property (`required` may only shrink);
+/// - each approved property keeps an identical schema, or is dropped from a
+///   schema that still admits additional properties;
+/// - `additionalProperties` does not become `false`;
+/// - every other keyword (`oneOf`, `allOf`, `patternProperties`, bounds, …)
+///   is unchanged, except annotations (`title`, `description`, `examples`,
+///   `default`, `$comment`, `$schema`).
+///
+/// So new optional properties and reworded descriptions pass; anything that
+/// could reject an approved call does not.
+pub fn accepts_approved_calls(approved: &Value, offered: &Value) -> bool {
+    if approved == offered {
+        return true;
+    }
+    let (Some(old), Some(new)) = (approved.as_object(), offered.as_object()) else {
+        return false;
+    };
+    const SHAPED: [&str; 4] = ["type", "properties", "required", "additionalProperties"];
+    const ANNOTATIONS: [&str; 6] = ["title", "description", "examples", "default", "$comment", "$schema"];
+    let other_keys_same = old
+        .keys()
+        .chain(new.keys())
+        .filter(|k| !SHAPED.contains(&k.as_str()) && !ANNOTATIONS.contains(&k.as_str()))
+        .all(|k| old.get(k) == new.get(k));
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let old_required = names(old.get("required"));
+    let required_shrinks = names(new.get("required")).iter().all(|r| old_required.contains(r));
+    let closed = |v: Option<&Value>| v == Some(&Value::Bool(false));
+    let new_closed = closed(new.get("additionalProperties"));
+    let new_open = matches!(new.get("additionalProperties"), None | Some(Value::Bool(true)));
+    let empty = serde_json::Map::new();
+    let old_props = old.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let new_props = new.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let properties_kept = old_props.iter().all(|(name, schema)| match new_props.get(name) {
+        Some(now) => now == schema,
+        None => new_open,
+    });
+    old.get("type") == new.get("type")
+        && other_keys_same
+        && required_shrinks
+        && properties_kept
+        && (!new_closed || closed(old.get("additionalProperties")))
+}
+
+/// SHA-256 (hex) of a tool's canonical JSON (object keys sorted at every level).
+pub fn tool_hash(tool: &ToolInfo) -> String {
+    let value = serde_json::to_value(tool).unwrap_or(Value::Null);
+    let mut canonical = String::new();
+    write_canonical(&value, &mut canonical);
+    sha256_hex(canonical.as_bytes())
+}
+
+/// SHA-256 (hex) of a tool set, independent of the order the server listed it in.
+pub fn set_hash(tools: &[ToolInfo]) -> String {
+    let mut each: Vec<String> = tools.iter().map(|t| format!("{}\n{}", t.name, tool_hash(t))).collect();
+    each.sort();
+    sha256_hex(each.join("\n").as_bytes())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
