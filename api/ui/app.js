@@ -371,7 +371,7 @@ async function reviewChanges(connector) {
   $("review-reject-all").onclick = () => decide("reject");
   $("review-close").onclick = () => dialog.close();
   if (!dialog.open) dialog.showModal();
-  $("review-close").focus();
+  $("review-title").focus();
 }
 
 function connectorCard(connector) {

@@ -18,6 +18,7 @@ use crate::invocations::{invoke, save_connector};
 both_backends!(
     a_rug_pull_reaches_no_agent_until_approved,
     a_rejected_change_keeps_the_pins_and_health_checks_hold_changes_too,
+    connectors_saved_before_pinning_are_pinned_by_the_upgrade,
 );
 
 fn tool(name: &str, description: &str, schema: Value) -> Tool {
@@ -330,4 +331,29 @@ async fn wait_for_pending(user: &UserClient<'_>, id: &str, n: i64) -> Value {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn connectors_saved_before_pinning_are_pinned_by_the_upgrade(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let fixture = McpFixture::with_tools(0, 10).tools(approved_tools());
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    let id = save_connector(&alice, "Dict", &server.url).await;
+    // What an older version left: no pins, the pinning not yet run.
+    app.execute_sql(
+        "update connectors set tool_pins = null; \
+         delete from data_migrations where name = '0007_pin_connector_tools'",
+    )
+    .await;
+    let migrator = switchboard_core::store::SqlStore::connect(&app.settings.database().unwrap(), 2)
+        .await
+        .unwrap();
+    migrator.migrate().await.unwrap();
+
+    // The tools as saved are the approved ones: a change is held, not adopted.
+    fixture.set_tools(changed_tools());
+    refresh(&alice, &id).await;
+    let connector = alice.get(&format!("/api/connectors/{id}")).await;
+    assert_eq!(connector.body["changes_pending"], 4, "{}", connector.text);
+    assert_eq!(openai_catalog(&alice).await, pairs(&[("dict__lookup", HARMLESS)]));
 }

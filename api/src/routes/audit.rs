@@ -72,8 +72,8 @@ impl From<AuditRecord> for AuditEvent {
 
 /// Security-relevant changes to your connectors, authorizations and tools, newest first.
 #[utoipa::path(get, path = "/api/audit", tag = "account",
-    params(("before" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
-        ("limit" = Option<u32>, Query, description = "Events per page, 1–200 (default 50)")),
+    params(("before" = Option<Uuid>, Query, description = "The `next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Events per page (default 50)")),
     responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,

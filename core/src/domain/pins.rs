@@ -89,9 +89,14 @@ impl ToolPins {
         }
     }
 
-    /// Records what a discovery found. Returns the changes it newly holds
+    /// Records what a discovery found. `None` when the server lists exactly
+    /// what it listed last time (nothing to record: the common case costs
+    /// one comparison and no hashing); otherwise the changes it newly holds
     /// for review (ones not pending or rejected before).
-    pub fn observe(&mut self, discovered: Vec<ToolInfo>) -> Vec<ToolChange> {
+    pub fn observe(&mut self, discovered: Vec<ToolInfo>) -> Option<Vec<ToolChange>> {
+        if *self.offered.as_ref().unwrap_or(&self.tools) == discovered {
+            return None;
+        }
         let before: Vec<(String, String)> = self
             .changes()
             .iter()
@@ -100,14 +105,16 @@ impl ToolPins {
         if set_hash(&discovered) == self.hash {
             self.offered = None;
             self.rejected.clear();
-            return Vec::new();
+            return Some(Vec::new());
         }
         self.offered = Some(discovered);
         self.forget_stale_rejections();
-        self.changes()
+        let held = self
+            .changes()
             .into_iter()
             .filter(|c| !before.contains(&(c.tool.clone(), c.offered_hash())))
-            .collect()
+            .collect();
+        Some(held)
     }
 
     /// The definitions agents may use now.
@@ -284,56 +291,96 @@ pub fn accepts_approved_calls(approved: &Value, offered: &Value) -> bool {
         && (!new_closed || closed(old.get("additionalProperties")))
 }
 
-/// SHA-256 (hex) of a tool's canonical JSON (object keys sorted at every level).
+/// SHA-256 (hex) of a tool's canonical JSON: its serialized form with object
+/// keys sorted at every level and no whitespace, streamed into the digest.
 pub fn tool_hash(tool: &ToolInfo) -> String {
-    let value = serde_json::to_value(tool).unwrap_or(Value::Null);
-    let mut canonical = String::new();
-    write_canonical(&value, &mut canonical);
-    sha256_hex(canonical.as_bytes())
+    let mut digest = Digest(ring::digest::Context::new(&ring::digest::SHA256));
+    // The fields in key order, as `ToolInfo` serializes them (absent ones skipped).
+    let fields: [(&str, Option<Text<'_>>); 6] = [
+        ("annotations", tool.annotations.as_ref().map(Text::Json)),
+        ("description", tool.description.as_deref().map(Text::Str)),
+        ("input_schema", Some(Text::Json(&tool.input_schema))),
+        ("name", Some(Text::Str(&tool.name))),
+        ("output_schema", tool.output_schema.as_ref().map(Text::Json)),
+        ("title", tool.title.as_deref().map(Text::Str)),
+    ];
+    digest.put(b"{");
+    let mut first = true;
+    for (key, value) in fields {
+        let Some(value) = value else { continue };
+        if !std::mem::take(&mut first) {
+            digest.put(b",");
+        }
+        digest.string(key);
+        digest.put(b":");
+        match value {
+            Text::Str(s) => digest.string(s),
+            Text::Json(v) => digest.canonical(v),
+        }
+    }
+    digest.put(b"}");
+    hex(digest.0.finish().as_ref())
 }
 
 /// SHA-256 (hex) of a tool set, independent of the order the server listed it in.
 pub fn set_hash(tools: &[ToolInfo]) -> String {
     let mut each: Vec<String> = tools.iter().map(|t| format!("{}\n{}", t.name, tool_hash(t))).collect();
     each.sort();
-    sha256_hex(each.join("\n").as_bytes())
+    hex(ring::digest::digest(&ring::digest::SHA256, each.join("\n").as_bytes()).as_ref())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+/// A field's value: a string, or JSON.
+enum Text<'a> {
+    Str(&'a str),
+    Json(&'a Value),
+}
+
+/// A SHA-256 fed with canonical JSON.
+struct Digest(ring::digest::Context);
+
+impl Digest {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// A JSON string, escaped as serde_json escapes it.
+    fn string(&mut self, s: &str) {
+        self.put(serde_json::to_string(s).unwrap_or_default().as_bytes());
+    }
+
+    fn canonical(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                self.put(b"{");
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        self.put(b",");
+                    }
+                    self.string(key);
+                    self.put(b":");
+                    self.canonical(&map[key]);
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
+                self.put(b"}");
             }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            Value::Array(items) => {
+                self.put(b"[");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.put(b",");
+                    }
+                    self.canonical(item);
                 }
-                write_canonical(item, out);
+                self.put(b"]");
             }
-            out.push(']');
+            Value::String(s) => self.string(s),
+            scalar => self.put(scalar.to_string().as_bytes()),
         }
-        scalar => out.push_str(&scalar.to_string()),
     }
 }
 

@@ -16,6 +16,10 @@ pub const DEGRADED_AFTER: i32 = 3;
 const CHECK_OK: &str = "update connectors set tools = $2, tools_discovered_at = $3, consecutive_failures = 0, \
     state = 'active', last_test_status = 'ok', last_error_code = $4, updated_at = $3, \
     tool_pins = $5, changes_pending = $6, pins_rev = pins_rev + 1 where id = $1 and pins_rev = $7 returning *";
+/// A passed check that found the tools as last time: health only.
+const CHECK_OK_SAME_TOOLS: &str = "update connectors set tools_discovered_at = $2, consecutive_failures = 0, \
+    state = 'active', last_test_status = 'ok', last_error_code = $3, updated_at = $2 \
+    where id = $1 and pins_rev = $4 returning *";
 const CHECK_FAILED: &str = "update connectors set consecutive_failures = consecutive_failures + 1, \
     state = case when $3 = 'AUTH_REQUIRED' then 'needs_authorization' \
     when state = 'active' and consecutive_failures + 1 >= $2 then 'degraded' else state end, \
@@ -33,10 +37,20 @@ impl HealthStore for SqlStore {
         &self,
         id: Uuid,
         rev: i32,
-        pins: &ToolPins,
+        pins: Option<&ToolPins>,
         warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ConnectorRecord>> {
+        let Some(pins) = pins else {
+            return on_db!(self, pool => sqlx::query_as(CHECK_OK_SAME_TOOLS)
+                .bind(id)
+                .bind(now)
+                .bind(warning)
+                .bind(rev)
+                .fetch_optional(pool)
+                .await)
+            .or_store("Failed to record a passed check");
+        };
         on_db!(self, pool => sqlx::query_as(CHECK_OK)
             .bind(id)
             .bind(Json(pins.served()))

@@ -221,13 +221,14 @@ pub trait MaintenanceStore: Send + Sync {
 #[async_trait]
 pub trait HealthStore: Send + Sync {
     /// A passed check: the pins as the discovery left them (and the tools they
-    /// serve), failures reset, `degraded` restored to `active`; `None` when
-    /// pins were written since `rev` (read again and retry) or the connector is gone.
+    /// serve; `None`: unchanged), failures reset, `degraded` restored to
+    /// `active`; `None` when pins were written since `rev` (read again and
+    /// retry) or the connector is gone.
     async fn record_check_ok(
         &self,
         id: Uuid,
         rev: i32,
-        pins: &ToolPins,
+        pins: Option<&ToolPins>,
         warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ConnectorRecord>>;

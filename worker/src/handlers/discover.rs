@@ -108,17 +108,19 @@ async fn record_ok(
 ) -> anyhow::Result<()> {
     // Pins are compare-and-set: a review saved meanwhile makes us read again.
     for _ in 0..3 {
-        let (pins, held) = match connector.tool_pins.take() {
-            None => (ToolPins::approved(tools.to_vec()), Vec::new()),
+        let (pins, observed) = match connector.tool_pins.take() {
+            None => (ToolPins::approved(tools.to_vec()), Some(Vec::new())),
             Some(Json(mut pins)) => {
-                let held = pins.observe(tools.to_vec());
-                (pins, held)
+                let observed = pins.observe(tools.to_vec());
+                (pins, observed)
             }
         };
+        let changed = observed.is_some().then_some(&pins);
         let saved = services
             .store
-            .record_check_ok(connector.id, connector.pins_rev, &pins, warning, now())
+            .record_check_ok(connector.id, connector.pins_rev, changed, warning, now())
             .await?;
+        let held = observed.unwrap_or_default();
         if saved.is_some() {
             if !held.is_empty() {
                 report_held(services, owner, &connector, &held).await;

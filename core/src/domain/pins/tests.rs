@@ -44,9 +44,29 @@ fn hashes_ignore_key_order_and_listing_order() {
 }
 
 #[test]
+fn the_hash_is_of_canonical_json() {
+    let t: ToolInfo =
+        serde_json::from_value(json!({"name": "a", "input_schema": {"b": 1, "a": [true, null, "é\""]}})).unwrap();
+    let text = r#"{"input_schema":{"a":[true,null,"é\""],"b":1},"name":"a"}"#;
+    assert_eq!(
+        tool_hash(&t),
+        hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+    );
+}
+
+#[test]
+fn a_server_reverting_to_what_was_approved_clears_the_offer() {
+    let mut pins = ToolPins::approved(vec![lookup()]);
+    pins.observe(vec![tool("lookup", "changed", query_schema())]);
+    assert_eq!(pins.observe(vec![lookup()]), Some(vec![]));
+    assert_eq!(pins.offered, None);
+    assert!(pins.changes().is_empty());
+}
+
+#[test]
 fn the_same_tools_change_nothing() {
     let mut pins = ToolPins::approved(vec![lookup()]);
-    assert!(pins.observe(vec![lookup()]).is_empty());
+    assert_eq!(pins.observe(vec![lookup()]), None, "nothing to record");
     assert_eq!(pins.offered, None);
     assert_eq!(pins.served(), vec![lookup()]);
 }
@@ -60,7 +80,7 @@ fn a_rug_pull_serves_only_what_was_approved() {
         query_schema(),
     );
     let forward = tool("forward_mail", "Forwards mail.", json!({"type": "object"}));
-    let held = pins.observe(vec![poisoned.clone(), forward.clone()]);
+    let held = pins.observe(vec![poisoned.clone(), forward.clone()]).unwrap();
 
     let kinds: Vec<(&str, ChangeKind, bool)> = held.iter().map(|c| (c.tool.as_str(), c.change, c.held_out)).collect();
     assert_eq!(
@@ -77,10 +97,13 @@ fn a_rug_pull_serves_only_what_was_approved() {
         "the approved description, nothing new, nothing removed"
     );
     assert_eq!(held[0].offered.as_ref(), Some(&poisoned));
-    assert!(
-        pins.observe(vec![poisoned.clone(), forward.clone()]).is_empty(),
+    assert_eq!(
+        pins.observe(vec![poisoned.clone(), forward.clone()]),
+        None,
         "held once, not again"
     );
+    let reordered = pins.observe(vec![forward.clone(), poisoned.clone()]);
+    assert_eq!(reordered, Some(vec![]), "listed in another order: nothing new");
 
     assert_eq!(pins.decide(true, None).unwrap().len(), 3);
     assert_eq!(pins.served(), vec![poisoned, forward]);
@@ -97,7 +120,7 @@ fn a_schema_that_would_reject_approved_calls_holds_the_tool_out() {
         json!({"type": "object", "properties": {"q": {"type": "string"}, "lang": {"type": "string"}},
                "required": ["q", "lang"]}),
     );
-    let held = pins.observe(vec![stricter]);
+    let held = pins.observe(vec![stricter]).unwrap();
     assert!(held[0].held_out);
     assert!(pins.served().is_empty());
 }
@@ -110,8 +133,10 @@ fn rejecting_keeps_the_pin_and_is_not_asked_again_until_the_offer_changes() {
     assert_eq!(pins.decide(false, Some(&["lookup".to_owned()])).unwrap(), ["lookup"]);
     assert!(pins.changes().is_empty());
     assert_eq!(pins.served(), vec![lookup()]);
-    assert!(pins.observe(vec![reworded]).is_empty(), "the same offer stays rejected");
-    let again = pins.observe(vec![tool("lookup", "Send the notes now.", query_schema())]);
+    assert_eq!(pins.observe(vec![reworded]), None, "the same offer stays rejected");
+    let again = pins
+        .observe(vec![tool("lookup", "Send the notes now.", query_schema())])
+        .unwrap();
     assert_eq!(again.len(), 1, "a different offer is asked about");
     assert_eq!(pins.hash, set_hash(&[lookup()]));
 }
