@@ -2,7 +2,8 @@
 //! approved them (a "rug pull") reaches no agent — not the catalog in either
 //! format, not the MCP gateway (the official Python SDK's client), not an
 //! agent turn, not an invocation — until the user approves the change; a
-//! rejection keeps the pins; a health check holds changes as a refresh does.
+//! rejection keeps the pins; a health check, and a server's
+//! `notifications/tools/list_changed`, hold changes as a refresh does.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ both_backends!(
     a_rug_pull_reaches_no_agent_until_approved,
     a_rejected_change_keeps_the_pins_and_health_checks_hold_changes_too,
     connectors_saved_before_pinning_are_pinned_by_the_upgrade,
+    a_list_changed_notification_is_followed_by_a_discovery,
 );
 
 fn tool(name: &str, description: &str, schema: Value) -> Tool {
@@ -356,4 +358,28 @@ async fn connectors_saved_before_pinning_are_pinned_by_the_upgrade(backend: Back
     let connector = alice.get(&format!("/api/connectors/{id}")).await;
     assert_eq!(connector.body["changes_pending"], 4, "{}", connector.text);
     assert_eq!(openai_catalog(&alice).await, pairs(&[("dict__lookup", HARMLESS)]));
+}
+
+async fn a_list_changed_notification_is_followed_by_a_discovery(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|s| s.jobs.health_interval = None)
+        .spawn()
+        .await;
+    let fixture = McpFixture::with_tools(0, 10).tools(approved_tools());
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    let id = save_connector(&alice, "Dict", &server.url).await;
+    // A call opens the worker's session with the server, and keeps it.
+    let first = invoke(&alice, "dict__lookup", json!({"q": "word"})).await;
+    assert_eq!(first.body["status"], "succeeded", "{}", first.text);
+
+    fixture.set_tools(changed_tools());
+    assert!(fixture.announce_tools_changed().await >= 1, "a session heard it");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No refresh and no health check: the next use of the session starts a discovery.
+    let second = invoke(&alice, "dict__lookup", json!({"q": "word"})).await;
+    assert_eq!(second.body["status"], "succeeded", "{}", second.text);
+    let connector = wait_for_pending(&alice, &id, 4).await;
+    assert_eq!(connector["tools"][0]["description"], HARMLESS);
+    assert!(switchboard_tests::logs::captured().contains(r#""event":"tools_list_changed""#));
 }

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use switchboard_core::Secret;
 use switchboard_core::connector_secrets;
-use switchboard_core::domain::Credentials;
+use switchboard_core::domain::{Credentials, UserId};
 use switchboard_core::mcp::call::{CallFailure, FailureKind};
 use switchboard_core::mcp::{McpClient, Session};
+use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::services::Services;
 use switchboard_core::store::ConnectorRecord;
 use uuid::Uuid;
@@ -74,12 +75,20 @@ impl Sessions {
             updated_at: connector.updated_at,
             token: oauth.as_ref().and_then(access_token),
         };
-        {
+        let cached = {
             let mut open = self.open.lock().expect("sessions lock");
-            if let Some(entry) = open.get_mut(&connector.id).filter(|e| e.version.same(&version)) {
-                entry.used = Instant::now();
-                return Ok(entry.session.clone());
+            open.get_mut(&connector.id)
+                .filter(|e| e.version.same(&version))
+                .map(|entry| {
+                    entry.used = Instant::now();
+                    entry.session.clone()
+                })
+        };
+        if let Some(session) = cached {
+            if session.service().take_tools_changed() {
+                rediscover(services, connector).await;
             }
+            return Ok(session);
         }
         let credentials = match oauth {
             Some(credentials) => credentials,
@@ -102,6 +111,25 @@ impl Sessions {
     /// Forgets a session that may be broken; the next call opens a new one.
     pub fn evict(&self, connector_id: Uuid) {
         self.open.lock().expect("sessions lock").remove(&connector_id);
+    }
+}
+
+/// The server announced `notifications/tools/list_changed` on this session:
+/// its tools are discovered again, and what changed is held for the user's
+/// review like any other discovery's findings.
+async fn rediscover(services: &Services, connector: &ConnectorRecord) {
+    let Ok(owner) = UserId::parse(&connector.owner) else {
+        return;
+    };
+    match launch(services, NewRun::discovery(&owner, connector.clone())).await {
+        Ok(run) => tracing::info!(
+            event = "tools_list_changed",
+            connector_id = %connector.id,
+            user_id = %owner,
+            run_id = %run.id,
+            "the server says its tools changed; discovering them again"
+        ),
+        Err(e) => tracing::warn!(connector_id = %connector.id, error = %e, "could not start a discovery after list_changed"),
     }
 }
 

@@ -13,7 +13,7 @@ use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationCreateRequestMethod,
     Implementation, ListRootsRequestMethod, ListRootsResult, ProtocolVersion,
 };
-use rmcp::service::{ClientLifecycleMode, RequestContext, serve_directly};
+use rmcp::service::{ClientLifecycleMode, NotificationContext, RequestContext, serve_directly};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, ClientServiceExt as _, ErrorData, RoleClient, ServiceExt as _};
@@ -29,13 +29,29 @@ use crate::egress::http::Deadline;
 
 /// Switchboard as an MCP client: it declares no client capabilities and
 /// refuses every request a server makes of it (sampling, elicitation, roots)
-/// with "method not found", so a server learns nothing and asks nobody.
+/// with "method not found", so a server learns nothing and asks nobody. It
+/// notes `notifications/tools/list_changed`, so the session's owner can have
+/// the tools discovered again (and compared with the pins).
 #[derive(Debug, Clone)]
-pub struct Refusing(ClientConfig);
+pub struct Refusing {
+    config: ClientConfig,
+    tools_changed: Arc<AtomicBool>,
+}
+
+impl Refusing {
+    /// Whether the server said its tools changed since this was last asked.
+    pub fn take_tools_changed(&self) -> bool {
+        self.tools_changed.swap(false, Ordering::AcqRel)
+    }
+}
 
 impl ClientHandler for Refusing {
     fn get_info(&self) -> ClientConfig {
-        self.0.clone()
+        self.config.clone()
+    }
+
+    async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.tools_changed.store(true, Ordering::Release);
     }
 
     // Roots are deprecated (SEP-2577) but servers may still ask.
@@ -55,13 +71,14 @@ impl ClientHandler for Refusing {
 
 /// What Switchboard says in `initialize` (sampling is refused by rmcp's default).
 pub(super) fn client_config() -> Refusing {
-    Refusing(
-        ClientConfig::new(
+    Refusing {
+        config: ClientConfig::new(
             ClientCapabilities::default(),
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
         .with_protocol_version(ProtocolVersion::V_2025_11_25),
-    )
+        tools_changed: Arc::default(),
+    }
 }
 
 /// An initialized session and how it was reached.

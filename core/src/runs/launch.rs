@@ -15,7 +15,7 @@ use crate::domain::{Credentials, CustomHeaders, UserId};
 use crate::jobs::RunKind;
 use crate::mcp::{Failure, StepStatus};
 use crate::services::Services;
-use crate::store::{Admission, FinishGuard, SealedColumn, now};
+use crate::store::{Admission, ConnectorRecord, FinishGuard, SealedColumn, now};
 use crate::vault::Aad;
 
 /// What a connection test connects with, sealed in `runs.sealed_input`.
@@ -37,6 +37,26 @@ pub struct NewRun {
     pub sealed: Option<serde_json::Value>,
     /// Invocations: `(key, request digest)`.
     pub idempotency: Option<(String, String)>,
+}
+
+impl NewRun {
+    /// A `DiscoverTools` run for a stored connector.
+    pub fn discovery(owner: &UserId, record: ConnectorRecord) -> Self {
+        Self {
+            owner: owner.clone(),
+            kind: RunKind::DiscoverTools,
+            connector_id: Some(record.id),
+            input: RunInput {
+                server_url: record.server_url,
+                auth_type: record.auth_type,
+                header_names: record.header_names.0,
+                fingerprint: None,
+                tool: None,
+            },
+            sealed: None,
+            idempotency: None,
+        }
+    }
 }
 
 pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {

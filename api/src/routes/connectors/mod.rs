@@ -10,7 +10,6 @@ mod switches;
 mod testing;
 mod verify;
 
-pub(crate) use testing::discovery;
 mod view;
 mod write;
 

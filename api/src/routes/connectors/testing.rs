@@ -8,14 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use switchboard_core::binding::Reach;
-use switchboard_core::domain::UserId;
 use switchboard_core::domain::connector::parse_auth_type;
 use switchboard_core::domain::validation::Errors;
 use switchboard_core::domain::{AuthInput, ConnectorDraft, ConnectorInput, Credentials, CustomHeaders, FieldError};
-use switchboard_core::jobs::RunKind;
-use switchboard_core::runs::RunInput;
 use switchboard_core::runs::launch::{NewRun, launch};
-use switchboard_core::store::ConnectorRecord;
 
 use super::verify::{rate_limit, start_test};
 use super::write::{edited_connection, stored_connection};
@@ -104,29 +100,11 @@ pub async fn refresh_connector(
         let id = parse_id(&id)?;
         let record = state.store.connector(&user, id).await.map_err(not_found)?;
         rate_limit(&state, &user).await?;
-        let run = launch(&state.services, discovery(&user, record)).await?;
+        let run = launch(&state.services, NewRun::discovery(&user, record)).await?;
         respond(&state, &user, run, prefer_wait(&headers)).await
     }
     .await;
     op.finish(Some(&id), result)
-}
-
-/// A `DiscoverTools` run for a stored connector.
-pub fn discovery(user: &UserId, record: ConnectorRecord) -> NewRun {
-    NewRun {
-        owner: user.clone(),
-        kind: RunKind::DiscoverTools,
-        connector_id: Some(record.id),
-        input: RunInput {
-            server_url: record.server_url,
-            auth_type: record.auth_type,
-            header_names: record.header_names.0,
-            fingerprint: None,
-            tool: None,
-        },
-        sealed: None,
-        idempotency: None,
-    }
 }
 
 /// The URL (unparsed: a malformed one becomes a failed run), credentials and headers of a test body.

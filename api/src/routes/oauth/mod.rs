@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use switchboard_core::audit::{self, AuditKind};
 use switchboard_core::domain::UserId;
 use switchboard_core::oauth::{Authorization, CallbackError, OAuthError, OAuthTarget};
-use switchboard_core::runs::launch::launch;
+use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::store::{UserToolRecord, now};
 
 use crate::error::ApiError;
@@ -136,7 +136,7 @@ async fn after_authorization(state: &AppState, owner: &str, target: &str) -> any
             state
                 .audit(&user, AuditKind::ConnectorAuthorized, audit::connector(id), authorized)
                 .await;
-            launch(&state.services, crate::routes::connectors::discovery(&user, record)).await?;
+            launch(&state.services, NewRun::discovery(&user, record)).await?;
         }
         Some(OAuthTarget::SystemTool(tool)) => {
             let at = now();
