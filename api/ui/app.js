@@ -51,6 +51,7 @@ async function api(method, path, body) {
   if (!response.ok) {
     const error = new Error(data?.error?.message || `The server answered ${response.status}.`);
     error.details = data?.error?.details;
+    error.code = data?.error?.code;
     throw error;
   }
   return data;
@@ -299,38 +300,36 @@ function reviewButton(connector) {
 
 /** What a change means for agents, in words. */
 function changeSummary(change) {
+  if (change.rejected) return "You rejected this change: agents keep the version you approved, or nothing if it cannot serve.";
   if (change.change === "added") return "New tool: agents cannot use it until you approve it.";
   if (change.change === "removed") return "Removed by the server: agents no longer see it.";
   return change.held_out
-    ? "Changed so that earlier calls would fail: agents cannot use it until you approve the new version."
+    ? "Changed so that earlier calls would fail, or it claims to be less safe: agents cannot use it until you approve the new version."
     : "Changed: agents keep using the version you approved until you approve the new one.";
 }
 
-/** The readable difference of one tool: description and input schema, before and after. */
+/** Every part of a tool the user approves, as text. */
+const TOOL_PARTS = [
+  ["title", (t) => t.title || "(none)"],
+  ["description", (t) => t.description || "(none)"],
+  ["inputs", (t) => JSON.stringify(t.input_schema ?? null, null, 2)],
+  ["output", (t) => JSON.stringify(t.output_schema ?? null, null, 2)],
+  ["hints", (t) => JSON.stringify(t.annotations ?? null, null, 2)],
+];
+
+/** The readable difference of one tool: each part that changed, before and after (or all of a new or removed one). */
 function changeDetails(change) {
-  const rows = [];
-  const before = change.approved || {};
-  const after = change.offered || {};
-  const text = (tool) => tool.description || "(no description)";
-  const schema = (tool) => JSON.stringify(tool.input_schema ?? null, null, 2);
-  if (change.change !== "added" && change.change !== "removed") {
-    if (text(before) !== text(after)) {
-      rows.push(el("div", { class: "diff" },
-        el("div", {}, el("strong", {}, "Approved description"), el("p", { class: "was" }, text(before))),
-        el("div", {}, el("strong", {}, "New description"), el("p", { class: "now" }, text(after)))));
-    }
-    if (schema(before) !== schema(after)) {
-      rows.push(el("div", { class: "diff" },
-        el("div", {}, el("strong", {}, "Approved inputs"), el("pre", { class: "was" }, schema(before))),
-        el("div", {}, el("strong", {}, "New inputs"), el("pre", { class: "now" }, schema(after)))));
-    }
-    if (!rows.length) rows.push(el("p", {}, "Its title, output or annotations changed."));
-  } else {
+  const block = (label, value, cls) => el("div", {}, el("strong", {}, label),
+    (value.includes("\n") ? el("pre", { class: cls }, value) : el("p", { class: cls }, value)));
+  if (change.change === "added" || change.change === "removed") {
     const tool = change.offered || change.approved;
-    rows.push(el("p", { class: change.offered ? "now" : "was" }, text(tool)));
-    rows.push(el("pre", {}, schema(tool)));
+    const cls = change.offered ? "now" : "was";
+    return TOOL_PARTS.filter(([, show]) => !["(none)", "null"].includes(show(tool))).map(([label, show]) => block(`${label[0].toUpperCase()}${label.slice(1)}`, show(tool), cls));
   }
-  return rows;
+  return TOOL_PARTS.filter(([, show]) => show(change.approved) !== show(change.offered)).map(([label, show]) =>
+    el("div", { class: "diff" },
+      block(`Approved ${label}`, show(change.approved), "was"),
+      block(`New ${label}`, show(change.offered), "now")));
 }
 
 /** Opens the review of a connector's held tool changes; each is approved or rejected, or all at once. */
@@ -338,7 +337,7 @@ async function reviewChanges(connector) {
   const dialog = $("review-changes");
   const decide = async (decision, tools) => {
     try {
-      const body = tools ? { decision, tools } : { decision };
+      const body = tools ? { decision, review: listed.review, tools } : { decision, review: listed.review };
       const updated = await api("POST", `/api/connectors/${connector.id}/changes`, body);
       const what = tools ? tools.join(", ") : "all changes";
       say(`${connector.name}: ${decision === "approve" ? "approved" : "rejected"} ${what}.`);
@@ -347,6 +346,7 @@ async function reviewChanges(connector) {
       await ($("manager").hidden ? showApps() : showManager());
     } catch (e) {
       fail(e);
+      if (e.code === "CHANGES_MOVED") await reviewChanges(connector);
     }
   };
   let listed;
@@ -357,15 +357,16 @@ async function reviewChanges(connector) {
   }
   $("review-title").textContent = `Changes to review: ${connector.name}`;
   $("review-list").replaceChildren(...listed.changes.map((change) => el("li", { "data-change": change.tool },
-    el("h4", {}, change.offered?.title || change.approved?.title || change.tool,
-      el("span", { class: `badge ${change.change}` }, change.change)),
+    el("h4", {}, change.tool,
+      el("span", { class: `badge ${change.change}` }, change.change),
+      change.rejected ? el("span", { class: "badge rejected" }, "rejected") : ""),
     el("p", {}, changeSummary(change)),
     ...changeDetails(change),
     el("p", {},
       el("button", { type: "button", class: "approve", "aria-label": `Approve the change to ${change.tool}`,
         onclick: () => decide("approve", [change.tool]) }, "Approve"),
       " ",
-      el("button", { type: "button", class: "secondary reject", "aria-label": `Reject the change to ${change.tool}`,
+      change.rejected ? "" : el("button", { type: "button", class: "secondary reject", "aria-label": `Reject the change to ${change.tool}`,
         onclick: () => decide("reject", [change.tool]) }, "Reject")))));
   $("review-approve-all").onclick = () => decide("approve");
   $("review-reject-all").onclick = () => decide("reject");

@@ -72,15 +72,11 @@ async fn each_change_is_audited_once_without_secrets(backend: Backend) {
     // The server adds a tool (held), then another (held): one approved, one rejected.
     fixture.set_tools(numbered_tools(3));
     refresh(&alice, &id).await;
-    let approve = alice
-        .post(&format!("{connector}/changes"), json!({"decision": "approve"}))
-        .await;
+    let approve = crate::pins::decide(&alice, &id, json!({"decision": "approve"})).await;
     assert_eq!(approve.status, 200, "{}", approve.text);
     fixture.set_tools(numbered_tools(4));
     refresh(&alice, &id).await;
-    let reject = alice
-        .post(&format!("{connector}/changes"), json!({"decision": "reject"}))
-        .await;
+    let reject = crate::pins::decide(&alice, &id, json!({"decision": "reject"})).await;
     assert_eq!(reject.status, 200, "{}", reject.text);
 
     alice.post_empty("/api/tools/export/connect").await;

@@ -317,12 +317,7 @@ async fn refresh_updates_the_tool_snapshot(backend: Backend) {
     let connector = alice.get(&format!("/api/connectors/{id}")).await;
     assert_eq!(connector.body["tool_count"], 2, "new tools wait for review");
     assert_eq!(connector.body["changes_pending"], 2);
-    let approved = alice
-        .post(
-            &format!("/api/connectors/{id}/changes"),
-            serde_json::json!({"decision": "approve"}),
-        )
-        .await;
+    let approved = crate::pins::decide(&alice, &id, serde_json::json!({"decision": "approve"})).await;
     assert_eq!(approved.body["tool_count"], 4, "{}", approved.text);
     assert_ne!(
         connector.body["tools_discovered_at"],

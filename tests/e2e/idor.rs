@@ -33,7 +33,7 @@ fn body(operation_id: &str, mcp_url: &str) -> Option<Value> {
     match operation_id {
         "update_connector" => Some(json!({"name": "Renamed", "server_url": mcp_url})),
         "switch_tool" => Some(json!({"enabled": false})),
-        "decide_changes" => Some(json!({"decision": "approve"})),
+        "decide_changes" => Some(json!({"decision": "approve", "review": ""})),
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use rmcp::model::Tool;
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::llm::{ScriptedModel, text, use_model};
 use switchboard_tests::fixtures::mcp::McpFixture;
-use switchboard_tests::{Backend, TestApp, UserClient};
+use switchboard_tests::{Backend, Resp, TestApp, UserClient};
 
 use crate::gateway::run_client;
 use crate::invocations::{invoke, save_connector};
@@ -21,6 +21,7 @@ both_backends!(
     a_rejected_change_keeps_the_pins_and_health_checks_hold_changes_too,
     connectors_saved_before_pinning_are_pinned_by_the_upgrade,
     a_list_changed_notification_is_followed_by_a_discovery,
+    a_decision_applies_only_to_the_changes_reviewed,
 );
 
 fn tool(name: &str, description: &str, schema: Value) -> Tool {
@@ -103,6 +104,15 @@ async fn refresh(user: &UserClient<'_>, id: &str) {
     assert_eq!(run.body["status"], "succeeded", "{}", run.text);
 }
 
+/// Decides the connector's tool changes as listed now: `body` is
+/// `{"decision", "tools"?}`, sent with the `review` of the current list.
+pub async fn decide(user: &UserClient<'_>, id: &str, mut body: Value) -> Resp {
+    let listed = user.get(&format!("/api/connectors/{id}/changes")).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    body["review"] = listed.body["review"].clone();
+    user.post(&format!("/api/connectors/{id}/changes"), body).await
+}
+
 /// `(tool, change, held_out)` of the pending changes.
 async fn changes(user: &UserClient<'_>, id: &str) -> Vec<(String, String, bool)> {
     let listed = user.get(&format!("/api/connectors/{id}/changes")).await;
@@ -111,6 +121,7 @@ async fn changes(user: &UserClient<'_>, id: &str) -> Vec<(String, String, bool)>
         .as_array()
         .unwrap()
         .iter()
+        .filter(|c| c["rejected"] == false)
         .map(|c| {
             (
                 c["tool"].as_str().unwrap().to_owned(),
@@ -207,15 +218,17 @@ async fn a_rug_pull_reaches_no_agent_until_approved(backend: Backend) {
     // Another user cannot see or decide them.
     let bob = app.user("bob");
     assert_eq!(bob.get(&format!("/api/connectors/{id}/changes")).await.status, 404);
+    let review = alice.get(&format!("/api/connectors/{id}/changes")).await.body["review"].clone();
     let bob_decides = bob
-        .post(&format!("/api/connectors/{id}/changes"), json!({"decision": "approve"}))
+        .post(
+            &format!("/api/connectors/{id}/changes"),
+            json!({"decision": "approve", "review": review}),
+        )
         .await;
     assert_eq!(bob_decides.status, 404);
 
     // Approved, the new definitions serve everywhere.
-    let approved = alice
-        .post(&format!("/api/connectors/{id}/changes"), json!({"decision": "approve"}))
-        .await;
+    let approved = decide(&alice, &id, json!({"decision": "approve"})).await;
     assert_eq!(approved.status, 200, "{}", approved.text);
     assert_eq!(approved.body["changes_pending"], 0);
     assert_eq!(approved.body["tool_count"], 3);
@@ -268,26 +281,20 @@ async fn a_rejected_change_keeps_the_pins_and_health_checks_hold_changes_too(bac
     let pending = wait_for_pending(&alice, &id, 1).await;
     assert_eq!(pending["tools"][0]["description"], HARMLESS);
 
-    let none = alice
-        .post(
-            &format!("/api/connectors/{id}/changes"),
-            json!({"decision": "reject", "tools": ["define"]}),
-        )
-        .await;
+    let none = decide(&alice, &id, json!({"decision": "reject", "tools": ["define"]})).await;
     assert_eq!((none.status, none.code()), (409, "NO_PENDING_CHANGE"));
-    let invalid = alice
-        .post(&format!("/api/connectors/{id}/changes"), json!({"decision": "maybe"}))
-        .await;
+    let invalid = decide(&alice, &id, json!({"decision": "maybe"})).await;
     assert_eq!(invalid.status, 422);
 
-    let rejected = alice
-        .post(
-            &format!("/api/connectors/{id}/changes"),
-            json!({"decision": "reject", "tools": ["lookup"]}),
-        )
-        .await;
+    let rejected = decide(&alice, &id, json!({"decision": "reject", "tools": ["lookup"]})).await;
     assert_eq!(rejected.status, 200, "{}", rejected.text);
     assert_eq!(rejected.body["changes_pending"], 0);
+    let listed = alice.get(&format!("/api/connectors/{id}/changes")).await;
+    assert_eq!(
+        listed.body["changes"][0]["rejected"], true,
+        "a rejection stays listed: {}",
+        listed.text
+    );
     // Later checks see the same offer and do not ask again; the pin stays.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let connector = alice.get(&format!("/api/connectors/{id}")).await;
@@ -302,12 +309,7 @@ async fn a_rejected_change_keeps_the_pins_and_health_checks_hold_changes_too(bac
     tools.push(tool("spell", "Spells a word.", query()));
     fixture.set_tools(tools);
     wait_for_pending(&alice, &id, 2).await;
-    let one = alice
-        .post(
-            &format!("/api/connectors/{id}/changes"),
-            json!({"decision": "approve", "tools": ["lookup"]}),
-        )
-        .await;
+    let one = decide(&alice, &id, json!({"decision": "approve", "tools": ["lookup"]})).await;
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.body["changes_pending"], 1);
     assert_eq!(
@@ -382,4 +384,43 @@ async fn a_list_changed_notification_is_followed_by_a_discovery(backend: Backend
     let connector = wait_for_pending(&alice, &id, 4).await;
     assert_eq!(connector["tools"][0]["description"], HARMLESS);
     assert!(switchboard_tests::logs::captured().contains(r#""event":"tools_list_changed""#));
+}
+
+async fn a_decision_applies_only_to_the_changes_reviewed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let fixture = McpFixture::with_tools(0, 10).tools(approved_tools());
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    let id = save_connector(&alice, "Dict", &server.url).await;
+    let mut tools = approved_tools();
+    tools[0] = tool("lookup", "Looks a word up, with examples.", query());
+    fixture.set_tools(tools.clone());
+    refresh(&alice, &id).await;
+    let reviewed = alice.get(&format!("/api/connectors/{id}/changes")).await.body["review"].clone();
+
+    // Between the listing and the click, the server swaps in another wording.
+    tools[0] = tool("lookup", POISONED, query());
+    fixture.set_tools(tools);
+    refresh(&alice, &id).await;
+    let stale = alice
+        .post(
+            &format!("/api/connectors/{id}/changes"),
+            json!({"decision": "approve", "review": reviewed}),
+        )
+        .await;
+    assert_eq!((stale.status, stale.code()), (409, "CHANGES_MOVED"), "{}", stale.text);
+    assert_eq!(openai_catalog(&alice).await[0].1, HARMLESS, "nothing was approved");
+    let missing = alice
+        .post(&format!("/api/connectors/{id}/changes"), json!({"decision": "approve"}))
+        .await;
+    assert_eq!(missing.status, 422, "a decision names what was reviewed");
+
+    // Saving re-tested settings pins what that test showed, and the audit log says which tools it approved.
+    let edited = json!({"name": "Dict", "server_url": format!("{}?v=2", server.url), "auth_type": "none"});
+    let saved = alice.put(&format!("/api/connectors/{id}"), edited).await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert_eq!(saved.body["changes_pending"], 0);
+    let events = crate::audit::audit_events(&alice).await;
+    let updated = events.iter().find(|e| e["kind"] == "connector.updated").unwrap();
+    assert_eq!(updated["summary"]["tools_approved"], json!(["lookup"]), "{updated}");
 }

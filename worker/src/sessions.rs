@@ -129,7 +129,9 @@ async fn rediscover(services: &Services, connector: &ConnectorRecord) {
             run_id = %run.id,
             "the server says its tools changed; discovering them again"
         ),
-        Err(e) => tracing::warn!(connector_id = %connector.id, error = %e, "could not start a discovery after list_changed"),
+        Err(e) => {
+            tracing::warn!(connector_id = %connector.id, error = %e, "could not start a discovery after list_changed")
+        }
     }
 }
 

@@ -65,12 +65,12 @@ pub struct ToolChange {
     pub approved: Option<ToolInfo>,
     /// What the server offers now (none for a removed tool).
     pub offered: Option<ToolInfo>,
-}
-
-impl ToolChange {
-    fn offered_hash(&self) -> String {
-        self.offered.as_ref().map_or_else(|| REMOVAL.to_owned(), tool_hash)
-    }
+    /// Hash of the offered definition (empty for a removal): a decision
+    /// names it, so it applies to exactly what the user saw.
+    pub offered_hash: String,
+    /// The user rejected exactly this offer; it is not pending, and may
+    /// still be approved by name.
+    pub rejected: bool,
 }
 
 /// A decision named a tool with no change pending.
@@ -97,11 +97,7 @@ impl ToolPins {
         if *self.offered.as_ref().unwrap_or(&self.tools) == discovered {
             return None;
         }
-        let before: Vec<(String, String)> = self
-            .changes()
-            .iter()
-            .map(|c| (c.tool.clone(), c.offered_hash()))
-            .collect();
+        let before: Vec<(String, String)> = self.changes().into_iter().map(|c| (c.tool, c.offered_hash)).collect();
         if set_hash(&discovered) == self.hash {
             self.offered = None;
             self.rejected.clear();
@@ -112,7 +108,11 @@ impl ToolPins {
         let held = self
             .changes()
             .into_iter()
-            .filter(|c| !before.contains(&(c.tool.clone(), c.offered_hash())))
+            .filter(|c| {
+                !before
+                    .iter()
+                    .any(|(tool, hash)| *tool == c.tool && *hash == c.offered_hash)
+            })
             .collect();
         Some(held)
     }
@@ -125,28 +125,88 @@ impl ToolPins {
         let offered: HashMap<&str, &ToolInfo> = offered.iter().map(|t| (t.name.as_str(), t)).collect();
         self.tools
             .iter()
-            .filter(|pin| {
-                offered
-                    .get(pin.name.as_str())
-                    .is_some_and(|now| *now == *pin || accepts_approved_calls(&pin.input_schema, &now.input_schema))
-            })
+            .filter(|pin| offered.get(pin.name.as_str()).is_some_and(|now| still_serves(pin, now)))
             .cloned()
             .collect()
     }
 
     /// Every difference waiting for the user, in the server's order (removals last).
     pub fn changes(&self) -> Vec<ToolChange> {
-        self.differences()
-            .into_iter()
-            .filter(|c| self.rejected.get(&c.tool) != Some(&c.offered_hash()))
-            .collect()
+        self.differences().into_iter().filter(|c| !c.rejected).collect()
+    }
+
+    /// Every difference from the pins, rejected ones included (marked).
+    pub fn differences(&self) -> Vec<ToolChange> {
+        let Some(offered) = &self.offered else {
+            return Vec::new();
+        };
+        let pins: HashMap<&str, &ToolInfo> = self.tools.iter().map(|t| (t.name.as_str(), t)).collect();
+        let change = |tool: &str, change, held_out, approved: Option<&ToolInfo>, offered: Option<&ToolInfo>| {
+            let offered_hash = offered.map_or_else(|| REMOVAL.to_owned(), tool_hash);
+            ToolChange {
+                tool: tool.to_owned(),
+                change,
+                held_out,
+                approved: approved.cloned(),
+                offered: offered.cloned(),
+                rejected: self.rejected.get(tool) == Some(&offered_hash),
+                offered_hash,
+            }
+        };
+        let mut changes: Vec<ToolChange> = offered
+            .iter()
+            .filter_map(|now| match pins.get(now.name.as_str()) {
+                None => Some(change(&now.name, ChangeKind::Added, true, None, Some(now))),
+                Some(pin) if *pin != now => Some(change(
+                    &now.name,
+                    ChangeKind::Changed,
+                    !still_serves(pin, now),
+                    Some(pin),
+                    Some(now),
+                )),
+                Some(_) => None,
+            })
+            .collect();
+        changes.extend(
+            self.tools
+                .iter()
+                .filter(|pin| !offered.iter().any(|t| t.name == pin.name))
+                .map(|pin| change(&pin.name, ChangeKind::Removed, true, Some(pin), None)),
+        );
+        changes
+    }
+
+    /// The tools whose definitions in `tools` differ from the approved ones
+    /// (added, changed or removed).
+    pub fn differing(&self, tools: &[ToolInfo]) -> Vec<String> {
+        let against = Self {
+            offered: Some(tools.to_vec()),
+            rejected: BTreeMap::new(),
+            ..self.clone()
+        };
+        against.differences().into_iter().map(|c| c.tool).collect()
+    }
+
+    /// A digest of the pending changes: a decision carries the one its
+    /// reviewer saw, and is refused once the server changed them again.
+    pub fn review_hash(&self) -> String {
+        let each: Vec<String> = self
+            .changes()
+            .iter()
+            .map(|c| format!("{}\n{:?}\n{}", c.tool, c.change, c.offered_hash))
+            .collect();
+        hex(ring::digest::digest(&ring::digest::SHA256, each.join("\n").as_bytes()).as_ref())
     }
 
     /// Approves (the offered definition becomes the pin) or rejects (the pin
     /// stays) the pending changes of `only` these tools, or of all. Returns
     /// the tools decided.
     pub fn decide(&mut self, approve: bool, only: Option<&[String]>) -> Result<Vec<String>, NoSuchChange> {
-        let pending = self.changes();
+        // A rejected offer can still be approved, by name.
+        let pending: Vec<ToolChange> = match (approve, only) {
+            (true, Some(_)) => self.differences(),
+            _ => self.changes(),
+        };
         if let Some(names) = only
             && let Some(missing) = names.iter().find(|n| !pending.iter().any(|c| &c.tool == *n))
         {
@@ -160,7 +220,7 @@ impl ToolPins {
             if approve {
                 self.apply(change);
             } else {
-                self.rejected.insert(change.tool.clone(), change.offered_hash());
+                self.rejected.insert(change.tool.clone(), change.offered_hash.clone());
             }
         }
         if approve {
@@ -186,58 +246,37 @@ impl ToolPins {
         }
     }
 
-    fn differences(&self) -> Vec<ToolChange> {
-        let Some(offered) = &self.offered else {
-            return Vec::new();
-        };
-        let pins: HashMap<&str, &ToolInfo> = self.tools.iter().map(|t| (t.name.as_str(), t)).collect();
-        let mut changes: Vec<ToolChange> = offered
-            .iter()
-            .filter_map(|now| match pins.get(now.name.as_str()) {
-                None => Some(ToolChange {
-                    tool: now.name.clone(),
-                    change: ChangeKind::Added,
-                    held_out: true,
-                    approved: None,
-                    offered: Some(now.clone()),
-                }),
-                Some(pin) if tool_hash(pin) != tool_hash(now) => Some(ToolChange {
-                    tool: now.name.clone(),
-                    change: ChangeKind::Changed,
-                    held_out: !accepts_approved_calls(&pin.input_schema, &now.input_schema),
-                    approved: Some((*pin).clone()),
-                    offered: Some(now.clone()),
-                }),
-                Some(_) => None,
-            })
-            .collect();
-        changes.extend(
-            self.tools
-                .iter()
-                .filter(|pin| !offered.iter().any(|t| t.name == pin.name))
-                .map(|pin| ToolChange {
-                    tool: pin.name.clone(),
-                    change: ChangeKind::Removed,
-                    held_out: true,
-                    approved: Some(pin.clone()),
-                    offered: None,
-                }),
-        );
-        changes
-    }
-
     /// A rejection stands only while the server offers what was rejected.
     fn forget_stale_rejections(&mut self) {
         let current: HashMap<String, String> = self
             .differences()
             .into_iter()
-            .map(|c| {
-                let hash = c.offered_hash();
-                (c.tool, hash)
-            })
+            .map(|c| (c.tool, c.offered_hash))
             .collect();
         self.rejected.retain(|tool, hash| current.get(tool) == Some(hash));
     }
+}
+
+/// Whether a changed tool keeps serving under its approved definition: the
+/// new input schema accepts every approved call ([`accepts_approved_calls`]),
+/// and its annotations claim no more safety than it lost (a tool that stops
+/// being read-only or idempotent, or becomes destructive, is held out: the
+/// approved hints decide whether a failed call is retried).
+fn still_serves(pin: &ToolInfo, now: &ToolInfo) -> bool {
+    pin == now || (accepts_approved_calls(&pin.input_schema, &now.input_schema) && !less_safe(pin, now))
+}
+
+fn less_safe(pin: &ToolInfo, now: &ToolInfo) -> bool {
+    let hint = |tool: &ToolInfo, name: &str| {
+        tool.annotations
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_bool)
+    };
+    let lost = |name: &str| hint(pin, name) == Some(true) && hint(now, name) != Some(true);
+    lost("readOnlyHint")
+        || lost("idempotentHint")
+        || (hint(pin, "destructiveHint") != Some(true) && hint(now, "destructiveHint") == Some(true))
 }
 
 /// Whether every call valid under `approved` is still valid under `offered`,
@@ -246,7 +285,7 @@ impl ToolPins {
 /// - no newly required property (`required` may only shrink);
 /// - each approved property keeps an identical schema, or is dropped from a
 ///   schema that still admits additional properties;
-/// - `additionalProperties` does not become `false`;
+/// - `additionalProperties` stays as it was, or becomes `true`;
 /// - every other keyword (`oneOf`, `allOf`, `patternProperties`, bounds, …)
 ///   is unchanged, except annotations (`title`, `description`, `examples`,
 ///   `default`, `$comment`, `$schema`).
@@ -274,9 +313,8 @@ pub fn accepts_approved_calls(approved: &Value, offered: &Value) -> bool {
     };
     let old_required = names(old.get("required"));
     let required_shrinks = names(new.get("required")).iter().all(|r| old_required.contains(r));
-    let closed = |v: Option<&Value>| v == Some(&Value::Bool(false));
-    let new_closed = closed(new.get("additionalProperties"));
     let new_open = matches!(new.get("additionalProperties"), None | Some(Value::Bool(true)));
+    let extra_kept = new_open || old.get("additionalProperties") == new.get("additionalProperties");
     let empty = serde_json::Map::new();
     let old_props = old.get("properties").and_then(Value::as_object).unwrap_or(&empty);
     let new_props = new.get("properties").and_then(Value::as_object).unwrap_or(&empty);
@@ -284,11 +322,7 @@ pub fn accepts_approved_calls(approved: &Value, offered: &Value) -> bool {
         Some(now) => now == schema,
         None => new_open,
     });
-    old.get("type") == new.get("type")
-        && other_keys_same
-        && required_shrinks
-        && properties_kept
-        && (!new_closed || closed(old.get("additionalProperties")))
+    old.get("type") == new.get("type") && other_keys_same && required_shrinks && properties_kept && extra_kept
 }
 
 /// SHA-256 (hex) of a tool's canonical JSON: its serialized form with object

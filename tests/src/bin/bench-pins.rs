@@ -225,7 +225,11 @@ async fn main() -> anyhow::Result<()> {
         let approved = tools(n, "Searches documents");
         let pins = ToolPins::approved(approved.clone());
         let observe = |listed: &Vec<ToolInfo>| {
-            time(ROUNDS, || (pins.clone(), listed.clone()), |(mut p, l): (ToolPins, _)| p.observe(l))
+            time(
+                ROUNDS,
+                || (pins.clone(), listed.clone()),
+                |(mut p, l): (ToolPins, _)| p.observe(l),
+            )
         };
         let same = observe(&approved);
         let reordered: Vec<ToolInfo> = approved.iter().rev().cloned().collect();

@@ -106,7 +106,9 @@ async fn record_ok(
     tools: &[ToolInfo],
     warning: Option<&str>,
 ) -> anyhow::Result<()> {
-    // Pins are compare-and-set: a review saved meanwhile makes us read again.
+    // Pins are compare-and-set: a review saved meanwhile makes us read again,
+    // unless the settings the tools were found with changed meanwhile.
+    let probed = settings(&connector);
     for _ in 0..3 {
         let (pins, observed) = match connector.tool_pins.take() {
             None => (ToolPins::approved(tools.to_vec()), Some(Vec::new())),
@@ -127,14 +129,34 @@ async fn record_ok(
             }
             return Ok(());
         }
-        connector = match services.store.connector(owner, connector.id).await {
+        let current = match services.store.connector(owner, connector.id).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
+        if settings(&current) != probed {
+            tracing::info!(connector_id = %current.id, "the connector was edited during its check; its findings are dropped");
+            return Ok(());
+        }
+        connector = current;
     }
     anyhow::bail!("the connector's tool pins kept changing during a check")
 }
+
+/// What a check reaches the server with: findings made with other settings are not recorded.
+type Settings = (String, String, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn settings(c: &ConnectorRecord) -> Settings {
+    (
+        c.server_url.clone(),
+        c.auth_type.clone(),
+        c.credentials.clone(),
+        c.headers.clone(),
+    )
+}
+
+/// Held changes named in one audit event at most.
+const HELD_IN_SUMMARY: usize = 20;
 
 /// A metric, a structured event and an audit entry for changes newly held.
 async fn report_held(services: &Services, owner: &UserId, connector: &ConnectorRecord, held: &[ToolChange]) {
@@ -152,10 +174,16 @@ async fn report_held(services: &Services, owner: &UserId, connector: &ConnectorR
         tools = ?tools,
         "a server changed its tools; the changes wait for the user's review"
     );
-    let summary = serde_json::json!({
-        "connector": connector.name,
-        "changes": held.iter().map(|c| serde_json::json!({"tool": c.tool, "change": c.change, "held_out": c.held_out})).collect::<Vec<_>>(),
-    });
+    // The names are the server's text, not yet approved: a bounded sample of them.
+    let sample: Vec<serde_json::Value> = held
+        .iter()
+        .take(HELD_IN_SUMMARY)
+        .map(|c| {
+            let tool: String = c.tool.chars().take(128).collect();
+            serde_json::json!({"tool": tool, "change": c.change, "held_out": c.held_out})
+        })
+        .collect();
+    let summary = serde_json::json!({"connector": connector.name, "count": held.len(), "changes": sample});
     audit::record(
         services.store.as_ref(),
         Some(owner.as_str()),

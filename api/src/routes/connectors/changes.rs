@@ -24,8 +24,12 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolChanges {
     pub connector_id: Uuid,
-    /// Each tool that differs from its approved definition, in the server's order (removals last).
+    /// Each tool that differs from its approved definition, in the server's
+    /// order (removals last); rejected ones are marked and not pending.
     pub changes: Vec<ToolChange>,
+    /// Send back with a decision: it is refused if the pending changes are
+    /// no longer the ones reviewed.
+    pub review: String,
 }
 
 /// Approve or reject.
@@ -41,7 +45,10 @@ pub enum Decision {
 #[serde(deny_unknown_fields)]
 pub struct ChangeDecision {
     pub decision: Decision,
+    /// The `review` of the changes listed to the user.
+    pub review: String,
     /// The tools to decide (server names); all pending changes when omitted.
+    /// A rejected change may be approved by naming it.
     pub tools: Option<Vec<String>>,
 }
 
@@ -55,9 +62,11 @@ pub async fn list_changes(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ToolChanges>> {
     let record = state.store.connector(&user, parse_id(&id)?).await.map_err(not_found)?;
+    let pins = record.tool_pins.map(|p| p.0).unwrap_or_default();
     Ok(Json(ToolChanges {
         connector_id: record.id,
-        changes: record.tool_pins.map(|p| p.0.changes()).unwrap_or_default(),
+        changes: pins.differences(),
+        review: pins.review_hash(),
     }))
 }
 
@@ -67,7 +76,8 @@ pub async fn list_changes(
 #[utoipa::path(post, path = "/api/connectors/{id}/changes", tag = "connectors", request_body = ChangeDecision,
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody),
-        (status = 409, description = "NO_PENDING_CHANGE: a named tool has no change waiting; PINS_BUSY: retry", body = ErrorBody),
+        (status = 409, description = "CHANGES_MOVED: the server changed its tools again since `review` was listed; \
+            NO_PENDING_CHANGE: a named tool has no change waiting; PINS_BUSY: retry", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn decide_changes(
     State(state): State<AppState>,
@@ -95,8 +105,9 @@ pub async fn decide_changes(
     Ok(Json(view))
 }
 
-/// Applies the decision to the stored pins (compare-and-set, re-read when a
-/// discovery wrote meanwhile). Returns the saved connector and the tools decided.
+/// Applies the decision to the stored pins, only while the pending changes
+/// are those the user reviewed (compare-and-set, re-read when a discovery
+/// wrote meanwhile). Returns the saved connector and the tools decided.
 async fn decide(
     state: &AppState,
     user: &UserId,
@@ -105,12 +116,13 @@ async fn decide(
 ) -> ApiResult<(ConnectorRecord, Vec<String>)> {
     for _ in 0..3 {
         let record = state.store.connector(user, id).await.map_err(not_found)?;
-        let Some(mut pins) = record.tool_pins.clone().map(|p| p.0) else {
-            if let Some(tool) = input.tools.as_ref().and_then(|t| t.first()) {
-                return Err(no_change(tool));
-            }
-            return Ok((record, Vec::new()));
-        };
+        let mut pins = record.tool_pins.clone().map(|p| p.0).unwrap_or_default();
+        if pins.review_hash() != input.review {
+            return Err(ApiError::conflict(
+                "CHANGES_MOVED",
+                "the server changed its tools again since they were listed: review them again",
+            ));
+        }
         let decided = pins
             .decide(input.decision == Decision::Approve, input.tools.as_deref())
             .map_err(|e| no_change(&e.0))?;

@@ -155,14 +155,18 @@ async fn update_connector(
 ) -> ApiResult<Json<ConnectorView>> {
     let op = Op::start("connector.update", &user);
     let result = async { write::update(&state, &user, parse_id(&id)?, input).await }.await;
-    let (record, notice) = op.finish(Some(&id), result)?;
+    let write::Updated {
+        record,
+        notice,
+        approved_tools,
+    } = op.finish(Some(&id), result)?;
+    let mut updated = summary(&record);
+    if !approved_tools.is_empty() {
+        // Re-tested settings pin what their test found: say which tools that changed.
+        updated["tools_approved"] = json!(approved_tools);
+    }
     state
-        .audit(
-            &user,
-            AuditKind::ConnectorUpdated,
-            audit::connector(record.id),
-            summary(&record),
-        )
+        .audit(&user, AuditKind::ConnectorUpdated, audit::connector(record.id), updated)
         .await;
     state.events.catalog_changed(user.as_str()).await;
     let mut view = view_of(&state, &user, record).await?;

@@ -135,13 +135,17 @@ async fn precheck(state: &AppState, user: &UserId, draft: &ConnectorDraft) -> Ap
 pub const GRANT_DROPPED: &str = "the OAuth authorization was for the previous server or client, so it was revoked \
     and is never sent to the new one: authorize the connector again";
 
-/// Updates; the second value is a notice when the update revoked an OAuth grant.
-pub async fn update(
-    state: &AppState,
-    user: &UserId,
-    id: Uuid,
-    input: ConnectorInput,
-) -> ApiResult<(ConnectorRecord, Option<&'static str>)> {
+/// What an update did.
+pub struct Updated {
+    pub record: ConnectorRecord,
+    /// Set when the update revoked an OAuth grant.
+    pub notice: Option<&'static str>,
+    /// Tools whose definitions the re-tested settings approved in place of
+    /// the pinned ones (the user saw them in the test's result).
+    pub approved_tools: Vec<String>,
+}
+
+pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorInput) -> ApiResult<Updated> {
     let test_run_id = input.test_run_id;
     let draft = ConnectorDraft::parse(input).map_err(ApiError::validation)?;
     let mut record = state.store.connector(user, id).await.map_err(super::not_found)?;
@@ -162,8 +166,13 @@ pub async fn update(
     apply(&mut record, &draft, seal(state, user, id, &connection));
     record.updated_at = now();
     let reverified = verified.is_some();
+    let mut approved_tools = Vec::new();
     if let Some(verified) = verified {
+        let previous = record.tool_pins.take().map(|p| p.0);
         apply_verified(state, &mut record, verified);
+        if let (Some(previous), Some(now)) = (previous, &record.tool_pins) {
+            approved_tools = previous.differing(&now.0.tools);
+        }
     }
     state.store.update_connector(&record, reverified).await?;
     let mut notice = None;
@@ -173,7 +182,11 @@ pub async fn update(
     {
         notice = Some(GRANT_DROPPED);
     }
-    Ok((record, notice))
+    Ok(Updated {
+        record,
+        notice,
+        approved_tools,
+    })
 }
 
 /// Both OAuth, same server URL, same client id and scopes.

@@ -200,3 +200,50 @@ fn the_compatibility_rule() {
     );
     assert!(!ok(json!("not a schema")));
 }
+
+#[test]
+fn a_tool_that_claims_less_safety_is_held_out() {
+    let mut safe = lookup();
+    safe.annotations = Some(json!({"readOnlyHint": true}));
+    let mut pins = ToolPins::approved(vec![safe.clone()]);
+    let mut now = safe.clone();
+    now.annotations = Some(json!({"readOnlyHint": false, "destructiveHint": true}));
+    let held = pins.observe(vec![now]).unwrap();
+    assert!(held[0].held_out, "retries were decided by the approved read-only hint");
+    assert!(pins.served().is_empty());
+    let mut reworded = safe.clone();
+    reworded.description = Some("Looks a word up, politely.".into());
+    pins.observe(vec![reworded]);
+    assert_eq!(
+        pins.served(),
+        vec![safe],
+        "the same hints: the approved definition serves"
+    );
+}
+
+#[test]
+fn the_review_hash_follows_the_offer() {
+    let mut pins = ToolPins::approved(vec![lookup()]);
+    pins.observe(vec![tool("lookup", "one", query_schema())]);
+    let first = pins.review_hash();
+    pins.observe(vec![tool("lookup", "two", query_schema())]);
+    assert_ne!(pins.review_hash(), first);
+}
+
+#[test]
+fn a_rejected_change_is_listed_and_can_still_be_approved_by_name() {
+    let mut pins = ToolPins::approved(vec![lookup()]);
+    let stricter = tool("lookup", "x", json!({"type": "object", "required": ["q", "n"]}));
+    pins.observe(vec![stricter.clone()]);
+    pins.decide(false, None).unwrap();
+    assert!(pins.changes().is_empty());
+    let listed = pins.differences();
+    assert!(listed[0].rejected && listed[0].held_out, "rejected, and still held out");
+    assert_eq!(
+        pins.decide(true, None).unwrap(),
+        Vec::<String>::new(),
+        "approve-all skips rejected ones"
+    );
+    assert_eq!(pins.decide(true, Some(&["lookup".to_owned()])).unwrap(), ["lookup"]);
+    assert_eq!(pins.served(), vec![stricter]);
+}
