@@ -28,23 +28,6 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 14] = [
-        Self::ConnectorCreated,
-        Self::ConnectorUpdated,
-        Self::ConnectorDeleted,
-        Self::ConnectorToggled,
-        Self::ConnectorAuthorized,
-        Self::GrantRevoked,
-        Self::GrantRefused,
-        Self::ToolChangesHeld,
-        Self::ToolChangesApproved,
-        Self::ToolChangesRejected,
-        Self::ToolSwitched,
-        Self::SystemToolConnected,
-        Self::SystemToolDisconnected,
-        Self::KeysRotated,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConnectorCreated => "connector.created",

@@ -52,6 +52,16 @@ pub enum ChangeKind {
     Removed,
 }
 
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Changed => "changed",
+            Self::Removed => "removed",
+        }
+    }
+}
+
 /// One difference between the approved and the offered tools.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ToolChange {

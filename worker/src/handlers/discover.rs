@@ -161,27 +161,22 @@ const HELD_IN_SUMMARY: usize = 20;
 /// A metric, a structured event and an audit entry for changes newly held.
 async fn report_held(services: &Services, owner: &UserId, connector: &ConnectorRecord, held: &[ToolChange]) {
     for change in held {
-        let kind = serde_json::to_value(change.change).unwrap_or_default();
-        metrics::counter!("switchboard_tool_changes_held_total", "change" => kind.as_str().unwrap_or("").to_owned())
-            .increment(1);
+        metrics::counter!("switchboard_tool_changes_held_total", "change" => change.change.as_str()).increment(1);
     }
-    let tools: Vec<&str> = held.iter().map(|c| c.tool.as_str()).collect();
+    // The names are the server's text, not yet approved: a bounded sample of them.
+    let name = |c: &ToolChange| c.tool.chars().take(128).collect::<String>();
+    let named = || held.iter().take(HELD_IN_SUMMARY);
     tracing::warn!(
         target: "switchboard::pins",
         event = "tool_changes_held",
         connector_id = %connector.id,
         user_id = %owner,
-        tools = ?tools,
+        count = held.len(),
+        tools = ?named().map(name).collect::<Vec<_>>(),
         "a server changed its tools; the changes wait for the user's review"
     );
-    // The names are the server's text, not yet approved: a bounded sample of them.
-    let sample: Vec<serde_json::Value> = held
-        .iter()
-        .take(HELD_IN_SUMMARY)
-        .map(|c| {
-            let tool: String = c.tool.chars().take(128).collect();
-            serde_json::json!({"tool": tool, "change": c.change, "held_out": c.held_out})
-        })
+    let sample: Vec<serde_json::Value> = named()
+        .map(|c| serde_json::json!({"tool": name(c), "change": c.change, "held_out": c.held_out}))
         .collect();
     let summary = serde_json::json!({"connector": connector.name, "count": held.len(), "changes": sample});
     audit::record(
