@@ -152,7 +152,7 @@ async fn storage(label: &str, database: Database, raw: RawPool) {
         }
         let after = summary(&mut samples);
         println!(
-            "  {label:<8} check recorded, {n:>3} tools: before {:.3}/{:.3} ms, with pins {:.3}/{:.3} ms (p50/p99), +{:.3} ms p50",
+            "  {label:<8} check recorded, {n:>3} tools: before {:.3}/{:.3} ms, with pins {:.3}/{:.3} ms (p50/p99), {:+.3} ms p50",
             before.0,
             before.1,
             after.0,
