@@ -29,7 +29,8 @@ async fn app_with_model(backend: Backend, model: &ScriptedModel) -> (TestApp, Mc
     (app, fixture, server, llm)
 }
 
-async fn turn(user: &UserClient<'_>, body: Value) -> Resp {
+/// Runs an agent turn and waits for it to finish.
+pub async fn turn(user: &UserClient<'_>, body: Value) -> Resp {
     user.send_with(
         reqwest::Method::POST,
         "/api/agent/runs",

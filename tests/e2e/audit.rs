@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::mcp::{McpFixture, numbered_tools};
+use switchboard_tests::runs::refresh;
 use switchboard_tests::{Backend, TestApp, UserClient};
 
 use crate::invocations::invoke;
@@ -146,18 +147,6 @@ async fn each_change_is_audited_once_without_secrets(backend: Backend) {
         assert!(!logs.contains(canary), "a secret was logged");
         assert!(!stored.contains(canary), "a secret is stored in plaintext");
     }
-}
-
-async fn refresh(user: &UserClient<'_>, id: &str) {
-    let run = user
-        .send_with(
-            reqwest::Method::POST,
-            &format!("/api/connectors/{id}/refresh"),
-            None,
-            &[("prefer", "wait=20")],
-        )
-        .await;
-    assert_eq!(run.body["status"], "succeeded", "{}", run.text);
 }
 
 /// A key rotation is recorded as the operator's, with no owner.

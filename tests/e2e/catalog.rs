@@ -75,15 +75,7 @@ async fn names_are_safe_unique_and_stable(backend: Backend) {
     assert_eq!(bad.status, 422);
 
     // Stable across re-discovery and a restart of the catalog.
-    let refreshed = alice
-        .send_with(
-            reqwest::Method::POST,
-            &format!("/api/connectors/{a}/refresh"),
-            None,
-            &[("prefer", "wait=10")],
-        )
-        .await;
-    assert_eq!(refreshed.body["status"], "succeeded", "{}", refreshed.text);
+    switchboard_tests::runs::refresh(&alice, &a).await;
     assert_eq!(names(&alice).await, listed);
     assert!(names(&app.user("bob")).await.is_empty(), "bob has no tools");
 }

@@ -99,36 +99,14 @@ async fn second_store(settings: &Settings) -> SqlStore {
 
 /// Inserts connectors that are due for a check, directly through the store.
 async fn seed_due_connectors(app: &TestApp, n: usize) {
-    use switchboard_core::store::{ConnectorRecord, Json, now};
     for i in 0..n {
-        let t = now();
-        let record = ConnectorRecord {
-            id: uuid::Uuid::now_v7(),
-            owner: format!("seed-{}", i / 10),
-            name: format!("seed {i}"),
-            name_key: format!("seed {i}"),
-            description: String::new(),
-            server_url: "http://127.0.0.1:9/mcp".into(),
-            auth_type: "none".into(),
-            auth_configured: false,
-            auth_hint: None,
-            credentials: None,
-            headers: None,
-            header_names: Json(Vec::new()),
-            enabled: true,
-            state: "active".into(),
-            tools: Json(Vec::new()),
-            tool_pins: None,
-            pins_rev: 0,
-            changes_pending: 0,
-            tools_discovered_at: None,
-            last_test_status: None,
-            last_error_code: None,
-            consecutive_failures: 0,
-            next_check_at: Some(t - chrono::Duration::seconds(1)),
-            created_at: t,
-            updated_at: t,
-        };
+        let mut record = switchboard_tests::seed::connector(
+            &format!("seed-{}", i / 10),
+            &format!("seed {i}"),
+            "http://127.0.0.1:9/mcp",
+            Vec::new(),
+        );
+        record.next_check_at = Some(switchboard_core::store::now() - chrono::Duration::seconds(1));
         app.state.store.insert_connector(&record, 10).await.unwrap();
     }
 }

@@ -11,6 +11,7 @@ use rmcp::model::Tool;
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::llm::{ScriptedModel, text, use_model};
 use switchboard_tests::fixtures::mcp::McpFixture;
+use switchboard_tests::runs::refresh;
 use switchboard_tests::{Backend, Resp, TestApp, UserClient};
 
 use crate::gateway::run_client;
@@ -90,18 +91,6 @@ async fn mcp_catalog(user: &UserClient<'_>) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-async fn refresh(user: &UserClient<'_>, id: &str) {
-    let run = user
-        .send_with(
-            reqwest::Method::POST,
-            &format!("/api/connectors/{id}/refresh"),
-            None,
-            &[("prefer", "wait=20")],
-        )
-        .await;
-    assert_eq!(run.body["status"], "succeeded", "{}", run.text);
 }
 
 /// Decides the connector's tool changes as listed now: `body` is
@@ -186,14 +175,7 @@ async fn a_rug_pull_reaches_no_agent_until_approved(backend: Backend) {
     assert_eq!(openai_catalog(&alice).await, approved_only);
     assert_eq!(mcp_catalog(&alice).await, approved_only);
     assert_eq!(gateway_descriptions(&app).await, json!({"dict__lookup": HARMLESS}));
-    let turn = alice
-        .send_with(
-            reqwest::Method::POST,
-            "/api/agent/runs",
-            Some(json!({"messages": [{"role": "user", "content": "hi"}]})),
-            &[("prefer", "wait=30")],
-        )
-        .await;
+    let turn = crate::agent::turn(&alice, json!({"messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(turn.body["status"], "succeeded", "{}", turn.text);
     let offered = &model.requests()[0]["tools"];
     assert_eq!(offered.as_array().unwrap().len(), 1, "{offered}");
@@ -242,14 +224,7 @@ async fn a_rug_pull_reaches_no_agent_until_approved(backend: Backend) {
     let gateway = gateway_descriptions(&app).await;
     assert_eq!(gateway["dict__lookup"], POISONED, "{gateway}");
     assert_eq!(gateway.as_object().unwrap().len(), 3);
-    let turn = alice
-        .send_with(
-            reqwest::Method::POST,
-            "/api/agent/runs",
-            Some(json!({"messages": [{"role": "user", "content": "hi"}]})),
-            &[("prefer", "wait=30")],
-        )
-        .await;
+    let turn = crate::agent::turn(&alice, json!({"messages": [{"role": "user", "content": "hi"}]})).await;
     assert_eq!(turn.body["status"], "succeeded", "{}", turn.text);
     assert_eq!(model.requests()[1]["tools"].as_array().unwrap().len(), 3);
     let forwarded = invoke(&alice, "dict__forward_mail", json!({})).await;

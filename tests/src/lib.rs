@@ -26,6 +26,7 @@ pub mod postgres;
 pub mod probe;
 pub mod redis;
 pub mod runs;
+pub mod seed;
 pub mod sign_in;
 pub mod workers;
 

@@ -32,6 +32,17 @@ pub async fn run_and_wait(user: &UserClient<'_>, path: &str, body: Option<Value>
         .await
 }
 
+/// Re-discovers a connector's tools (`POST …/refresh`, waiting up to 20 s)
+/// and asserts the run succeeded.
+pub async fn refresh(user: &UserClient<'_>, id: &str) -> Resp {
+    let path = format!("/api/connectors/{id}/refresh");
+    let run = user
+        .send_with(reqwest::Method::POST, &path, None, &[("prefer", "wait=20")])
+        .await;
+    assert_eq!(run.body["status"], "succeeded", "{}", run.text);
+    run
+}
+
 /// Opens a run's event stream (optionally resuming) and reads up to `limit`
 /// events, or until the stream ends.
 pub async fn read_events(user: &UserClient<'_>, id: &str, last_event_id: Option<u64>, limit: usize) -> Vec<SseEvent> {

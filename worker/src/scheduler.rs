@@ -13,7 +13,7 @@ use switchboard_core::queue::{QueueBackend, housekeeping};
 use switchboard_core::runs::RunInput;
 use switchboard_core::runs::launch::{NewRun, launch};
 use switchboard_core::services::Services;
-use switchboard_core::store::now;
+use switchboard_core::store::{StoreResult, now};
 
 use crate::metrics;
 
@@ -101,43 +101,32 @@ async fn janitor(services: &Services) {
     }
 }
 
+/// Logs what one pruning pass removed, or why it failed.
+fn pruned(what: &str, outcome: StoreResult<u64>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned {what}"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune {what}"),
+    }
+}
+
 async fn maintain(services: &Services) {
     metrics::heartbeat();
     let cutoff = |keep: Duration| Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(7));
-    match services
-        .store
-        .prune_runs(cutoff(services.settings.jobs.run_retention))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(pruned = n, "pruned old runs"),
-        Err(e) => tracing::warn!(error = %e, "failed to prune runs"),
-    }
+    let store = &services.store;
+    pruned(
+        "old runs",
+        store.prune_runs(cutoff(services.settings.jobs.run_retention)).await,
+    );
     // The invocation log has its own, longer retention (analytics read it).
-    match services
-        .store
-        .prune_invocations(cutoff(services.settings.agent.invocation_retention))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(pruned = n, "pruned old invocation log entries"),
-        Err(e) => tracing::warn!(error = %e, "failed to prune the invocation log"),
-    }
-    match services
-        .store
-        .prune_audit(cutoff(services.settings.jobs.audit_retention))
-        .await
-    {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(pruned = n, "pruned old audit events"),
-        Err(e) => tracing::warn!(error = %e, "failed to prune the audit log"),
-    }
+    let invocations = cutoff(services.settings.agent.invocation_retention);
+    pruned("old invocation log entries", store.prune_invocations(invocations).await);
+    pruned(
+        "old audit events",
+        store.prune_audit(cutoff(services.settings.jobs.audit_retention)).await,
+    );
     // Sign-ins nobody finished: their sealed PKCE verifiers go.
-    match services.store.prune_oauth_flows(Utc::now()).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(pruned = n, "pruned expired OAuth flows"),
-        Err(e) => tracing::warn!(error = %e, "failed to prune OAuth flows"),
-    }
+    pruned("expired OAuth flows", store.prune_oauth_flows(Utc::now()).await);
     for kind in RunKind::ALL {
         if let Ok(depth) = services.queue.as_queue().depth(kind).await {
             metrics::queue_depth(kind, depth);

@@ -86,7 +86,8 @@ impl Sessions {
         };
         if let Some(session) = cached {
             if session.service().take_tools_changed() {
-                rediscover(services, connector).await;
+                // Off the call's path: the call goes on under the approved definitions.
+                tokio::spawn(rediscover(services.clone(), connector.clone()));
             }
             return Ok(session);
         }
@@ -117,20 +118,21 @@ impl Sessions {
 /// The server announced `notifications/tools/list_changed` on this session:
 /// its tools are discovered again, and what changed is held for the user's
 /// review like any other discovery's findings.
-async fn rediscover(services: &Services, connector: &ConnectorRecord) {
+async fn rediscover(services: Services, connector: ConnectorRecord) {
     let Ok(owner) = UserId::parse(&connector.owner) else {
         return;
     };
-    match launch(services, NewRun::discovery(&owner, connector.clone())).await {
+    let id = connector.id;
+    match launch(&services, NewRun::discovery(&owner, connector)).await {
         Ok(run) => tracing::info!(
             event = "tools_list_changed",
-            connector_id = %connector.id,
+            connector_id = %id,
             user_id = %owner,
             run_id = %run.id,
             "the server says its tools changed; discovering them again"
         ),
         Err(e) => {
-            tracing::warn!(connector_id = %connector.id, error = %e, "could not start a discovery after list_changed")
+            tracing::warn!(connector_id = %id, error = %e, "could not start a discovery after list_changed")
         }
     }
 }

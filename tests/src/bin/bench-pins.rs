@@ -77,34 +77,7 @@ async fn time_async<F: Future>(rounds: usize, mut f: impl FnMut() -> F) -> (f64,
 }
 
 fn record(owner: &str, tools: Vec<ToolInfo>) -> ConnectorRecord {
-    let t = now();
-    ConnectorRecord {
-        id: uuid::Uuid::now_v7(),
-        owner: owner.into(),
-        name: "Docs".into(),
-        name_key: "docs".into(),
-        description: String::new(),
-        server_url: "http://127.0.0.1:9/mcp".into(),
-        auth_type: "none".into(),
-        auth_configured: false,
-        auth_hint: None,
-        credentials: None,
-        headers: None,
-        header_names: Json(Vec::new()),
-        enabled: true,
-        state: "active".into(),
-        tool_pins: Some(Json(ToolPins::approved(tools.clone()))),
-        tools: Json(tools),
-        pins_rev: 0,
-        changes_pending: 0,
-        tools_discovered_at: Some(t),
-        last_test_status: Some("ok".into()),
-        last_error_code: None,
-        consecutive_failures: 0,
-        next_check_at: None,
-        created_at: t,
-        updated_at: t,
-    }
+    switchboard_tests::seed::connector(owner, "Docs", "http://127.0.0.1:9/mcp", tools)
 }
 
 /// The statement a passed check ran before pins.
@@ -130,7 +103,7 @@ async fn storage(label: &str, database: Database, raw: RawPool) {
         for i in 0..4 {
             let mut other = record(&owner, listed.clone());
             other.name = format!("Docs {i}");
-            other.name_key = other.name.to_lowercase();
+            other.name_key = other.name.to_lowercase(); // names are unique per owner
             store.insert_connector(&other, 10).await.unwrap();
         }
         let before = raw.check_ok_before(connector.id, &listed, ROUNDS).await;
