@@ -4,7 +4,11 @@
 #    streamableHttp and (legacy) sse modes: the connection test must pass and
 #    list its tools;
 #  - the official conformance suite @modelcontextprotocol/conformance: every
-#    client scenario (`--suite all`) against `switchboard mcp conformance-client`.
+#    client scenario (`--suite all`) against `switchboard mcp conformance-client`;
+#    and every active server scenario against the suite's server
+#    (tests/src/fixtures/everything.rs), directly and through Switchboard's
+#    per-connector proxy /mcp/connectors/{id} (`conformance-proxy`), held to
+#    ops/conformance/expected-server-failures.yml (warnings fail too).
 # Everything listens on loopback. Needs ops/ci/ensure-tools.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +16,7 @@ cd "$(dirname "$0")/../.."
 peers=$PWD/ops/conformance
 export PATH="$peers/node_modules/node/bin:$PATH"
 cargo build -q -p switchboard-api --locked
+cargo build -q -p switchboard-tests --bin conformance-proxy --locked
 bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard
 work=$(mktemp -d)
 pids=()
@@ -54,3 +59,20 @@ reference sse /sse
 grep -E "^(✓|✗) " "$work/conformance.log" | sed "s/^/conformance /"
 grep -E "^Total:" "$work/conformance.log" | sed "s/^/conformance /"
 if grep -qE "^✗ " "$work/conformance.log"; then exit 1; fi
+
+# The server suite: the fixture directly, then the same fixture through the
+# proxy. `conformance-proxy` serves until its stdin closes.
+coproc SERVERS { exec "${CARGO_TARGET_DIR:-$PWD/target}/debug/conformance-proxy" 2>"$work/servers.log"; }
+pids+=("$SERVERS_PID")
+if ! read -r -t 60 ready <&"${SERVERS[0]}"; then
+  echo "the conformance servers did not start:" >&2; cat "$work/servers.log" >&2; exit 1
+fi
+for which in direct proxied; do
+  url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$which")
+  log="$work/server-$which.log"
+  (cd "$work" && node "$peers/node_modules/.bin/conformance" server --url "$url" \
+      --expected-failures "$peers/expected-server-failures.yml" -o "$work/server-$which" >"$log" 2>&1) || {
+    cat "$log"; echo "the conformance server suite failed ($which)" >&2; exit 1; }
+  grep -E "^(✓|✗) " "$log" | sed "s/^/conformance server ($which) /"
+  grep -E "^Total:" "$log" | sed "s/^/conformance server ($which) /"
+done

@@ -12,10 +12,12 @@
 //! - [`chaos`]: the chaos harness (its own PostgreSQL and Redis, faults, a mixed load).
 //! - [`browser`]: headless chromium through chromedriver, for the UI tests.
 //! - [`sign_in`]: the browser's part of an OAuth sign-in, without a browser.
+//! - [`auth_proxy`]: adds a bearer token for clients that send none (the conformance runner).
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod app;
+pub mod auth_proxy;
 pub mod bench;
 pub mod browser;
 pub mod chaos;

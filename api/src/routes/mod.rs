@@ -10,6 +10,7 @@ mod health;
 mod me;
 mod metrics;
 pub(crate) mod oauth;
+mod proxy;
 mod runs;
 mod tools;
 
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(docs::router(openapi))
         .merge(gateway::router(state.clone()))
+        .merge(proxy::router(state.clone()))
         .merge(oauth::router())
         .merge(crate::ui::router())
         .fallback(not_found)

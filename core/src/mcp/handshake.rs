@@ -8,76 +8,42 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-#[allow(deprecated)]
-use rmcp::model::{
-    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationCreateRequestMethod,
-    Implementation, ListRootsRequestMethod, ListRootsResult, ProtocolVersion,
-};
-use rmcp::service::{ClientLifecycleMode, NotificationContext, RequestContext, serve_directly};
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientLifecycleMode, serve_directly};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, ClientServiceExt as _, ErrorData, RoleClient, ServiceExt as _};
+use rmcp::{ClientServiceExt as _, ServiceExt as _};
 use tokio::time::Instant;
 
 use super::classify::{self, InitProblem, excerpt};
 use super::codes::{ErrorCode, Failure};
 use super::eras::{Era, Known};
 use super::probe::{ServerInfo, Session, Steps};
-use super::timed::AnsweredClient;
+use super::relay::ClientSide;
+use super::timed::{AnsweredClient, LiveToken};
 use super::{McpClient, Target, legacy};
 use crate::egress::http::Deadline;
 
-/// Switchboard as an MCP client: it declares no client capabilities and
-/// refuses every request a server makes of it (sampling, elicitation, roots)
-/// with "method not found", so a server learns nothing and asks nobody. It
-/// notes `notifications/tools/list_changed`, so the session's owner can have
-/// the tools discovered again (and compared with the pins).
+/// How a session is opened: who answers the server's requests, (for a
+/// relayed session) the live OAuth token each request sends, which a refresh
+/// replaces without closing the session, and whether a handshake-era session
+/// is wanted even from a 2026-07-28 server (a relayed client in a session
+/// gets one upstream: resource subscriptions and server-to-client requests
+/// exist only there).
 #[derive(Debug, Clone)]
-pub struct Refusing {
-    config: ClientConfig,
-    tools_changed: Arc<AtomicBool>,
+pub struct Opening {
+    pub side: ClientSide,
+    pub token: Option<LiveToken>,
+    pub session: bool,
 }
 
-impl Refusing {
-    /// Whether the server said its tools changed since this was last asked.
-    pub fn take_tools_changed(&self) -> bool {
-        self.tools_changed.swap(false, Ordering::AcqRel)
-    }
-}
-
-impl ClientHandler for Refusing {
-    fn get_info(&self) -> ClientConfig {
-        self.config.clone()
-    }
-
-    async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
-        self.tools_changed.store(true, Ordering::Release);
-    }
-
-    // Roots are deprecated (SEP-2577) but servers may still ask.
-    #[allow(deprecated)]
-    async fn list_roots(&self, _: RequestContext<RoleClient>) -> Result<ListRootsResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListRootsRequestMethod>())
-    }
-
-    async fn create_elicitation(
-        &self,
-        _: ElicitRequestParams,
-        _: RequestContext<RoleClient>,
-    ) -> Result<ElicitResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ElicitationCreateRequestMethod>())
-    }
-}
-
-/// What Switchboard says in `initialize` (sampling is refused by rmcp's default).
-pub(super) fn client_config() -> Refusing {
-    Refusing {
-        config: ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
-        )
-        .with_protocol_version(ProtocolVersion::V_2025_11_25),
-        tools_changed: Arc::default(),
+impl Default for Opening {
+    fn default() -> Self {
+        Self {
+            side: ClientSide::refusing(),
+            token: None,
+            session: false,
+        }
     }
 }
 
@@ -114,8 +80,10 @@ impl McpClient {
         steps: &Steps<'_>,
         last: &mut &'static str,
         remembered: Option<Known>,
+        opening: &Opening,
     ) -> Result<Opened, Failure> {
-        let client = AnsweredClient::new(self.http().client().clone());
+        let mut client = AnsweredClient::new(self.http().client().clone());
+        client.token = opening.token.clone();
         let answered = client.answered.clone();
         let oversized = client.oversized.clone();
         let limits = self.limits();
@@ -131,7 +99,7 @@ impl McpClient {
         match remembered {
             // Each request carries what the handshake would have said.
             Some(Known::Stateless(info)) => {
-                let session = serve_directly(client_config(), transport(), Some(*info));
+                let session = serve_directly(opening.side.clone(), transport(), Some(*info));
                 steps.end("connect", connect_started, Ok(None));
                 steps.end("handshake", steps.start("handshake"), Ok(None));
                 return Ok(Opened {
@@ -143,7 +111,9 @@ impl McpClient {
             Some(Known::LegacySse) => {
                 *last = "handshake";
                 steps.end("connect", connect_started, Ok(None));
-                return self.legacy(target, steps, steps.start("handshake"), oversized).await;
+                return self
+                    .legacy(target, steps, steps.start("handshake"), oversized, opening)
+                    .await;
             }
             Some(Known::Session) | None => {}
         }
@@ -153,13 +123,15 @@ impl McpClient {
                 let lifecycle = ClientLifecycleMode::Discover {
                     preferred_versions: vec![ProtocolVersion::V_2026_07_28],
                 };
-                match client_config().serve_with_lifecycle(transport(), lifecycle).await {
+                match opening.side.clone().serve_with_lifecycle(transport(), lifecycle).await {
                     Ok(session) => return Ok((session, Era::Stateless)),
                     Err(e) if !classify::discover_falls_back(&e) => return Err(e),
                     Err(_) => {}
                 }
             }
-            client_config()
+            opening
+                .side
+                .clone()
                 .serve(transport())
                 .await
                 .map(|session| (session, Era::Session))
@@ -216,7 +188,7 @@ impl McpClient {
         }
         let started = answered_now(steps, connect_started, handshake_started, last);
         match problem {
-            InitProblem::TryLegacy(_) => self.legacy(target, steps, started, oversized).await,
+            InitProblem::TryLegacy(_) => self.legacy(target, steps, started, oversized, opening).await,
             InitProblem::Failed(failure) => {
                 steps.end("handshake", started, Err(&failure));
                 Err(failure)
@@ -231,8 +203,9 @@ impl McpClient {
         steps: &Steps<'_>,
         started: Instant,
         oversized: Arc<AtomicBool>,
+        opening: &Opening,
     ) -> Result<Opened, Failure> {
-        let outcome = match self.legacy_handshake(target, steps.deadline).await {
+        let outcome = match self.legacy_handshake(target, steps.deadline, &opening.side).await {
             Err(f) if f.code == ErrorCode::Timeout => Err(steps.timeout("handshake")),
             other => other,
         };
@@ -246,11 +219,16 @@ impl McpClient {
 
     /// The legacy transport, wholly under `deadline`: opening the event
     /// stream, waiting for its endpoint and the MCP handshake over it.
-    async fn legacy_handshake(&self, target: &Target, deadline: Deadline) -> Result<Session, Failure> {
+    async fn legacy_handshake(
+        &self,
+        target: &Target,
+        deadline: Deadline,
+        side: &ClientSide,
+    ) -> Result<Session, Failure> {
         let handshake = async {
             let (sink, stream) =
                 legacy::connect(self.http(), target, deadline, self.limits().max_message_bytes).await?;
-            client_config().serve((sink, stream)).await.map_err(|e| {
+            side.clone().serve((sink, stream)).await.map_err(|e| {
                 Failure::new(
                     ErrorCode::InvalidMcpServer,
                     format!(

@@ -12,7 +12,10 @@
 //!   transports) and `tools` (paginated `tools/list`) are its steps.
 //! - [`limits`]: caps on what a server can make us hold.
 //! - [`legacy`]: the HTTP+SSE transport.
-//! - [`timed`]: notices when the server first answers (connect vs handshake).
+//! - [`timed`]: notices when the server first answers (connect vs handshake);
+//!   a [`LiveToken`] replaced by an OAuth refresh mid-session.
+//! - [`relay`]: the client side of every session — refusing, or relayed to
+//!   the per-connector proxy's client ([`Downstream`]).
 
 pub mod call;
 pub mod classify;
@@ -22,6 +25,7 @@ mod handshake;
 pub mod legacy;
 pub mod limits;
 pub mod probe;
+pub mod relay;
 pub mod timed;
 mod tools;
 
@@ -36,8 +40,11 @@ use crate::egress::http::EgressHttp;
 use crate::secret::Secret;
 pub use codes::{ErrorCode, Failure};
 pub use eras::Era;
+pub use handshake::Opening;
 pub use limits::McpLimits;
 pub use probe::{ProbeReport, ServerInfo, Session, StepObserver, StepStatus, StepUpdate, TEST_STEPS, close};
+pub use relay::{ClientSide, Downstream};
+pub use timed::LiveToken;
 
 /// Where and how to reach one server. Secrets travel only in headers.
 #[derive(Debug, Clone)]

@@ -19,7 +19,8 @@ use utoipa::ToSchema;
 
 use super::classify;
 use super::codes::{ErrorCode, Failure};
-use super::handshake::{known, server_info};
+use super::eras::Known;
+use super::handshake::{Opening, known, server_info};
 use super::{McpClient, Target};
 use crate::domain::{Credentials, CustomHeaders, ServerUrl, ToolInfo};
 use crate::egress::http::Deadline;
@@ -79,7 +80,7 @@ pub struct ProbeReport {
 }
 
 /// An initialized MCP session; end it with [`close`].
-pub type Session = RunningService<RoleClient, super::handshake::Refusing>;
+pub type Session = RunningService<RoleClient, super::relay::ClientSide>;
 
 /// Ignores step updates (sessions opened for tool calls).
 struct Silent;
@@ -169,6 +170,19 @@ impl McpClient {
         headers: &CustomHeaders,
         budget: Duration,
     ) -> Result<(Session, Option<ServerInfo>), Failure> {
+        self.open(url, credentials, headers, budget, &Opening::default()).await
+    }
+
+    /// [`Self::connect`], answering the server's requests as `opening` says
+    /// (the per-connector proxy relays them to its own client).
+    pub async fn open(
+        &self,
+        url: &ServerUrl,
+        credentials: &Credentials,
+        headers: &CustomHeaders,
+        budget: Duration,
+        opening: &Opening,
+    ) -> Result<(Session, Option<ServerInfo>), Failure> {
         let steps = Steps::new(&Silent, budget);
         let target = Target::new(url.as_url().clone(), credentials, headers);
         steps
@@ -177,8 +191,18 @@ impl McpClient {
             .await
             .map_err(|_| steps.timeout("connect"))??;
         let remembered = self.eras.recall(&target.url);
+        if opening.session && !matches!(remembered, Some(Known::LegacySse)) {
+            // Wanted: `initialize`, whatever the server speaks without it.
+            return self
+                .handshake(&target, &steps, &mut "connect", Some(Known::Session), opening)
+                .await
+                .map(|opened| {
+                    let info = server_info(&opened.session, opened.era);
+                    (opened.session, info)
+                });
+        }
         let opened = match self
-            .handshake(&target, &steps, &mut "connect", remembered.clone())
+            .handshake(&target, &steps, &mut "connect", remembered.clone(), opening)
             .await
         {
             Err(failure) if remembered.is_some() => {
@@ -257,7 +281,7 @@ impl McpClient {
         steps.run("egress_check", self.check_egress(&target)).await?;
 
         *last = "connect";
-        let opened = self.handshake(&target, steps, last, None).await?;
+        let opened = self.handshake(&target, steps, last, None, &Opening::default()).await?;
         report.server = server_info(&opened.session, opened.era);
         if let Some(known) = known(&opened.session, opened.era) {
             self.eras.remember(&target.url, known);

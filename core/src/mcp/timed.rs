@@ -8,8 +8,8 @@
 //! off for an oversized event, which rmcp reports only as a closed connection.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
@@ -28,6 +28,41 @@ pub struct AnsweredClient {
     pub stream_opened: Arc<Notify>,
     /// Set when an event stream was cut off for an event over the size limit.
     pub oversized: Arc<AtomicBool>,
+    pub token: Option<LiveToken>,
+}
+
+/// A bearer token that can be replaced while a session is open (an OAuth
+/// refresh in the middle of a proxied session).
+#[derive(Clone)]
+pub struct LiveToken(Arc<RwLock<crate::Secret>>);
+
+impl std::fmt::Debug for LiveToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveToken(…)")
+    }
+}
+
+impl LiveToken {
+    pub fn new(token: crate::Secret) -> Self {
+        Self(Arc::new(RwLock::new(token)))
+    }
+
+    /// Whether `token` is the one sent now.
+    pub fn is(&self, token: &crate::Secret) -> bool {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).expose() == token.expose()
+    }
+
+    pub fn replace(&self, token: crate::Secret) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expose()
+            .to_owned()
+    }
 }
 
 impl AnsweredClient {
@@ -37,7 +72,13 @@ impl AnsweredClient {
             answered: Arc::default(),
             stream_opened: Arc::default(),
             oversized: Arc::default(),
+            token: None,
         }
+    }
+
+    /// The bearer token to send: the live one when there is one.
+    fn auth(&self, given: Option<String>) -> Option<String> {
+        self.token.as_ref().map(LiveToken::header).or(given)
     }
 
     /// The stream, noting an oversized event in [`Self::oversized`].
@@ -94,7 +135,7 @@ impl StreamableHttpClient for AnsweredClient {
     ) -> PostResult {
         let result = self
             .inner
-            .post_message(uri, message, session_id, auth_header, custom_headers)
+            .post_message(uri, message, session_id, self.auth(auth_header), custom_headers)
             .await;
         self.observe(&result);
         self.watch_post(result)
@@ -111,7 +152,7 @@ impl StreamableHttpClient for AnsweredClient {
     ) -> PostResult {
         let result = self
             .inner
-            .post_message_with_response_limits(uri, message, session_id, auth_header, custom_headers, limits)
+            .post_message_with_response_limits(uri, message, session_id, self.auth(auth_header), custom_headers, limits)
             .await;
         self.observe(&result);
         self.watch_post(result)
@@ -125,7 +166,7 @@ impl StreamableHttpClient for AnsweredClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<reqwest::Error>> {
         self.inner
-            .delete_session(uri, session_id, auth_header, custom_headers)
+            .delete_session(uri, session_id, self.auth(auth_header), custom_headers)
             .await
     }
 
@@ -139,7 +180,7 @@ impl StreamableHttpClient for AnsweredClient {
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<reqwest::Error>> {
         let stream = self
             .inner
-            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+            .get_stream(uri, session_id, last_event_id, self.auth(auth_header), custom_headers)
             .await;
         if stream.is_ok() {
             self.stream_opened.notify_one();
@@ -162,7 +203,7 @@ impl StreamableHttpClient for AnsweredClient {
                 uri,
                 session_id,
                 last_event_id,
-                auth_header,
+                self.auth(auth_header),
                 custom_headers,
                 max_sse_event_size,
             )

@@ -12,9 +12,9 @@
 //! ([`watch`]). Every revision from 2025-03-26 to 2026-07-28 is served
 //! ([`eras`]); a malformed body gets a JSON-RPC error ([`jsonrpc`]).
 
-mod eras;
-mod jsonrpc;
-mod sessions;
+pub(super) mod eras;
+pub(super) mod jsonrpc;
+pub(super) mod sessions;
 mod watch;
 
 use std::borrow::Cow;
@@ -69,7 +69,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         }))
 }
 
-fn config(state: &AppState) -> StreamableHttpServerConfig {
+/// rmcp's Streamable HTTP server as `/mcp` and the proxy use it: the answered
+/// hosts and the public origin only, the body limit, stopped at shutdown.
+pub(super) fn config(state: &AppState) -> StreamableHttpServerConfig {
     let public = &state.settings.agent.public_url;
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(state.answered_hosts.iter().cloned())
@@ -93,7 +95,7 @@ async fn authenticate(
         Ok(user) => {
             parts.extensions.insert(user.clone());
             sessions
-                .bind(&user.0, Request::from_parts(parts, body), next, body_limit)
+                .bind(&user.0, "", Request::from_parts(parts, body), next, body_limit)
                 .await
         }
         Err(e) => e.into_response(),

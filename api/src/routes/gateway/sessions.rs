@@ -4,7 +4,9 @@
 //! so it is answered exactly like an unknown session. Each session holds one
 //! of its user's slots (`SWITCHBOARD_USER_GATEWAY_SESSIONS`): a user at the
 //! cap cannot open another (429). A session is forgotten when it is deleted,
-//! when rmcp no longer knows it, or when its transport closes.
+//! when rmcp no longer knows it, or when its transport closes. The
+//! per-connector proxy binds its sessions to the user *and* the connector
+//! (its `scope`): a session opened on one connector is unknown on another.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +27,7 @@ pub const SESSION_HEADER: &str = "mcp-session-id";
 const UNCONFIRMED: Duration = Duration::from_secs(60);
 
 struct Owner {
+    /// The user and scope, see [`owner_key`].
     user: String,
     /// Held while the session lives.
     _slot: Slot,
@@ -70,21 +73,30 @@ impl GatewaySessions {
         }
     }
 
-    fn open(&self, session: String, user: &UserId, slot: Slot) {
+    fn open(&self, session: String, owner: String, slot: Slot) {
         let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
         owners.retain(|_, o| o.unconfirmed_since.is_none_or(|at| at.elapsed() < UNCONFIRMED));
         owners.insert(
             session,
             Owner {
-                user: user.as_str().to_owned(),
+                user: owner,
                 _slot: slot,
                 unconfirmed_since: Some(Instant::now()),
             },
         );
     }
 
-    /// Applies the rules above around one authenticated gateway request.
-    pub async fn bind(&self, user: &UserId, mut request: Request, next: Next, body_limit: usize) -> Response {
+    /// Applies the rules above around one authenticated request of `user`
+    /// within `scope` (empty for the gateway).
+    pub async fn bind(
+        &self,
+        user: &UserId,
+        scope: &str,
+        mut request: Request,
+        next: Next,
+        body_limit: usize,
+    ) -> Response {
+        let owner = owner_key(user, scope);
         let session = request
             .headers()
             .get(SESSION_HEADER)
@@ -92,7 +104,7 @@ impl GatewaySessions {
             .map(str::to_owned);
         let mut slot = None;
         match &session {
-            Some(id) if self.owner(id).is_some_and(|owner| owner != user.as_str()) => {
+            Some(id) if self.owner(id).is_some_and(|o| o != owner) => {
                 let nobodys = uuid::Uuid::new_v4().simple().to_string();
                 if let Ok(value) = HeaderValue::from_str(&nobodys) {
                     request.headers_mut().insert(SESSION_HEADER, value);
@@ -115,7 +127,7 @@ impl GatewaySessions {
                         return ApiError::new(
                             StatusCode::TOO_MANY_REQUESTS,
                             "TOO_MANY_SESSIONS",
-                            "you have too many gateway sessions open; close one (DELETE /mcp) and try again",
+                            "you have too many MCP sessions open; close one (DELETE on its URL) and try again",
                         )
                         .with_retry_after(5)
                         .into_response();
@@ -131,11 +143,11 @@ impl GatewaySessions {
             (None, Some(slot)) => {
                 let opened = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok());
                 if let Some(id) = opened {
-                    self.open(id.to_owned(), user, slot);
+                    self.open(id.to_owned(), owner, slot);
                 }
             }
             (Some(id), _)
-                if self.owner(id).as_deref() == Some(user.as_str())
+                if self.owner(id).as_deref() == Some(owner.as_str())
                     && ((deleting && response.status().is_success()) || response.status() == StatusCode::NOT_FOUND) =>
             {
                 self.forget(id);
@@ -144,6 +156,11 @@ impl GatewaySessions {
         }
         response
     }
+}
+
+/// Who owns a session: the user, within a scope (user ids hold no newline).
+fn owner_key(user: &UserId, scope: &str) -> String {
+    format!("{}\n{scope}", user.as_str())
 }
 
 /// Whether a JSON-RPC body is an `initialize` request (alone or in a batch).

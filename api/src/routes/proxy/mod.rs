@@ -1,0 +1,129 @@
+//! `/mcp/connectors/{id}`: one connector served as an MCP server under its
+//! server's own names, for clients that want that server as it is —
+//! resources, prompts, completion, logging, progress, cancellation and the
+//! server's questions to its client (elicitation, sampling, roots) relayed
+//! in both directions ([`service`], [`relay`]). Switchboard adds the
+//! connector's credentials (an OAuth token refreshed mid-session,
+//! [`upstream`]) and keeps its rules: the user's bearer token on every
+//! request, another user's connector answers 404, only approved and
+//! switched-on tools are listed or called, calls count against the user's
+//! limit and go to the invocation log, every request has a deadline, and
+//! the egress guard checks the server's address.
+//!
+//! It is served by the API process itself, not through the job queue: a
+//! call is not a run (no retries, no `OUTCOME_UNKNOWN`, nothing to poll).
+//! One upstream session per client session, opened with it and closed with
+//! it (rmcp closes idle sessions); a 2026-07-28 client's requests each open
+//! their own (nothing at all for a 2026-07-28 server, whose era is remembered).
+
+mod relay;
+mod service;
+mod upstream;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts as _, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use switchboard_core::domain::UserId;
+use switchboard_core::store::ConnectorRecord;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::ApiError;
+use crate::routes::gateway::sessions::GatewaySessions;
+use crate::routes::gateway::{config, jsonrpc};
+use crate::state::AppState;
+use service::ConnectorProxy;
+
+/// Who is asking, for which connector: put into each request by [`authenticate`].
+#[derive(Clone)]
+pub struct ProxyTarget {
+    pub user: UserId,
+    pub connector: ConnectorRecord,
+    /// The connector's switched-off tools.
+    pub switched_off: Vec<String>,
+}
+
+const PATH: &str = "/mcp/connectors/{id}";
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let sessions = GatewaySessions::new(state.gateway_sessions.clone());
+    let factory = (state.clone(), sessions.clone());
+    let service: StreamableHttpService<ConnectorProxy, LocalSessionManager> = StreamableHttpService::new(
+        move || Ok(ConnectorProxy::new(factory.0.clone(), factory.1.clone())),
+        Arc::default(),
+        config(&state),
+    );
+    let body_limit = state.settings.agent.body_limit;
+    let origin: Arc<str> = state.settings.agent.public_url.origin().ascii_serialization().into();
+    Router::new()
+        .route_service(PATH, service)
+        .layer(middleware::from_fn(move |request, next| {
+            let origin = origin.clone();
+            async move { jsonrpc::errors_as_json_rpc(body_limit, &origin, request, next).await }
+        }))
+        .layer(middleware::from_fn_with_state(state, move |state, request, next| {
+            authenticate(state, sessions.clone(), body_limit, request, next)
+        }))
+}
+
+/// The user's bearer token (401 otherwise), the connector as theirs (404
+/// otherwise) and switched on (409 otherwise), and the session bound to both.
+async fn authenticate(
+    State(state): State<AppState>,
+    sessions: GatewaySessions,
+    body_limit: usize,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let user = match CurrentUser::from_request_parts(&mut parts, &state).await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let id = parts
+        .uri
+        .path()
+        .rsplit('/')
+        .next()
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(id) = id else {
+        return ApiError::not_found("connector").into_response();
+    };
+    let connector = match state.services.store.connector(&user.0, id).await {
+        Ok(c) => c,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !connector.enabled {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "CONNECTOR_DISABLED",
+            "this connector is switched off; switch it on to use it",
+        )
+        .into_response();
+    }
+    let switched_off = match state.services.store.switched_off(&user.0).await {
+        Ok(off) => off.into_iter().filter(|(c, _)| *c == id).map(|(_, t)| t).collect(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    parts.extensions.insert(ProxyTarget {
+        user: user.0.clone(),
+        connector,
+        switched_off,
+    });
+    parts.extensions.insert(user.clone());
+    sessions
+        .bind(
+            &user.0,
+            &id.to_string(),
+            Request::from_parts(parts, body),
+            next,
+            body_limit,
+        )
+        .await
+}

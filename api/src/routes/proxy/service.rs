@@ -1,0 +1,566 @@
+//! The proxy as an MCP server ([`ConnectorProxy`], one per client session or
+//! 2026-07-28 request): requests go to the connector's server unchanged
+//! except for what Switchboard keeps — `tools/list` answers the approved,
+//! switched-on tools (the pins), `tools/call` refuses any other tool, counts
+//! against the user's call limit, runs under the call deadline and is written
+//! to the invocation log. rmcp's `ServerHandler` shapes results for the
+//! client's revision.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[allow(deprecated)]
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotification,
+    CancelledNotificationParam, ClientNotification, ClientRequest, CompleteRequest, CompleteRequestParams,
+    CompleteResult, DiscoverResult, ErrorCode, Extensions, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
+    Implementation, InitializeRequestParams, InitializeResult, InputRequest, InputRequiredResult, InputResponses,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotification, ProgressNotificationParam, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
+    ReadResourceResponse, RequestOptionalParam, ServerCapabilities, ServerConfig, ServerRequest, ServerResult,
+    SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, Tool, UnsubscribeRequest,
+    UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RequestContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use switchboard_core::domain::ToolInfo;
+use switchboard_core::store::{ConnectorRecord, InvocationRecord};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use super::ProxyTarget;
+use super::relay::ToClient;
+use super::upstream::Upstream;
+use crate::routes::gateway::eras;
+use crate::routes::gateway::sessions::{GatewaySessions, SESSION_HEADER};
+use crate::state::AppState;
+
+/// Rounds of questions a session-era client is asked for one call.
+const MAX_INPUT_ROUNDS: usize = 10;
+
+pub struct ConnectorProxy {
+    state: AppState,
+    sessions: GatewaySessions,
+    upstream: OnceCell<Upstream>,
+    /// Forgets the session's binding when rmcp drops the session.
+    forget: std::sync::OnceLock<Forget>,
+}
+
+struct Forget(GatewaySessions, String);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        self.0.forget(&self.1);
+    }
+}
+
+impl ConnectorProxy {
+    pub fn new(state: AppState, sessions: GatewaySessions) -> Self {
+        Self {
+            state,
+            sessions,
+            upstream: OnceCell::new(),
+            forget: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The session's upstream, opened on first need with what this client declared.
+    async fn upstream(
+        &self,
+        target: &ProxyTarget,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<&Upstream, ErrorData> {
+        self.upstream
+            .get_or_try_init(|| async {
+                let capabilities = context.client_capabilities().unwrap_or_default();
+                let relay = Arc::new(ToClient::new(context.peer.clone(), capabilities));
+                let session = !is_modern(context.protocol_version().as_ref());
+                Upstream::open(&self.state, &target.connector, relay, session).await
+            })
+            .await
+    }
+
+    /// Sends `request` on, under `timeout`; a cancellation by the client is passed on.
+    async fn forward(
+        &self,
+        up: &Upstream,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+        timeout: Duration,
+    ) -> Result<ServerResult, ErrorData> {
+        let mut options = PeerRequestOptions::no_options();
+        options.timeout = Some(timeout);
+        let handle = up
+            .session
+            .peer()
+            .send_cancellable_request(request, options)
+            .await
+            .map_err(upstream_error)?;
+        let (id, token) = (handle.id.clone(), handle.progress_token.clone());
+        up.relay.forwarded(
+            id.clone(),
+            token.clone(),
+            context.id.clone(),
+            context.meta.get_progress_token(),
+        );
+        let outcome = tokio::select! {
+            answer = handle.await_response() => answer.map_err(upstream_error),
+            () = context.ct.cancelled() => {
+                let cancel = CancelledNotification::new(CancelledNotificationParam::new(
+                    Some(id.clone()),
+                    Some("the client cancelled the request".into()),
+                ));
+                let _ = up.session.peer().send_notification(ClientNotification::CancelledNotification(cancel)).await;
+                Err(ErrorData::new(ErrorCode::INTERNAL_ERROR, "cancelled", None))
+            }
+        };
+        up.relay.ended(&id, &token);
+        outcome
+    }
+
+    async fn call(
+        &self,
+        target: &ProxyTarget,
+        mut call: CallToolRequest,
+        context: &RequestContext<RoleServer>,
+        modern: bool,
+    ) -> Result<ServerResult, ErrorData> {
+        let name = call.params.name.to_string();
+        if !served(&target.connector, &target.switched_off).any(|t| t.name == name) {
+            return Err(ErrorData::invalid_params(
+                format!("no tool named {name:?} is switched on for this connector"),
+                None,
+            ));
+        }
+        if let Err(retry) = self.state.invoke_limiter.check(&target.user).await {
+            return Ok(tool_error(format!(
+                "RATE_LIMITED: too many tool calls; retry in {retry} s"
+            )));
+        }
+        let started = Instant::now();
+        let up = self.upstream(target, context).await?;
+        up.refresh(&self.state, &target.connector, false).await;
+        let timeout = self.state.settings.agent.invoke_timeout;
+        let mut rounds = 0;
+        let outcome = loop {
+            let answer = self
+                .forward(up, ClientRequest::CallToolRequest(call.clone()), context, timeout)
+                .await;
+            match answer {
+                // A session-era client cannot take `input_required`: it is asked here.
+                Ok(ServerResult::InputRequiredResult(asked)) if !modern && rounds < MAX_INPUT_ROUNDS => {
+                    rounds += 1;
+                    let (responses, state) = ask_client(up, asked, context.ct.clone()).await?;
+                    call.params.input_responses = Some(responses);
+                    call.params.request_state = state;
+                }
+                Ok(ServerResult::InputRequiredResult(asked)) if modern => {
+                    break undeclared(&asked, context).map(|()| ServerResult::InputRequiredResult(asked));
+                }
+                other => break other,
+            }
+        };
+        self.log(target, &name, &outcome, started.elapsed()).await;
+        outcome
+    }
+
+    /// The invocation log row and metrics of a proxied call (no run: its id is the call's own).
+    async fn log(&self, target: &ProxyTarget, tool: &str, outcome: &Result<ServerResult, ErrorData>, took: Duration) {
+        let (label, code) = match outcome {
+            Ok(ServerResult::CallToolResult(r)) if r.is_error == Some(true) => ("tool_error", None),
+            Ok(_) => ("ok", None),
+            Err(e) => ("failed", Some(format!("JSONRPC_{}", e.code.0))),
+        };
+        let now = chrono::Utc::now();
+        let record = InvocationRecord {
+            id: uuid::Uuid::now_v7(),
+            owner: target.user.as_str().to_owned(),
+            run_id: uuid::Uuid::now_v7(),
+            source_kind: "connector".into(),
+            connector_id: Some(target.connector.id),
+            system_tool: None,
+            tool_name: tool.to_owned(),
+            catalog_name: tool.to_owned(),
+            outcome: label.to_owned(),
+            error_code: code,
+            attempts: 1,
+            duration_ms: took.as_secs_f64() * 1000.0,
+            created_at: now,
+            updated_at: now,
+        };
+        if let Err(e) = self.state.services.store.record_invocation(&record).await {
+            tracing::warn!(error = %e, "failed to record a proxied call");
+        }
+        metrics::counter!("switchboard_invocations_total", "source" => "proxy", "outcome" => label).increment(1);
+        metrics::histogram!("switchboard_invocation_seconds", "source" => "proxy").record(took.as_secs_f64());
+        tracing::info!(
+            target: "switchboard::invocations",
+            user_id = %target.user,
+            connector_id = %target.connector.id,
+            tool,
+            outcome = label,
+            duration_ms = record.duration_ms,
+            via = "proxy",
+            "tool call"
+        );
+    }
+
+    fn introduce(&self, up: &Upstream, requested: ProtocolVersion) -> InitializeResult {
+        let info = up.info();
+        let mut result = InitializeResult::new(carried(info.as_deref().map(|i| i.capabilities.clone())))
+            .with_protocol_version(requested)
+            .with_server_info(
+                info.as_deref()
+                    .and_then(|i| i.server_info.clone())
+                    .unwrap_or_else(|| Implementation::new("switchboard-proxy", env!("CARGO_PKG_VERSION"))),
+            );
+        result.instructions = info.and_then(|i| i.instructions.clone());
+        result
+    }
+}
+
+/// The server's capabilities the proxy carries (not tasks or extensions,
+/// which it does not relay).
+fn carried(offered: Option<ServerCapabilities>) -> ServerCapabilities {
+    let offered = offered.unwrap_or_default();
+    let mut carried = ServerCapabilities::default();
+    carried.tools = offered.tools.or_else(|| Some(Default::default()));
+    carried.resources = offered.resources;
+    carried.prompts = offered.prompts;
+    carried.logging = offered.logging;
+    carried.completions = offered.completions;
+    carried
+}
+
+/// A 2026-07-28 client answers the server's questions itself, if it declared them.
+#[allow(deprecated)]
+fn undeclared(asked: &InputRequiredResult, context: &RequestContext<RoleServer>) -> Result<(), ErrorData> {
+    let declared = context.client_capabilities().unwrap_or_default();
+    for question in asked.input_requests.iter().flat_map(|r| r.values()) {
+        let (ok, what) = match question {
+            InputRequest::Elicitation(_) => (declared.elicitation.is_some(), "elicitation"),
+            InputRequest::CreateMessage(_) => (declared.sampling.is_some(), "sampling"),
+            InputRequest::ListRoots(_) => (declared.roots.is_some(), "roots"),
+            _ => (false, "an unknown kind of input"),
+        };
+        if !ok {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("the server asked for {what}, which the client connected through Switchboard did not declare"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Asks the client each question of an `input_required` answer.
+async fn ask_client(
+    up: &Upstream,
+    asked: InputRequiredResult,
+    cancelled: CancellationToken,
+) -> Result<(InputResponses, Option<String>), ErrorData> {
+    use switchboard_core::mcp::Downstream as _;
+    let mut responses = InputResponses::new();
+    for (key, question) in asked.input_requests.unwrap_or_default() {
+        let request = match question {
+            InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),
+            #[allow(deprecated)]
+            InputRequest::CreateMessage(r) => ServerRequest::CreateMessageRequest(r),
+            #[allow(deprecated)]
+            InputRequest::ListRoots(r) => ServerRequest::ListRootsRequest(r),
+            _ => {
+                return Err(ErrorData::internal_error(
+                    "the server asked an unknown kind of question",
+                    None,
+                ));
+            }
+        };
+        let answer = up.relay.ask(request, None, cancelled.clone()).await?;
+        responses.insert(key, serde_json::to_value(answer).unwrap_or(Value::Null));
+    }
+    Ok((responses, asked.request_state))
+}
+
+/// The connector's approved tools that are switched on.
+fn served<'a>(connector: &'a ConnectorRecord, switched_off: &'a [String]) -> impl Iterator<Item = &'a ToolInfo> {
+    connector
+        .tools
+        .0
+        .iter()
+        .filter(move |t| !switched_off.contains(&t.name))
+}
+
+/// An approved definition as MCP's `Tool`.
+fn as_tool(tool: &ToolInfo) -> Option<Tool> {
+    let mut value = json!({"name": tool.name, "inputSchema": tool.input_schema});
+    for (key, field) in [
+        ("title", tool.title.as_ref().map(|t| json!(t))),
+        ("description", tool.description.as_ref().map(|d| json!(d))),
+        ("outputSchema", tool.output_schema.clone()),
+        ("annotations", tool.annotations.clone()),
+    ] {
+        if let Some(field) = field {
+            value[key] = field;
+        }
+    }
+    serde_json::from_value(value).ok()
+}
+
+fn tool_error(text: String) -> ServerResult {
+    ServerResult::CallToolResult(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]))
+}
+
+fn upstream_error(e: rmcp::ServiceError) -> ErrorData {
+    match e {
+        rmcp::ServiceError::McpError(e) => e,
+        rmcp::ServiceError::Timeout { timeout } => ErrorData::internal_error(
+            format!("TIMEOUT: the server did not answer within {} s", timeout.as_secs_f64()),
+            None,
+        ),
+        other => ErrorData::internal_error(format!("CONNECTION_FAILED: {other}"), None),
+    }
+}
+
+/// The authenticated user and connector of the request (set by the router).
+fn target_of(extensions: &Extensions) -> Result<ProxyTarget, ErrorData> {
+    extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ProxyTarget>())
+        .cloned()
+        .ok_or_else(|| ErrorData::internal_error("unauthenticated request", None))
+}
+
+/// Whether `version` is the stateless revision (or newer).
+fn is_modern(version: Option<&ProtocolVersion>) -> bool {
+    version.is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// A request with optional params, as rmcp's envelope wants it.
+fn optional<M: Default, P>(params: Option<P>) -> RequestOptionalParam<M, P> {
+    match params {
+        Some(p) => RequestOptionalParam::with_param(p),
+        None => RequestOptionalParam {
+            method: M::default(),
+            params: None,
+            extensions: Extensions::default(),
+        },
+    }
+}
+
+fn other_kind() -> ErrorData {
+    ErrorData::internal_error("the server answered with a result of another kind", None)
+}
+
+/// The result a relayed request must have; anything else is the server's fault.
+macro_rules! expect {
+    ($result:expr, $variant:ident) => {
+        match $result? {
+            ServerResult::$variant(r) => Ok(r),
+            _ => Err(other_kind()),
+        }
+    };
+}
+
+impl ConnectorProxy {
+    /// A request the proxy passes on as it is.
+    async fn relayed(
+        &self,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, ErrorData> {
+        let target = target_of(&context.extensions)?;
+        let up = self.upstream(&target, context).await?;
+        up.refresh(&self.state, &target.connector, false).await;
+        self.forward(up, request, context, self.state.settings.agent.invoke_timeout)
+            .await
+    }
+
+    async fn notify_upstream(&self, notification: ClientNotification) {
+        if let Some(up) = self.upstream.get() {
+            let _ = up.session.peer().send_notification(notification).await;
+        }
+    }
+}
+
+impl ServerHandler for ConnectorProxy {
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        let target = target_of(&context.extensions)?;
+        let up = self.upstream(&target, &context).await?;
+        Ok(self.introduce(up, request.protocol_version))
+    }
+
+    async fn discover(&self, context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let target = target_of(&context.extensions)?;
+        let up = self.upstream(&target, &context).await?;
+        let info = self.introduce(up, ProtocolVersion::V_2026_07_28);
+        Ok(DiscoverResult::from_server_info(eras::SUPPORTED.to_vec(), info))
+    }
+
+    async fn list_tools(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let target = target_of(&context.extensions)?;
+        Ok(ListToolsResult::with_all_items(
+            served(&target.connector, &target.switched_off)
+                .filter_map(as_tool)
+                .collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let target = target_of(&context.extensions)?;
+        let modern = is_modern(context.protocol_version().as_ref());
+        match self
+            .call(&target, CallToolRequest::new(request), &context, modern)
+            .await?
+        {
+            ServerResult::CallToolResult(r) => Ok(eras::completed(r).into()),
+            ServerResult::InputRequiredResult(r) => Ok(r.into()),
+            _ => Err(other_kind()),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let request = ClientRequest::ListPromptsRequest(optional(request));
+        expect!(self.relayed(request, &context).await, ListPromptsResult)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(request));
+        match self.relayed(request, &context).await? {
+            ServerResult::GetPromptResult(r) => Ok(r.into()),
+            ServerResult::InputRequiredResult(r) => Ok(r.into()),
+            _ => Err(other_kind()),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let request = ClientRequest::ListResourcesRequest(optional(request));
+        expect!(self.relayed(request, &context).await, ListResourcesResult)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let request = ClientRequest::ListResourceTemplatesRequest(optional(request));
+        expect!(self.relayed(request, &context).await, ListResourceTemplatesResult)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request));
+        match self.relayed(request, &context).await? {
+            ServerResult::ReadResourceResult(r) => Ok(r.into()),
+            ServerResult::InputRequiredResult(r) => Ok(r.into()),
+            _ => Err(other_kind()),
+        }
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(request));
+        self.relayed(request, &context).await.map(drop)
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(request));
+        self.relayed(request, &context).await.map(drop)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let request = ClientRequest::CompleteRequest(CompleteRequest::new(request));
+        expect!(self.relayed(request, &context).await, CompleteResult)
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let request = ClientRequest::SetLevelRequest(SetLevelRequest::new(request));
+        self.relayed(request, &context).await.map(drop)
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let session = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get(SESSION_HEADER))
+            .and_then(|v| v.to_str().ok());
+        if let Some(id) = session {
+            self.sessions.confirm(id);
+            let _ = self.forget.set(Forget(self.sessions.clone(), id.to_owned()));
+        }
+    }
+
+    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleServer>) {
+        self.notify_upstream(ClientNotification::ProgressNotification(ProgressNotification::new(
+            params,
+        )))
+        .await;
+    }
+
+    #[allow(deprecated)]
+    async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
+        self.notify_upstream(ClientNotification::RootsListChangedNotification(Default::default()))
+            .await;
+    }
+
+    fn get_info(&self) -> ServerConfig {
+        let offered = self
+            .upstream
+            .get()
+            .and_then(Upstream::info)
+            .map(|i| i.capabilities.clone());
+        ServerConfig::new(carried(offered))
+            .with_server_info(Implementation::new("switchboard-proxy", env!("CARGO_PKG_VERSION")))
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(&eras::SUPPORTED)
+    }
+}
