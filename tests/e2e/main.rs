@@ -41,6 +41,7 @@ mod oauth;
 mod openapi;
 mod operations;
 mod pins;
+mod proxy;
 mod queue;
 mod rotation;
 mod secrets;

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use rmcp::service::ServiceError;
 use rmcp::transport::streamable_http_client::StreamableHttpError;
 use serde_json::{Map, Value};
@@ -92,6 +92,25 @@ pub fn is_stateless(session: &Session) -> bool {
         .is_some_and(|i| !i.protocol_version.has_initialize())
 }
 
+/// What every request on a 2026-07-28 session carries in `_meta` (the
+/// protocol version, client info and capabilities). rmcp adds it only on
+/// sessions it discovered itself; a remembered server's session is opened
+/// without asking, so its requests get it here. Without it a dual-era server
+/// takes the request for an old sessionless one (and drops its progress and
+/// log notifications); a strict one refuses it.
+pub fn stateless_meta(session: &Session) -> Option<RequestMetaObject> {
+    let info = session.peer_info()?;
+    if info.protocol_version.has_initialize() {
+        return None;
+    }
+    let client = rmcp::Service::get_info(session.service());
+    Some(RequestMetaObject::with_client_context(
+        info.protocol_version.clone(),
+        client.client_info,
+        client.capabilities,
+    ))
+}
+
 /// `tools/call` with a time limit; the result is MCP's `CallToolResult` as JSON
 /// (`content`, `structuredContent`, `isError` passed through), at most
 /// `limits.max_result_bytes`.
@@ -102,7 +121,8 @@ pub async fn call_tool(
     timeout: Duration,
     limits: &McpLimits,
 ) -> Result<Value, CallFailure> {
-    let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+    let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+    params.meta = stateless_meta(session);
     let invalid = |message: String| CallFailure::new(FailureKind::Permanent, "INVALID_MCP_SERVER", message);
     match tokio::time::timeout(timeout, session.peer().call_tool(params)).await {
         Err(_) => Err(CallFailure::new(

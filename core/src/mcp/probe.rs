@@ -191,27 +191,26 @@ impl McpClient {
             .await
             .map_err(|_| steps.timeout("connect"))??;
         let remembered = self.eras.recall(&target.url);
-        if opening.session && !matches!(remembered, Some(Known::LegacySse)) {
-            // Wanted: `initialize`, whatever the server speaks without it.
-            return self
-                .handshake(&target, &steps, &mut "connect", Some(Known::Session), opening)
-                .await
-                .map(|opened| {
-                    let info = server_info(&opened.session, opened.era);
-                    (opened.session, info)
-                });
-        }
+        let wanted = match &remembered {
+            Some(Known::LegacySse) => remembered.clone(),
+            // `initialize`, whatever the server speaks without it.
+            _ if opening.session => Some(Known::Session),
+            // rmcp hands a session's notifications to its handler only when
+            // it discovered the server itself: a relayed one asks again.
+            Some(Known::Stateless(_)) if opening.side.is_relayed() => None,
+            _ => remembered.clone(),
+        };
         let opened = match self
-            .handshake(&target, &steps, &mut "connect", remembered.clone(), opening)
+            .handshake(&target, &steps, &mut "connect", wanted.clone(), opening)
             .await
         {
-            Err(failure) if remembered.is_some() => {
+            Err(failure) if remembered.is_some() && !opening.session => {
                 self.eras.forget(&target.url);
                 return Err(failure);
             }
             other => other?,
         };
-        if remembered.is_none()
+        if wanted.is_none()
             && let Some(known) = known(&opened.session, opened.era)
         {
             self.eras.remember(&target.url, known);

@@ -76,6 +76,11 @@ impl ClientSide {
         }
     }
 
+    /// Whether the server's requests and notifications go to a client.
+    pub fn is_relayed(&self) -> bool {
+        self.relay.is_some()
+    }
+
     /// Whether the server said its tools changed since this was last asked.
     pub fn take_tools_changed(&self) -> bool {
         self.tools_changed.swap(false, Ordering::AcqRel)

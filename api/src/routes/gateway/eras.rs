@@ -11,7 +11,7 @@
 //! run stored it, from an upstream of any era) keeps `None`, and rmcp sends
 //! it as is. [`completed`] sets it; rmcp strips it again for older peers.
 
-use rmcp::model::{CallToolResult, ProtocolVersion, ResultType};
+use rmcp::model::{CallToolResult, ProtocolVersion, ResultType, ServerResult};
 
 /// What `server/discover` and `initialize` offer: the revisions tested end to end.
 pub const SUPPORTED: [ProtocolVersion; 4] = [
@@ -25,6 +25,22 @@ pub const SUPPORTED: [ProtocolVersion; 4] = [
 pub fn completed(mut result: CallToolResult) -> CallToolResult {
     result.result_type.get_or_insert(ResultType::COMPLETE);
     result
+}
+
+/// Any relayed result as every era needs it (see the module doc).
+pub fn complete(result: &mut ServerResult) {
+    let slot = match result {
+        ServerResult::CallToolResult(r) => &mut r.result_type,
+        ServerResult::ReadResourceResult(r) => &mut r.result_type,
+        ServerResult::GetPromptResult(r) => &mut r.result_type,
+        ServerResult::CompleteResult(r) => &mut r.result_type,
+        ServerResult::ListToolsResult(r) => &mut r.result_type,
+        ServerResult::ListPromptsResult(r) => &mut r.result_type,
+        ServerResult::ListResourcesResult(r) => &mut r.result_type,
+        ServerResult::ListResourceTemplatesResult(r) => &mut r.result_type,
+        _ => return,
+    };
+    slot.get_or_insert(ResultType::COMPLETE);
 }
 
 #[cfg(test)]

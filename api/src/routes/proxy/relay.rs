@@ -16,7 +16,7 @@ use rmcp::RoleServer;
 #[allow(deprecated)]
 use rmcp::model::{
     CancelledNotification, CancelledNotificationParam, ClientCapabilities, ClientResult, ErrorCode, ErrorData,
-    GetExtensions as _, ProgressToken, RequestId, ServerNotification, ServerRequest,
+    GetExtensions as _, ProgressNotification, ProgressToken, RequestId, ServerNotification, ServerRequest,
 };
 use rmcp::service::{OriginatingRequestId, Peer, PeerRequestOptions};
 use switchboard_core::mcp::Downstream;
@@ -33,13 +33,27 @@ struct Theirs {
     progress: Option<ProgressToken>,
 }
 
+/// The forwarded requests, by the upstream's names for them.
+#[derive(Default)]
+struct Routes {
+    /// By the upstream's request id.
+    requests: HashMap<RequestId, Theirs>,
+    /// The upstream's progress token → its request id.
+    tokens: HashMap<ProgressToken, RequestId>,
+    /// Progress that arrived before its request was recorded (a server can
+    /// answer before the proxy learns the ids rmcp gave the request).
+    early: HashMap<ProgressToken, Vec<ProgressNotification>>,
+}
+
+/// Early progress kept for at most this many unknown tokens.
+const EARLY_TOKENS: usize = 64;
+
 pub struct ToClient {
     peer: Peer<RoleServer>,
     capabilities: ClientCapabilities,
-    /// By the upstream's request id.
-    requests: Mutex<HashMap<RequestId, Theirs>>,
-    /// The upstream's progress token → the upstream request id.
-    progress: Mutex<HashMap<ProgressToken, RequestId>>,
+    routes: Mutex<Routes>,
+    /// Held while progress is sent, so that it reaches the client in order.
+    order: tokio::sync::Mutex<()>,
 }
 
 impl ToClient {
@@ -47,33 +61,82 @@ impl ToClient {
         Self {
             peer,
             capabilities,
-            requests: Mutex::default(),
-            progress: Mutex::default(),
+            routes: Mutex::default(),
+            order: tokio::sync::Mutex::new(()),
         }
     }
 
     /// A request is forwarded: the upstream knows it as `upstream` (with
-    /// progress token `token`), the client as `request`.
-    pub fn forwarded(
+    /// progress token `token`), the client as `request` (following its
+    /// progress as `progress`). Progress that came first is sent now.
+    pub async fn forwarded(
         &self,
         upstream: RequestId,
         token: ProgressToken,
         request: RequestId,
         progress: Option<ProgressToken>,
     ) {
-        lock(&self.progress).insert(token, upstream.clone());
-        lock(&self.requests).insert(upstream, Theirs { request, progress });
+        let _order = self.order.lock().await;
+        let early = {
+            let mut routes = lock(&self.routes);
+            routes.tokens.insert(token.clone(), upstream.clone());
+            routes.requests.insert(
+                upstream,
+                Theirs {
+                    request,
+                    progress: progress.clone(),
+                },
+            );
+            routes.early.remove(&token).unwrap_or_default()
+        };
+        if let Some(theirs) = progress {
+            for mut notification in early {
+                notification.params.progress_token = theirs.clone();
+                self.send(ServerNotification::ProgressNotification(notification)).await;
+            }
+        }
     }
 
-    /// The forwarded request ended.
-    pub fn ended(&self, upstream: &RequestId, token: &ProgressToken) {
-        lock(&self.progress).remove(token);
-        lock(&self.requests).remove(upstream);
+    /// The forwarded request ended. rmcp hands each notification to the
+    /// relay on a task of its own, and the response can overtake the last:
+    /// the tasks already spawned get a turn, and progress being sent is let
+    /// finish, before the answer goes to the client.
+    pub async fn ended(&self, upstream: &RequestId, token: &ProgressToken) {
+        tokio::task::yield_now().await;
+        let _order = self.order.lock().await;
+        let mut routes = lock(&self.routes);
+        routes.tokens.remove(token);
+        routes.requests.remove(upstream);
+        routes.early.remove(token);
     }
 
-    fn theirs_by_token(&self, token: &ProgressToken) -> Option<Theirs> {
-        let upstream = lock(&self.progress).get(token).cloned()?;
-        lock(&self.requests).get(&upstream).cloned()
+    /// Progress under the client's token, or kept until its request is recorded.
+    async fn progress(&self, mut notification: ProgressNotification) {
+        let _order = self.order.lock().await;
+        let theirs = {
+            let mut routes = lock(&self.routes);
+            let token = &notification.params.progress_token;
+            match routes.tokens.get(token).and_then(|id| routes.requests.get(id)) {
+                Some(theirs) => theirs.progress.clone(),
+                None => {
+                    if routes.early.len() < EARLY_TOKENS || routes.early.contains_key(token) {
+                        routes.early.entry(token.clone()).or_default().push(notification);
+                    }
+                    return;
+                }
+            }
+        };
+        // Only progress of a request the client asked to follow.
+        if let Some(token) = theirs {
+            notification.params.progress_token = token;
+            self.send(ServerNotification::ProgressNotification(notification)).await;
+        }
+    }
+
+    async fn send(&self, notification: ServerNotification) {
+        if let Err(e) = self.peer.send_notification(notification).await {
+            tracing::debug!(error = %e, "a notification could not be relayed to the client");
+        }
     }
 }
 
@@ -108,22 +171,9 @@ impl Downstream for ToClient {
     }
 
     async fn notify(&self, notification: ServerNotification) {
-        let notification = match notification {
-            ServerNotification::ProgressNotification(mut progress) => {
-                // Only progress of a request the client asked to follow.
-                let Some(token) = self
-                    .theirs_by_token(&progress.params.progress_token)
-                    .and_then(|t| t.progress)
-                else {
-                    return;
-                };
-                progress.params.progress_token = token;
-                ServerNotification::ProgressNotification(progress)
-            }
-            other => other,
-        };
-        if let Err(e) = self.peer.send_notification(notification).await {
-            tracing::debug!(error = %e, "a notification could not be relayed to the client");
+        match notification {
+            ServerNotification::ProgressNotification(progress) => self.progress(progress).await,
+            other => self.send(other).await,
         }
     }
 
@@ -134,7 +184,7 @@ impl Downstream for ToClient {
         cancelled: CancellationToken,
     ) -> Result<ClientResult, ErrorData> {
         declared(&self.capabilities, &request)?;
-        if let Some(theirs) = during.and_then(|id| lock(&self.requests).get(&id).cloned()) {
+        if let Some(theirs) = during.and_then(|id| lock(&self.routes).requests.get(&id).cloned()) {
             request.extensions_mut().insert(OriginatingRequestId(theirs.request));
         }
         let mut options = PeerRequestOptions::no_options();

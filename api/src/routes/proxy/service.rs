@@ -91,19 +91,24 @@ impl ConnectorProxy {
     ) -> Result<ServerResult, ErrorData> {
         let mut options = PeerRequestOptions::no_options();
         options.timeout = Some(timeout);
-        let handle = up
-            .session
-            .peer()
-            .send_cancellable_request(request, options)
+        options.meta = switchboard_core::mcp::call::stateless_meta(&up.session);
+        // Sent from a task of its own: rmcp marks a request sent within a
+        // handler as belonging to the request being handled (SEP-2260), and
+        // the upstream's client then misroutes what its response stream carries.
+        let peer = up.session.peer().clone();
+        let handle = tokio::spawn(async move { peer.send_cancellable_request(request, options).await })
             .await
+            .map_err(|e| ErrorData::internal_error(format!("the request could not be sent: {e}"), None))?
             .map_err(upstream_error)?;
         let (id, token) = (handle.id.clone(), handle.progress_token.clone());
-        up.relay.forwarded(
-            id.clone(),
-            token.clone(),
-            context.id.clone(),
-            context.meta.get_progress_token(),
-        );
+        up.relay
+            .forwarded(
+                id.clone(),
+                token.clone(),
+                context.id.clone(),
+                context.meta.get_progress_token(),
+            )
+            .await;
         let outcome = tokio::select! {
             answer = handle.await_response() => answer.map_err(upstream_error),
             () = context.ct.cancelled() => {
@@ -115,7 +120,11 @@ impl ConnectorProxy {
                 Err(ErrorData::new(ErrorCode::INTERNAL_ERROR, "cancelled", None))
             }
         };
-        up.relay.ended(&id, &token);
+        up.relay.ended(&id, &token).await;
+        let mut outcome = outcome;
+        if let Ok(result) = &mut outcome {
+            eras::complete(result);
+        }
         outcome
     }
 
@@ -140,7 +149,7 @@ impl ConnectorProxy {
         }
         let started = Instant::now();
         let up = self.upstream(target, context).await?;
-        up.refresh(&self.state, &target.connector, false).await;
+        up.refresh(&self.state, &target.connector).await;
         let timeout = self.state.settings.agent.invoke_timeout;
         let mut rounds = 0;
         let outcome = loop {
@@ -161,49 +170,11 @@ impl ConnectorProxy {
                 other => break other,
             }
         };
-        self.log(target, &name, &outcome, started.elapsed()).await;
+        // Written off the call's path: the client has its answer first.
+        let label = outcome_label(&outcome);
+        let (state, target, took) = (self.state.clone(), target.clone(), started.elapsed());
+        tokio::spawn(async move { log(&state, &target, &name, label, took).await });
         outcome
-    }
-
-    /// The invocation log row and metrics of a proxied call (no run: its id is the call's own).
-    async fn log(&self, target: &ProxyTarget, tool: &str, outcome: &Result<ServerResult, ErrorData>, took: Duration) {
-        let (label, code) = match outcome {
-            Ok(ServerResult::CallToolResult(r)) if r.is_error == Some(true) => ("tool_error", None),
-            Ok(_) => ("ok", None),
-            Err(e) => ("failed", Some(format!("JSONRPC_{}", e.code.0))),
-        };
-        let now = chrono::Utc::now();
-        let record = InvocationRecord {
-            id: uuid::Uuid::now_v7(),
-            owner: target.user.as_str().to_owned(),
-            run_id: uuid::Uuid::now_v7(),
-            source_kind: "connector".into(),
-            connector_id: Some(target.connector.id),
-            system_tool: None,
-            tool_name: tool.to_owned(),
-            catalog_name: tool.to_owned(),
-            outcome: label.to_owned(),
-            error_code: code,
-            attempts: 1,
-            duration_ms: took.as_secs_f64() * 1000.0,
-            created_at: now,
-            updated_at: now,
-        };
-        if let Err(e) = self.state.services.store.record_invocation(&record).await {
-            tracing::warn!(error = %e, "failed to record a proxied call");
-        }
-        metrics::counter!("switchboard_invocations_total", "source" => "proxy", "outcome" => label).increment(1);
-        metrics::histogram!("switchboard_invocation_seconds", "source" => "proxy").record(took.as_secs_f64());
-        tracing::info!(
-            target: "switchboard::invocations",
-            user_id = %target.user,
-            connector_id = %target.connector.id,
-            tool,
-            outcome = label,
-            duration_ms = record.duration_ms,
-            via = "proxy",
-            "tool call"
-        );
     }
 
     fn introduce(&self, up: &Upstream, requested: ProtocolVersion) -> InitializeResult {
@@ -218,6 +189,58 @@ impl ConnectorProxy {
         result.instructions = info.and_then(|i| i.instructions.clone());
         result
     }
+}
+
+/// `ok`, `tool_error` or `failed` (with the JSON-RPC error code), as the invocation log says it.
+fn outcome_label(outcome: &Result<ServerResult, ErrorData>) -> (&'static str, Option<String>) {
+    match outcome {
+        Ok(ServerResult::CallToolResult(r)) if r.is_error == Some(true) => ("tool_error", None),
+        Ok(_) => ("ok", None),
+        Err(e) => ("failed", Some(format!("JSONRPC_{}", e.code.0))),
+    }
+}
+
+/// The invocation log row, metrics and event of a proxied call (no run: its
+/// `run_id` is the call's own id); never the arguments.
+async fn log(
+    state: &AppState,
+    target: &ProxyTarget,
+    tool: &str,
+    (label, code): (&'static str, Option<String>),
+    took: Duration,
+) {
+    let now = chrono::Utc::now();
+    let record = InvocationRecord {
+        id: uuid::Uuid::now_v7(),
+        owner: target.user.as_str().to_owned(),
+        run_id: uuid::Uuid::now_v7(),
+        source_kind: "connector".into(),
+        connector_id: Some(target.connector.id),
+        system_tool: None,
+        tool_name: tool.to_owned(),
+        catalog_name: tool.to_owned(),
+        outcome: label.to_owned(),
+        error_code: code,
+        attempts: 1,
+        duration_ms: took.as_secs_f64() * 1000.0,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = state.services.store.record_invocation(&record).await {
+        tracing::warn!(error = %e, "failed to record a proxied call");
+    }
+    metrics::counter!("switchboard_invocations_total", "source" => "proxy", "outcome" => label).increment(1);
+    metrics::histogram!("switchboard_invocation_seconds", "source" => "proxy").record(took.as_secs_f64());
+    tracing::info!(
+        target: "switchboard::invocations",
+        user_id = %target.user,
+        connector_id = %target.connector.id,
+        tool,
+        outcome = label,
+        duration_ms = record.duration_ms,
+        via = "proxy",
+        "tool call"
+    );
 }
 
 /// The server's capabilities the proxy carries (not tasks or extensions,
@@ -372,7 +395,7 @@ impl ConnectorProxy {
     ) -> Result<ServerResult, ErrorData> {
         let target = target_of(&context.extensions)?;
         let up = self.upstream(&target, context).await?;
-        up.refresh(&self.state, &target.connector, false).await;
+        up.refresh(&self.state, &target.connector).await;
         self.forward(up, request, context, self.state.settings.agent.invoke_timeout)
             .await
     }
@@ -427,7 +450,7 @@ impl ServerHandler for ConnectorProxy {
             .call(&target, CallToolRequest::new(request), &context, modern)
             .await?
         {
-            ServerResult::CallToolResult(r) => Ok(eras::completed(r).into()),
+            ServerResult::CallToolResult(r) => Ok(r.into()),
             ServerResult::InputRequiredResult(r) => Ok(r.into()),
             _ => Err(other_kind()),
         }

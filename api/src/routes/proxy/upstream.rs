@@ -3,8 +3,7 @@
 //! them, its answers to the server's questions relayed to the client, and an
 //! OAuth access token that is refreshed while the session stays open.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use rmcp::ErrorData;
 use rmcp::model::ServerPeerInfo;
@@ -16,14 +15,10 @@ use switchboard_core::store::ConnectorRecord;
 use super::relay::ToClient;
 use crate::state::AppState;
 
-/// How often an open session asks whether its OAuth token is due for refresh.
-const TOKEN_CHECK: Duration = Duration::from_secs(30);
-
 pub struct Upstream {
     pub session: Session,
     pub relay: Arc<ToClient>,
     token: Option<LiveToken>,
-    checked: Mutex<Instant>,
 }
 
 impl Upstream {
@@ -54,12 +49,7 @@ impl Upstream {
             .open(&url, &credentials, &headers, budget, &opening)
             .await
             .map_err(unreachable)?;
-        Ok(Self {
-            session,
-            relay,
-            token,
-            checked: Mutex::new(Instant::now()),
-        })
+        Ok(Self { session, relay, token })
     }
 
     /// What the server said of itself.
@@ -67,18 +57,11 @@ impl Upstream {
         self.session.peer_info()
     }
 
-    /// Before a request: an OAuth token that is due is refreshed (at most
-    /// every [`TOKEN_CHECK`], or now with `force` after the server refused
-    /// it), and the open session sends the new one from its next request on.
-    pub async fn refresh(&self, state: &AppState, connector: &ConnectorRecord, force: bool) {
+    /// Before each request: an OAuth token that is due is refreshed (one
+    /// read of the grant when it is not), and the open session sends the new
+    /// one from this request on.
+    pub async fn refresh(&self, state: &AppState, connector: &ConnectorRecord) {
         let Some(live) = &self.token else { return };
-        {
-            let mut checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
-            if !force && checked.elapsed() < TOKEN_CHECK {
-                return;
-            }
-            *checked = Instant::now();
-        }
         match credentials(state, connector).await {
             Ok(Credentials::Oauth(o)) => {
                 if let Some(fresh) = o.access_token.filter(|t| !live.is(t)) {
