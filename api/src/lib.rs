@@ -6,13 +6,14 @@
 //! - [`cli`]: command-line parsing; [`commands`]: `token`, `keys`, `mcp`.
 //! - [`startup`]: settings → secrets, database, shared state.
 //! - [`server`]: [`serve`] runs the app on a bound listener until a shutdown future resolves.
-//! - [`routes`]: one module per resource, assembled by [`app`].
+//! - [`routes`]: one module per resource, assembled by [`app`]; among them the
+//!   MCP gateway `/mcp` and the per-connector proxy `/mcp/connectors/{id}`.
 //! - [`auth`]: bearer-token verification (HS256, JWKS) and minting.
 //! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
 //! - [`hosts`]: the `Host` names the browser-facing API answers to.
 //! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
-//! - [`slots`]: per-user caps on open event streams and gateway sessions.
+//! - [`slots`]: per-user caps on open event streams and MCP sessions.
 //! - [`state`]: [`AppState`], shared by the handlers.
 //! - [`ui`]: the web UI (embedded HTML, CSS and JS) and dev sign-in.
 #![forbid(unsafe_code)]

@@ -203,11 +203,11 @@ async fn the_proxy_answers_only_its_user_and_only_on_their_connector() {
         .await
         .unwrap();
     assert_eq!(opened.status(), 200);
-    let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let session_id = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
     for (id, user) in [(&second, "alice"), (&first, "bob")] {
         let reused = post(id, Some(app.token(user)))
-            .header("mcp-session-id", &session)
+            .header("mcp-session-id", &session_id)
             .header("mcp-protocol-version", "2025-11-25")
             .json(&list)
             .send()
@@ -220,7 +220,28 @@ async fn the_proxy_answers_only_its_user_and_only_on_their_connector() {
         );
     }
 
-    // A switched-off connector is not served.
+    // An edit ends what the open sessions may do: they were opened with the old settings.
+    let client = session(&app.url(&format!("/mcp/connectors/{first}")), &app.token("alice")).await;
+    let before = client
+        .peer()
+        .call_tool(CallToolRequestParams::new("test_simple_text"))
+        .await;
+    assert!(before.is_ok(), "{before:?}");
+    let edited = alice
+        .put(
+            &format!("/api/connectors/{first}"),
+            json!({"name": "Renamed", "server_url": server.url, "auth_type": "none"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let after = client
+        .peer()
+        .call_tool(CallToolRequestParams::new("test_simple_text"))
+        .await;
+    let error = after.expect_err("refused after the edit").to_string();
+    assert!(error.contains("open a new session"), "{error}");
+
+    // A switched-off connector is not served, but its sessions can still be closed.
     let off = alice
         .post(&format!("/api/connectors/{first}/toggle"), json!({"enabled": false}))
         .await;
@@ -231,6 +252,15 @@ async fn the_proxy_answers_only_its_user_and_only_on_their_connector() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 409);
+    let closed = app
+        .http
+        .delete(app.url(&format!("/mcp/connectors/{first}")))
+        .bearer_auth(app.token("alice"))
+        .header("mcp-session-id", &session_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! HTTP routes. Each module exposes `router()`; [`app`] assembles them with the
-//! cross-cutting layers (metrics, tracing, body limits, JSON 404/405).
+//! cross-cutting layers (metrics, tracing, body limits, JSON 404/405). `gateway`
+//! is `/mcp` (the user's tools, merged); `proxy` is `/mcp/connectors/{id}`
+//! (one connector as its server made it).
 
 mod agent;
 mod audit;

@@ -139,7 +139,9 @@ pub async fn call_tool(
     }
 }
 
-fn classify(error: &ServiceError) -> CallFailure {
+/// What a failed request's error means, in words fit for a user (the
+/// server's own text only as a short excerpt).
+pub fn classify(error: &ServiceError) -> CallFailure {
     use StreamableHttpError as E;
     let transient = |message: String| CallFailure::new(FailureKind::Transient, "UPSTREAM_ERROR", message);
     match error {

@@ -2,7 +2,8 @@
 //! recorded with its user when `initialize` answers with it; a request of
 //! any other user carrying that id is handed to rmcp with an id nobody has,
 //! so it is answered exactly like an unknown session. Each session holds one
-//! of its user's slots (`SWITCHBOARD_USER_GATEWAY_SESSIONS`): a user at the
+//! of its user's slots (`SWITCHBOARD_USER_GATEWAY_SESSIONS`); an id that was
+//! never recorded for this user (or was forgotten) is nobody's. A user at the
 //! cap cannot open another (429). A session is forgotten when it is deleted,
 //! when rmcp no longer knows it, or when its transport closes. The
 //! per-connector proxy binds its sessions to the user *and* the connector
@@ -104,7 +105,8 @@ impl GatewaySessions {
             .map(str::to_owned);
         let mut slot = None;
         match &session {
-            Some(id) if self.owner(id).is_some_and(|o| o != owner) => {
+            // Another's session, or one never recorded (or forgotten): nobody's.
+            Some(id) if self.owner(id).as_deref() != Some(owner.as_str()) => {
                 let nobodys = uuid::Uuid::new_v4().simple().to_string();
                 if let Ok(value) = HeaderValue::from_str(&nobodys) {
                     request.headers_mut().insert(SESSION_HEADER, value);

@@ -13,8 +13,10 @@
 //! It is served by the API process itself, not through the job queue: a
 //! call is not a run (no retries, no `OUTCOME_UNKNOWN`, nothing to poll).
 //! One upstream session per client session, opened with it and closed with
-//! it (rmcp closes idle sessions); a 2026-07-28 client's requests each open
-//! their own (nothing at all for a 2026-07-28 server, whose era is remembered).
+//! it, after its client was idle for [`upstream::IDLE`], or refused once the
+//! connector is edited; a 2026-07-28 client's requests each open their own
+//! (a discovery and the request), counted against the user's call limit and
+//! holding one of their session slots while they run.
 
 mod relay;
 mod service;
@@ -24,7 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
@@ -73,7 +75,8 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// The user's bearer token (401 otherwise), the connector as theirs (404
-/// otherwise) and switched on (409 otherwise), and the session bound to both.
+/// otherwise) and switched on (409 otherwise, except to close a session),
+/// and the session bound to both.
 async fn authenticate(
     State(state): State<AppState>,
     sessions: GatewaySessions,
@@ -99,7 +102,8 @@ async fn authenticate(
         Ok(c) => c,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if !connector.enabled {
+    // A client can always close its session, even on a switched-off connector.
+    if !connector.enabled && parts.method != Method::DELETE {
         return ApiError::new(
             StatusCode::CONFLICT,
             "CONNECTOR_DISABLED",

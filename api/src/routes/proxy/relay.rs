@@ -6,10 +6,19 @@
 //! relay translates: a progress notification reaches the client under the
 //! client's token (and on that request's stream); an elicitation asked while
 //! a call runs rides that call's stream.
+//!
+//! What a hostile server can make it hold is bounded: [`QUESTIONS`] questions
+//! at once per session, [`BACKLOG`] notifications waiting for a slow client
+//! (more are dropped), and early progress for at most [`EARLY_TOKENS`] tokens
+//! of [`EARLY_EACH`] notifications (progress for a request that ended is
+//! dropped). A client without a session (2026-07-28) cannot be asked
+//! mid-call: a server that tries is refused at once.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use async_trait::async_trait;
 use rmcp::RoleServer;
@@ -24,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How long the client has to answer the server's question (a person may be
 /// filling in a form).
-const ASK_TIMEOUT: Duration = Duration::from_secs(600);
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One forwarded request: what the client called it.
 #[derive(Debug, Clone)]
@@ -43,26 +52,53 @@ struct Routes {
     /// Progress that arrived before its request was recorded (a server can
     /// answer before the proxy learns the ids rmcp gave the request).
     early: HashMap<ProgressToken, Vec<ProgressNotification>>,
+    ended: std::collections::VecDeque<ProgressToken>,
 }
 
-/// Early progress kept for at most this many unknown tokens.
-const EARLY_TOKENS: usize = 64;
+/// Early progress kept for at most this many unknown tokens…
+pub const EARLY_TOKENS: usize = 64;
+/// …of at most this many notifications each.
+pub const EARLY_EACH: usize = 16;
+/// Requests that ended, remembered so their late progress is dropped.
+const ENDED: usize = 64;
+/// Server questions to the client in flight at once, per session.
+pub const QUESTIONS: usize = 4;
+/// Notifications waiting to reach a slow client.
+pub const BACKLOG: usize = 256;
+/// How long one notification may wait for the client.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct ToClient {
     peer: Peer<RoleServer>,
     capabilities: ClientCapabilities,
+    /// The client has no session (2026-07-28): it cannot be asked mid-call.
+    stateless: bool,
     routes: Mutex<Routes>,
     /// Held while progress is sent, so that it reaches the client in order.
     order: tokio::sync::Mutex<()>,
+    questions: Semaphore,
+    backlog: Semaphore,
 }
 
 impl ToClient {
-    pub fn new(peer: Peer<RoleServer>, capabilities: ClientCapabilities) -> Self {
+    /// Whether the server may ask this client something in the middle of a call.
+    #[allow(deprecated)]
+    pub fn can_be_asked(&self) -> bool {
+        !self.stateless
+            && (self.capabilities.elicitation.is_some()
+                || self.capabilities.sampling.is_some()
+                || self.capabilities.roots.is_some())
+    }
+
+    pub fn new(peer: Peer<RoleServer>, capabilities: ClientCapabilities, stateless: bool) -> Self {
         Self {
             peer,
             capabilities,
+            stateless,
             routes: Mutex::default(),
             order: tokio::sync::Mutex::new(()),
+            questions: Semaphore::new(QUESTIONS),
+            backlog: Semaphore::new(BACKLOG),
         }
     }
 
@@ -108,6 +144,10 @@ impl ToClient {
         routes.tokens.remove(token);
         routes.requests.remove(upstream);
         routes.early.remove(token);
+        if routes.ended.len() == ENDED {
+            routes.ended.pop_front();
+        }
+        routes.ended.push_back(token.clone());
     }
 
     /// Progress under the client's token, or kept until its request is recorded.
@@ -118,9 +158,12 @@ impl ToClient {
             let token = &notification.params.progress_token;
             match routes.tokens.get(token).and_then(|id| routes.requests.get(id)) {
                 Some(theirs) => theirs.progress.clone(),
+                None if routes.ended.contains(token) => return,
                 None => {
-                    if routes.early.len() < EARLY_TOKENS || routes.early.contains_key(token) {
-                        routes.early.entry(token.clone()).or_default().push(notification);
+                    let room = routes.early.len() < EARLY_TOKENS || routes.early.contains_key(token);
+                    let kept = routes.early.entry(token.clone()).or_default();
+                    if room && kept.len() < EARLY_EACH {
+                        kept.push(notification);
                     }
                     return;
                 }
@@ -133,9 +176,16 @@ impl ToClient {
         }
     }
 
+    /// Sends a notification unless [`BACKLOG`] are already waiting for the client.
     async fn send(&self, notification: ServerNotification) {
-        if let Err(e) = self.peer.send_notification(notification).await {
-            tracing::debug!(error = %e, "a notification could not be relayed to the client");
+        let Ok(_waiting) = self.backlog.try_acquire() else {
+            tracing::debug!("a slow client: a relayed notification was dropped");
+            return;
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, self.peer.send_notification(notification)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "a notification could not be relayed to the client"),
+            Err(_) => tracing::debug!("a slow client: a relayed notification timed out"),
         }
     }
 }
@@ -184,6 +234,19 @@ impl Downstream for ToClient {
         cancelled: CancellationToken,
     ) -> Result<ClientResult, ErrorData> {
         declared(&self.capabilities, &request)?;
+        if self.stateless {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                "the client speaks 2026-07-28 without a session, so it cannot be asked in the middle of a call; ask with an input_required result",
+                None,
+            ));
+        }
+        let Ok(_asking) = self.questions.try_acquire() else {
+            return Err(ErrorData::internal_error(
+                format!("the server asked more than {QUESTIONS} questions at once"),
+                None,
+            ));
+        };
         if let Some(theirs) = during.and_then(|id| lock(&self.routes).requests.get(&id).cloned()) {
             request.extensions_mut().insert(OriginatingRequestId(theirs.request));
         }

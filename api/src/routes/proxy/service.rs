@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use super::ProxyTarget;
-use super::relay::ToClient;
+use super::relay::{ASK_TIMEOUT, ToClient};
 use super::upstream::Upstream;
 use crate::routes::gateway::eras;
 use crate::routes::gateway::sessions::{GatewaySessions, SESSION_HEADER};
@@ -38,6 +38,8 @@ use crate::state::AppState;
 
 /// Rounds of questions a session-era client is asked for one call.
 const MAX_INPUT_ROUNDS: usize = 10;
+/// Questions in one round.
+const MAX_QUESTIONS: usize = 8;
 
 pub struct ConnectorProxy {
     state: AppState,
@@ -45,6 +47,8 @@ pub struct ConnectorProxy {
     upstream: OnceCell<Upstream>,
     /// Forgets the session's binding when rmcp drops the session.
     forget: std::sync::OnceLock<Forget>,
+    /// A 2026-07-28 request's hold on one of its user's session slots.
+    slot: std::sync::OnceLock<crate::slots::Slot>,
 }
 
 struct Forget(GatewaySessions, String);
@@ -62,23 +66,53 @@ impl ConnectorProxy {
             sessions,
             upstream: OnceCell::new(),
             forget: std::sync::OnceLock::new(),
+            slot: std::sync::OnceLock::new(),
         }
     }
 
-    /// The session's upstream, opened on first need with what this client declared.
+    /// The session's upstream, opened on first need with what this client
+    /// declared; `session`: the client is in a session (else each request
+    /// opens the server for itself, counts against the user's call limit and
+    /// holds one of their session slots while it runs).
     async fn upstream(
         &self,
         target: &ProxyTarget,
         context: &RequestContext<RoleServer>,
+        session: bool,
     ) -> Result<&Upstream, ErrorData> {
-        self.upstream
+        let up = self
+            .upstream
             .get_or_try_init(|| async {
+                if !session {
+                    self.hold_a_slot(target).await?;
+                }
                 let capabilities = context.client_capabilities().unwrap_or_default();
-                let relay = Arc::new(ToClient::new(context.peer.clone(), capabilities));
-                let session = !is_modern(context.protocol_version().as_ref());
+                let relay = Arc::new(ToClient::new(context.peer.clone(), capabilities, !session));
                 Upstream::open(&self.state, &target.connector, relay, session).await
             })
-            .await
+            .await?;
+        up.serving(&target.connector)
+    }
+
+    async fn hold_a_slot(&self, target: &ProxyTarget) -> Result<(), ErrorData> {
+        if let Err(retry) = self.state.invoke_limiter.check(&target.user).await {
+            return Err(ErrorData::invalid_request(
+                format!("RATE_LIMITED: too many requests; retry in {retry} s"),
+                None,
+            ));
+        }
+        let slot = self
+            .state
+            .gateway_sessions
+            .try_take(target.user.as_str())
+            .ok_or_else(|| {
+                ErrorData::invalid_request(
+                    "TOO_MANY_SESSIONS: you have too many MCP sessions and requests open",
+                    None,
+                )
+            })?;
+        let _ = self.slot.set(slot);
+        Ok(())
     }
 
     /// Sends `request` on, under `timeout`; a cancellation by the client is passed on.
@@ -99,7 +133,7 @@ impl ConnectorProxy {
         let handle = tokio::spawn(async move { peer.send_cancellable_request(request, options).await })
             .await
             .map_err(|e| ErrorData::internal_error(format!("the request could not be sent: {e}"), None))?
-            .map_err(upstream_error)?;
+            .map_err(|e| upstream_error(&e))?;
         let (id, token) = (handle.id.clone(), handle.progress_token.clone());
         up.relay
             .forwarded(
@@ -110,7 +144,7 @@ impl ConnectorProxy {
             )
             .await;
         let outcome = tokio::select! {
-            answer = handle.await_response() => answer.map_err(upstream_error),
+            answer = handle.await_response() => answer.map_err(|e| upstream_error(&e)),
             () = context.ct.cancelled() => {
                 let cancel = CancelledNotification::new(CancelledNotificationParam::new(
                     Some(id.clone()),
@@ -121,6 +155,7 @@ impl ConnectorProxy {
             }
         };
         up.relay.ended(&id, &token).await;
+        up.rediscover_if_changed(&self.state, &target_of(&context.extensions)?.connector);
         let mut outcome = outcome;
         if let Ok(result) = &mut outcome {
             eras::complete(result);
@@ -131,7 +166,7 @@ impl ConnectorProxy {
     async fn call(
         &self,
         target: &ProxyTarget,
-        mut call: CallToolRequest,
+        call: CallToolRequest,
         context: &RequestContext<RoleServer>,
         modern: bool,
     ) -> Result<ServerResult, ErrorData> {
@@ -142,39 +177,81 @@ impl ConnectorProxy {
                 None,
             ));
         }
-        if let Err(retry) = self.state.invoke_limiter.check(&target.user).await {
+        // A 2026-07-28 request was counted when it opened the server.
+        if !modern && let Err(retry) = self.state.invoke_limiter.check(&target.user).await {
             return Ok(tool_error(format!(
                 "RATE_LIMITED: too many tool calls; retry in {retry} s"
             )));
         }
         let started = Instant::now();
-        let up = self.upstream(target, context).await?;
+        let up = self.upstream(target, context, !modern).await?;
         up.refresh(&self.state, &target.connector).await;
-        let timeout = self.state.settings.agent.invoke_timeout;
-        let mut rounds = 0;
-        let outcome = loop {
-            let answer = self
-                .forward(up, ClientRequest::CallToolRequest(call.clone()), context, timeout)
-                .await;
-            match answer {
-                // A session-era client cannot take `input_required`: it is asked here.
-                Ok(ServerResult::InputRequiredResult(asked)) if !modern && rounds < MAX_INPUT_ROUNDS => {
-                    rounds += 1;
-                    let (responses, state) = ask_client(up, asked, context.ct.clone()).await?;
-                    call.params.input_responses = Some(responses);
-                    call.params.request_state = state;
-                }
-                Ok(ServerResult::InputRequiredResult(asked)) if modern => {
-                    break undeclared(&asked, context).map(|()| ServerResult::InputRequiredResult(asked));
-                }
-                other => break other,
-            }
-        };
+        // One deadline for the whole call, the client's answers included.
+        let budget = self.state.settings.call_budget() + ASK_TIMEOUT;
+        let outcome = tokio::time::timeout(budget, self.rounds(up, call, context, modern))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ErrorData::internal_error(
+                    format!("TIMEOUT: the call did not finish within {} s", budget.as_secs()),
+                    None,
+                ))
+            })
+            .and_then(|result| self.within_limits(result));
         // Written off the call's path: the client has its answer first.
         let label = outcome_label(&outcome);
         let (state, target, took) = (self.state.clone(), target.clone(), started.elapsed());
         tokio::spawn(async move { log(&state, &target, &name, label, took).await });
         outcome
+    }
+
+    /// The call, and for a session-era client the rounds of questions the
+    /// server asks (a 2026-07-28 client answers them itself).
+    async fn rounds(
+        &self,
+        up: &Upstream,
+        mut call: CallToolRequest,
+        context: &RequestContext<RoleServer>,
+        modern: bool,
+    ) -> Result<ServerResult, ErrorData> {
+        // A person may be answering the server's question while the call waits.
+        let mut timeout = self.state.settings.agent.invoke_timeout;
+        if up.relay.can_be_asked() {
+            timeout += ASK_TIMEOUT;
+        }
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let answer = self
+                .forward(up, ClientRequest::CallToolRequest(call.clone()), context, timeout)
+                .await?;
+            match answer {
+                ServerResult::InputRequiredResult(asked) if modern => {
+                    return undeclared(&asked, context).map(|()| ServerResult::InputRequiredResult(asked));
+                }
+                ServerResult::InputRequiredResult(asked) => {
+                    let (responses, state) = ask_client(up, asked, context.ct.clone()).await?;
+                    call.params.input_responses = Some(responses);
+                    call.params.request_state = state;
+                }
+                other => return Ok(other),
+            }
+        }
+        Err(ErrorData::internal_error(
+            format!("the server asked more than {MAX_INPUT_ROUNDS} rounds of questions"),
+            None,
+        ))
+    }
+
+    /// A tool result over the size limit is refused, as for queued calls.
+    fn within_limits(&self, result: ServerResult) -> Result<ServerResult, ErrorData> {
+        if let ServerResult::CallToolResult(r) = &result {
+            let value = serde_json::to_value(r).unwrap_or_default();
+            self.state
+                .services
+                .mcp
+                .limits()
+                .check_result(&value)
+                .map_err(|e| ErrorData::internal_error(format!("INVALID_MCP_SERVER: {e}"), None))?;
+        }
+        Ok(result)
     }
 
     fn introduce(&self, up: &Upstream, requested: ProtocolVersion) -> InitializeResult {
@@ -285,8 +362,18 @@ async fn ask_client(
     cancelled: CancellationToken,
 ) -> Result<(InputResponses, Option<String>), ErrorData> {
     use switchboard_core::mcp::Downstream as _;
+    let questions = asked.input_requests.unwrap_or_default();
+    if questions.len() > MAX_QUESTIONS {
+        return Err(ErrorData::internal_error(
+            format!(
+                "the server asked {} questions at once (at most {MAX_QUESTIONS})",
+                questions.len()
+            ),
+            None,
+        ));
+    }
     let mut responses = InputResponses::new();
-    for (key, question) in asked.input_requests.unwrap_or_default() {
+    for (key, question) in questions {
         let request = match question {
             InputRequest::Elicitation(r) => ServerRequest::ElicitRequest(r),
             #[allow(deprecated)]
@@ -335,14 +422,15 @@ fn tool_error(text: String) -> ServerResult {
     ServerResult::CallToolResult(CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)]))
 }
 
-fn upstream_error(e: rmcp::ServiceError) -> ErrorData {
+/// The server's own JSON-RPC error as it sent it; anything else in words
+/// (never the transport's raw error, which can quote addresses and bodies).
+fn upstream_error(e: &rmcp::ServiceError) -> ErrorData {
     match e {
-        rmcp::ServiceError::McpError(e) => e,
-        rmcp::ServiceError::Timeout { timeout } => ErrorData::internal_error(
-            format!("TIMEOUT: the server did not answer within {} s", timeout.as_secs_f64()),
-            None,
-        ),
-        other => ErrorData::internal_error(format!("CONNECTION_FAILED: {other}"), None),
+        rmcp::ServiceError::McpError(e) => e.clone(),
+        other => {
+            let failure = switchboard_core::mcp::call::classify(other);
+            ErrorData::internal_error(format!("{}: {}", failure.code, failure.message), None)
+        }
     }
 }
 
@@ -394,7 +482,8 @@ impl ConnectorProxy {
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, ErrorData> {
         let target = target_of(&context.extensions)?;
-        let up = self.upstream(&target, context).await?;
+        let session = !is_modern(context.protocol_version().as_ref());
+        let up = self.upstream(&target, context, session).await?;
         up.refresh(&self.state, &target.connector).await;
         self.forward(up, request, context, self.state.settings.agent.invoke_timeout)
             .await
@@ -415,13 +504,13 @@ impl ServerHandler for ConnectorProxy {
     ) -> Result<InitializeResult, ErrorData> {
         context.peer.set_peer_info(request.clone());
         let target = target_of(&context.extensions)?;
-        let up = self.upstream(&target, &context).await?;
+        let up = self.upstream(&target, &context, true).await?;
         Ok(self.introduce(up, request.protocol_version))
     }
 
     async fn discover(&self, context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
         let target = target_of(&context.extensions)?;
-        let up = self.upstream(&target, &context).await?;
+        let up = self.upstream(&target, &context, false).await?;
         let info = self.introduce(up, ProtocolVersion::V_2026_07_28);
         Ok(DiscoverResult::from_server_info(eras::SUPPORTED.to_vec(), info))
     }
