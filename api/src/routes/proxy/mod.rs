@@ -2,7 +2,7 @@
 //! server's own names, for clients that want that server as it is —
 //! resources, prompts, completion, logging, progress, cancellation and the
 //! server's questions to its client (elicitation, sampling, roots) relayed
-//! in both directions ([`service`], [`relay`]). Switchboard adds the
+//! in both directions ([`handler`], [`service`], [`relay`]). Switchboard adds the
 //! connector's credentials (an OAuth token refreshed mid-session,
 //! [`upstream`]) and keeps its rules: the user's bearer token on every
 //! request, another user's connector answers 404, only approved and
@@ -18,6 +18,8 @@
 //! (a discovery and the request), counted against the user's call limit and
 //! holding one of their session slots while they run.
 
+mod calls;
+mod handler;
 mod relay;
 mod service;
 mod upstream;

@@ -3,7 +3,8 @@
 //! except for what Switchboard keeps — `tools/list` answers the approved,
 //! switched-on tools (the pins), `tools/call` refuses any other tool, counts
 //! against the user's call limit, runs under the call deadline and is written
-//! to the invocation log. rmcp's `ServerHandler` shapes results for the
+//! to the invocation log ([`calls`]). Each method's entry point is in
+//! [`super::handler`]; rmcp's `ServerHandler` shapes results for the
 //! client's revision.
 
 use std::sync::Arc;
@@ -11,29 +12,23 @@ use std::time::{Duration, Instant};
 
 #[allow(deprecated)]
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotification,
-    CancelledNotificationParam, ClientNotification, ClientRequest, CompleteRequest, CompleteRequestParams,
-    CompleteResult, DiscoverResult, ErrorCode, Extensions, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
-    Implementation, InitializeRequestParams, InitializeResult, InputRequest, InputRequiredResult, InputResponses,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotification, ProgressNotificationParam, ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResponse, RequestOptionalParam, ServerCapabilities, ServerConfig, ServerRequest, ServerResult,
-    SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, Tool, UnsubscribeRequest,
-    UnsubscribeRequestParams,
+    CallToolRequest, CallToolResult, CancelledNotification, CancelledNotificationParam, ClientNotification,
+    ClientRequest, ErrorCode, Extensions, Implementation, InitializeResult, InputRequest, InputRequiredResult,
+    InputResponses, ProtocolVersion, ServerCapabilities, ServerRequest, ServerResult, Tool,
 };
-use rmcp::service::{NotificationContext, PeerRequestOptions, RequestContext};
-use rmcp::{ErrorData, RoleServer, ServerHandler};
+use rmcp::service::{PeerRequestOptions, RequestContext};
+use rmcp::{ErrorData, RoleServer};
 use serde_json::{Value, json};
 use switchboard_core::domain::ToolInfo;
-use switchboard_core::store::{ConnectorRecord, InvocationRecord};
+use switchboard_core::store::ConnectorRecord;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
-use super::ProxyTarget;
 use super::relay::{ASK_TIMEOUT, ToClient};
 use super::upstream::Upstream;
+use super::{ProxyTarget, calls};
 use crate::routes::gateway::eras;
-use crate::routes::gateway::sessions::{GatewaySessions, SESSION_HEADER};
+use crate::routes::gateway::sessions::GatewaySessions;
 use crate::state::AppState;
 
 /// Rounds of questions a session-era client is asked for one call.
@@ -70,11 +65,46 @@ impl ConnectorProxy {
         }
     }
 
+    /// A request the proxy passes on as it is.
+    pub(super) async fn relayed(
+        &self,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, ErrorData> {
+        let target = target_of(&context.extensions)?;
+        let session = !is_modern(context.protocol_version().as_ref());
+        let up = self.upstream(&target, context, session).await?;
+        up.refresh(&self.state, &target.connector).await;
+        self.forward(up, request, context, self.state.settings.agent.invoke_timeout)
+            .await
+    }
+
+    pub(super) async fn notify_upstream(&self, notification: ClientNotification) {
+        if let Some(up) = self.upstream.get() {
+            let _ = up.session.peer().send_notification(notification).await;
+        }
+    }
+
+    /// `notifications/initialized` confirmed the session: it stays bound
+    /// until rmcp drops it.
+    pub(super) fn confirm(&self, session: &str) {
+        self.sessions.confirm(session);
+        let _ = self.forget.set(Forget(self.sessions.clone(), session.to_owned()));
+    }
+
+    /// What the server offers, once it is open.
+    pub(super) fn offered(&self) -> Option<ServerCapabilities> {
+        self.upstream
+            .get()
+            .and_then(Upstream::info)
+            .map(|i| i.capabilities.clone())
+    }
+
     /// The session's upstream, opened on first need with what this client
     /// declared; `session`: the client is in a session (else each request
     /// opens the server for itself, counts against the user's call limit and
     /// holds one of their session slots while it runs).
-    async fn upstream(
+    pub(super) async fn upstream(
         &self,
         target: &ProxyTarget,
         context: &RequestContext<RoleServer>,
@@ -163,7 +193,7 @@ impl ConnectorProxy {
         outcome
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         target: &ProxyTarget,
         call: CallToolRequest,
@@ -198,9 +228,9 @@ impl ConnectorProxy {
             })
             .and_then(|result| self.within_limits(result));
         // Written off the call's path: the client has its answer first.
-        let label = outcome_label(&outcome);
+        let label = calls::outcome_label(&outcome);
         let (state, target, took) = (self.state.clone(), target.clone(), started.elapsed());
-        tokio::spawn(async move { log(&state, &target, &name, label, took).await });
+        tokio::spawn(async move { calls::log(&state, &target, &name, label, took).await });
         outcome
     }
 
@@ -254,7 +284,7 @@ impl ConnectorProxy {
         Ok(result)
     }
 
-    fn introduce(&self, up: &Upstream, requested: ProtocolVersion) -> InitializeResult {
+    pub(super) fn introduce(&self, up: &Upstream, requested: ProtocolVersion) -> InitializeResult {
         let info = up.info();
         let mut result = InitializeResult::new(carried(info.as_deref().map(|i| i.capabilities.clone())))
             .with_protocol_version(requested)
@@ -268,61 +298,9 @@ impl ConnectorProxy {
     }
 }
 
-/// `ok`, `tool_error` or `failed` (with the JSON-RPC error code), as the invocation log says it.
-fn outcome_label(outcome: &Result<ServerResult, ErrorData>) -> (&'static str, Option<String>) {
-    match outcome {
-        Ok(ServerResult::CallToolResult(r)) if r.is_error == Some(true) => ("tool_error", None),
-        Ok(_) => ("ok", None),
-        Err(e) => ("failed", Some(format!("JSONRPC_{}", e.code.0))),
-    }
-}
-
-/// The invocation log row, metrics and event of a proxied call (no run: its
-/// `run_id` is the call's own id); never the arguments.
-async fn log(
-    state: &AppState,
-    target: &ProxyTarget,
-    tool: &str,
-    (label, code): (&'static str, Option<String>),
-    took: Duration,
-) {
-    let now = chrono::Utc::now();
-    let record = InvocationRecord {
-        id: uuid::Uuid::now_v7(),
-        owner: target.user.as_str().to_owned(),
-        run_id: uuid::Uuid::now_v7(),
-        source_kind: "connector".into(),
-        connector_id: Some(target.connector.id),
-        system_tool: None,
-        tool_name: tool.to_owned(),
-        catalog_name: tool.to_owned(),
-        outcome: label.to_owned(),
-        error_code: code,
-        attempts: 1,
-        duration_ms: took.as_secs_f64() * 1000.0,
-        created_at: now,
-        updated_at: now,
-    };
-    if let Err(e) = state.services.store.record_invocation(&record).await {
-        tracing::warn!(error = %e, "failed to record a proxied call");
-    }
-    metrics::counter!("switchboard_invocations_total", "source" => "proxy", "outcome" => label).increment(1);
-    metrics::histogram!("switchboard_invocation_seconds", "source" => "proxy").record(took.as_secs_f64());
-    tracing::info!(
-        target: "switchboard::invocations",
-        user_id = %target.user,
-        connector_id = %target.connector.id,
-        tool,
-        outcome = label,
-        duration_ms = record.duration_ms,
-        via = "proxy",
-        "tool call"
-    );
-}
-
 /// The server's capabilities the proxy carries (not tasks or extensions,
 /// which it does not relay).
-fn carried(offered: Option<ServerCapabilities>) -> ServerCapabilities {
+pub(super) fn carried(offered: Option<ServerCapabilities>) -> ServerCapabilities {
     let offered = offered.unwrap_or_default();
     let mut carried = ServerCapabilities::default();
     carried.tools = offered.tools.or_else(|| Some(Default::default()));
@@ -394,7 +372,10 @@ async fn ask_client(
 }
 
 /// The connector's approved tools that are switched on.
-fn served<'a>(connector: &'a ConnectorRecord, switched_off: &'a [String]) -> impl Iterator<Item = &'a ToolInfo> {
+pub(super) fn served<'a>(
+    connector: &'a ConnectorRecord,
+    switched_off: &'a [String],
+) -> impl Iterator<Item = &'a ToolInfo> {
     connector
         .tools
         .0
@@ -403,7 +384,7 @@ fn served<'a>(connector: &'a ConnectorRecord, switched_off: &'a [String]) -> imp
 }
 
 /// An approved definition as MCP's `Tool`.
-fn as_tool(tool: &ToolInfo) -> Option<Tool> {
+pub(super) fn as_tool(tool: &ToolInfo) -> Option<Tool> {
     let mut value = json!({"name": tool.name, "inputSchema": tool.input_schema});
     for (key, field) in [
         ("title", tool.title.as_ref().map(|t| json!(t))),
@@ -435,7 +416,7 @@ fn upstream_error(e: &rmcp::ServiceError) -> ErrorData {
 }
 
 /// The authenticated user and connector of the request (set by the router).
-fn target_of(extensions: &Extensions) -> Result<ProxyTarget, ErrorData> {
+pub(super) fn target_of(extensions: &Extensions) -> Result<ProxyTarget, ErrorData> {
     extensions
         .get::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<ProxyTarget>())
@@ -444,235 +425,6 @@ fn target_of(extensions: &Extensions) -> Result<ProxyTarget, ErrorData> {
 }
 
 /// Whether `version` is the stateless revision (or newer).
-fn is_modern(version: Option<&ProtocolVersion>) -> bool {
+pub(super) fn is_modern(version: Option<&ProtocolVersion>) -> bool {
     version.is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
-}
-
-/// A request with optional params, as rmcp's envelope wants it.
-fn optional<M: Default, P>(params: Option<P>) -> RequestOptionalParam<M, P> {
-    match params {
-        Some(p) => RequestOptionalParam::with_param(p),
-        None => RequestOptionalParam {
-            method: M::default(),
-            params: None,
-            extensions: Extensions::default(),
-        },
-    }
-}
-
-fn other_kind() -> ErrorData {
-    ErrorData::internal_error("the server answered with a result of another kind", None)
-}
-
-/// The result a relayed request must have; anything else is the server's fault.
-macro_rules! expect {
-    ($result:expr, $variant:ident) => {
-        match $result? {
-            ServerResult::$variant(r) => Ok(r),
-            _ => Err(other_kind()),
-        }
-    };
-}
-
-impl ConnectorProxy {
-    /// A request the proxy passes on as it is.
-    async fn relayed(
-        &self,
-        request: ClientRequest,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<ServerResult, ErrorData> {
-        let target = target_of(&context.extensions)?;
-        let session = !is_modern(context.protocol_version().as_ref());
-        let up = self.upstream(&target, context, session).await?;
-        up.refresh(&self.state, &target.connector).await;
-        self.forward(up, request, context, self.state.settings.agent.invoke_timeout)
-            .await
-    }
-
-    async fn notify_upstream(&self, notification: ClientNotification) {
-        if let Some(up) = self.upstream.get() {
-            let _ = up.session.peer().send_notification(notification).await;
-        }
-    }
-}
-
-impl ServerHandler for ConnectorProxy {
-    async fn initialize(
-        &self,
-        request: InitializeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<InitializeResult, ErrorData> {
-        context.peer.set_peer_info(request.clone());
-        let target = target_of(&context.extensions)?;
-        let up = self.upstream(&target, &context, true).await?;
-        Ok(self.introduce(up, request.protocol_version))
-    }
-
-    async fn discover(&self, context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
-        let target = target_of(&context.extensions)?;
-        let up = self.upstream(&target, &context, false).await?;
-        let info = self.introduce(up, ProtocolVersion::V_2026_07_28);
-        Ok(DiscoverResult::from_server_info(eras::SUPPORTED.to_vec(), info))
-    }
-
-    async fn list_tools(
-        &self,
-        _: Option<PaginatedRequestParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, ErrorData> {
-        let target = target_of(&context.extensions)?;
-        Ok(ListToolsResult::with_all_items(
-            served(&target.connector, &target.switched_off)
-                .filter_map(as_tool)
-                .collect(),
-        ))
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let target = target_of(&context.extensions)?;
-        let modern = is_modern(context.protocol_version().as_ref());
-        match self
-            .call(&target, CallToolRequest::new(request), &context, modern)
-            .await?
-        {
-            ServerResult::CallToolResult(r) => Ok(r.into()),
-            ServerResult::InputRequiredResult(r) => Ok(r.into()),
-            _ => Err(other_kind()),
-        }
-    }
-
-    async fn list_prompts(
-        &self,
-        request: Option<PaginatedRequestParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, ErrorData> {
-        let request = ClientRequest::ListPromptsRequest(optional(request));
-        expect!(self.relayed(request, &context).await, ListPromptsResult)
-    }
-
-    async fn get_prompt(
-        &self,
-        request: GetPromptRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResponse, ErrorData> {
-        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(request));
-        match self.relayed(request, &context).await? {
-            ServerResult::GetPromptResult(r) => Ok(r.into()),
-            ServerResult::InputRequiredResult(r) => Ok(r.into()),
-            _ => Err(other_kind()),
-        }
-    }
-
-    async fn list_resources(
-        &self,
-        request: Option<PaginatedRequestParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ListResourcesResult, ErrorData> {
-        let request = ClientRequest::ListResourcesRequest(optional(request));
-        expect!(self.relayed(request, &context).await, ListResourcesResult)
-    }
-
-    async fn list_resource_templates(
-        &self,
-        request: Option<PaginatedRequestParams>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let request = ClientRequest::ListResourceTemplatesRequest(optional(request));
-        expect!(self.relayed(request, &context).await, ListResourceTemplatesResult)
-    }
-
-    async fn read_resource(
-        &self,
-        request: ReadResourceRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResponse, ErrorData> {
-        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request));
-        match self.relayed(request, &context).await? {
-            ServerResult::ReadResourceResult(r) => Ok(r.into()),
-            ServerResult::InputRequiredResult(r) => Ok(r.into()),
-            _ => Err(other_kind()),
-        }
-    }
-
-    #[allow(deprecated)]
-    async fn subscribe(
-        &self,
-        request: SubscribeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        let request = ClientRequest::SubscribeRequest(SubscribeRequest::new(request));
-        self.relayed(request, &context).await.map(drop)
-    }
-
-    #[allow(deprecated)]
-    async fn unsubscribe(
-        &self,
-        request: UnsubscribeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        let request = ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(request));
-        self.relayed(request, &context).await.map(drop)
-    }
-
-    async fn complete(
-        &self,
-        request: CompleteRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CompleteResult, ErrorData> {
-        let request = ClientRequest::CompleteRequest(CompleteRequest::new(request));
-        expect!(self.relayed(request, &context).await, CompleteResult)
-    }
-
-    #[allow(deprecated)]
-    async fn set_level(
-        &self,
-        request: SetLevelRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        let request = ClientRequest::SetLevelRequest(SetLevelRequest::new(request));
-        self.relayed(request, &context).await.map(drop)
-    }
-
-    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let session = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.headers.get(SESSION_HEADER))
-            .and_then(|v| v.to_str().ok());
-        if let Some(id) = session {
-            self.sessions.confirm(id);
-            let _ = self.forget.set(Forget(self.sessions.clone(), id.to_owned()));
-        }
-    }
-
-    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleServer>) {
-        self.notify_upstream(ClientNotification::ProgressNotification(ProgressNotification::new(
-            params,
-        )))
-        .await;
-    }
-
-    #[allow(deprecated)]
-    async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
-        self.notify_upstream(ClientNotification::RootsListChangedNotification(Default::default()))
-            .await;
-    }
-
-    fn get_info(&self) -> ServerConfig {
-        let offered = self
-            .upstream
-            .get()
-            .and_then(Upstream::info)
-            .map(|i| i.capabilities.clone());
-        ServerConfig::new(carried(offered))
-            .with_server_info(Implementation::new("switchboard-proxy", env!("CARGO_PKG_VERSION")))
-    }
-
-    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
-        std::borrow::Cow::Borrowed(&eras::SUPPORTED)
-    }
 }
