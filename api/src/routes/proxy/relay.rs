@@ -128,7 +128,8 @@ impl ToClient {
         if let Some(theirs) = progress {
             for mut notification in early {
                 notification.params.progress_token = theirs.clone();
-                self.send(ServerNotification::ProgressNotification(notification)).await;
+                self.deliver(ServerNotification::ProgressNotification(notification))
+                    .await;
             }
         }
     }
@@ -152,6 +153,9 @@ impl ToClient {
 
     /// Progress under the client's token, or kept until its request is recorded.
     async fn progress(&self, mut notification: ProgressNotification) {
+        // A place in the backlog before the wait for the order, so that a
+        // slow client cannot make waiting notifications pile up.
+        let Some(_waiting) = self.waiting() else { return };
         let _order = self.order.lock().await;
         let theirs = {
             let mut routes = lock(&self.routes);
@@ -161,9 +165,11 @@ impl ToClient {
                 None if routes.ended.contains(token) => return,
                 None => {
                     let room = routes.early.len() < EARLY_TOKENS || routes.early.contains_key(token);
-                    let kept = routes.early.entry(token.clone()).or_default();
-                    if room && kept.len() < EARLY_EACH {
-                        kept.push(notification);
+                    if room {
+                        let kept = routes.early.entry(token.clone()).or_default();
+                        if kept.len() < EARLY_EACH {
+                            kept.push(notification);
+                        }
                     }
                     return;
                 }
@@ -172,16 +178,29 @@ impl ToClient {
         // Only progress of a request the client asked to follow.
         if let Some(token) = theirs {
             notification.params.progress_token = token;
-            self.send(ServerNotification::ProgressNotification(notification)).await;
+            self.deliver(ServerNotification::ProgressNotification(notification))
+                .await;
         }
     }
 
-    /// Sends a notification unless [`BACKLOG`] are already waiting for the client.
-    async fn send(&self, notification: ServerNotification) {
-        let Ok(_waiting) = self.backlog.try_acquire() else {
+    /// A place among the [`BACKLOG`] notifications that may wait for the
+    /// client; none (the notification is dropped) when they are all taken.
+    fn waiting(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let permit = self.backlog.try_acquire().ok();
+        if permit.is_none() {
             tracing::debug!("a slow client: a relayed notification was dropped");
-            return;
-        };
+        }
+        permit
+    }
+
+    /// Sends a notification if it can wait for the client.
+    async fn send(&self, notification: ServerNotification) {
+        if let Some(_waiting) = self.waiting() {
+            self.deliver(notification).await;
+        }
+    }
+
+    async fn deliver(&self, notification: ServerNotification) {
         match tokio::time::timeout(SEND_TIMEOUT, self.peer.send_notification(notification)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "a notification could not be relayed to the client"),
