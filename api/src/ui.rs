@@ -8,8 +8,15 @@
 //! AND the server listens on loopback only; it answers only a request whose
 //! `Host` is a loopback name and whose `Origin` is absent or the page's own
 //! (a page elsewhere, or one reached by a rebound DNS name, cannot sign in).
-//! `GET /ui/config` tells the page whether it exists, and which origins may
-//! hand it a token by `postMessage` (`SWITCHBOARD_UI_TOKEN_ORIGINS`).
+//! `GET /ui/config` tells the page whether it exists, which origins may hand
+//! it a token by `postMessage` (`SWITCHBOARD_UI_TOKEN_ORIGINS`) and which may
+//! frame it (`SWITCHBOARD_UI_FRAME_ANCESTORS`).
+//!
+//! Framing: by default no page may show the UI in a frame. With
+//! `SWITCHBOARD_UI_FRAME_ANCESTORS`, the page itself (`GET /`, nothing else:
+//! not its scripts, not dev sign-in, not the OAuth callback) names those
+//! origins in `frame-ancestors` and drops `X-Frame-Options`; `/?embed=1`
+//! shows the Apps menu alone, sized for a host's composer.
 
 use std::time::Duration;
 
@@ -31,21 +38,38 @@ const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
-/// No inline script or style, nothing from elsewhere, never framed.
+/// No inline script or style, nothing from elsewhere…
+const CSP_BASE: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'";
+/// …and never framed.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Lifetime of a dev sign-in token.
 const DEV_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    let framed = framing_policy(&state.settings.ui_frame_ancestors);
     Router::new()
         .route("/", get(|| asset(INDEX, "text/html; charset=utf-8")))
         .route("/ui/app.js", get(|| asset(SCRIPT, "text/javascript; charset=utf-8")))
         .route("/ui/app.css", get(|| asset(STYLE, "text/css; charset=utf-8")))
         .route("/ui/config", get(config))
         .route("/ui/dev-sign-in", post(dev_sign_in))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(
+            move |request: axum::extract::Request, next: Next| {
+                let framed = framed.clone();
+                async move { security_headers(framed, request, next).await }
+            },
+        ))
+}
+
+/// The page's policy when `ancestors` may frame it (none when nobody may).
+fn framing_policy(ancestors: &[String]) -> Option<HeaderValue> {
+    if ancestors.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{CSP_BASE}; frame-ancestors {}", ancestors.join(" "))).ok()
 }
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -59,13 +83,21 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
-async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+async fn security_headers(framed: Option<HeaderValue>, request: axum::extract::Request, next: Next) -> Response {
+    let page = request.uri().path() == "/";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    match framed.filter(|_| page) {
+        Some(policy) => {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        None => {
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
@@ -73,6 +105,7 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "dev_sign_in": state.dev_sign_in.is_some(),
         "token_origins": state.settings.ui_token_origins,
+        "frame_ancestors": state.settings.ui_frame_ancestors,
     }))
 }
 

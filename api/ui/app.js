@@ -1,5 +1,7 @@
 // Switchboard's web UI: sign-in, the Apps menu (with a small chat panel) and
-// the connectors manager. Plain DOM code, no
+// the connectors manager; framed by an allowed host page, it tells that page
+// its height and what changed, and `/?embed=1` shows the Apps menu alone.
+// Plain DOM code, no
 // framework. Every value from the server is inserted with textContent, never
 // as HTML (connector names and tool descriptions are untrusted). The token
 // lives in sessionStorage and only ever travels in the Authorization header.
@@ -54,7 +56,48 @@ async function api(method, path, body) {
     error.code = data?.error?.code;
     throw error;
   }
+  const changed = method !== "GET" && !path.endsWith("/test") && path.match(/^\/api\/(connectors|tools)\b/);
+  if (changed) tellHost({ type: "switchboard-changed", what: changed[1] });
   return data;
+}
+
+// ---- A host page framing this one ---------------------------------------------
+
+/** `/?embed=1`: the Apps menu alone, for a host's composer. */
+const EMBED = new URLSearchParams(location.search).get("embed") === "1";
+
+/** The framing page's origin when it may frame us (SWITCHBOARD_UI_FRAME_ANCESTORS), else null. */
+async function hostOrigin() {
+  if (window.parent === window) return null;
+  const config = await loadConfig();
+  const origin = location.ancestorOrigins?.[0] ?? (document.referrer ? new URL(document.referrer).origin : null);
+  return (config.frame_ancestors || []).includes(origin) ? origin : null;
+}
+
+/**
+ * Tells the host page what it may want to know (and only an allowed host):
+ * `switchboard-ready` (send the token now), `switchboard-height` (the page's
+ * height in CSS pixels), `switchboard-changed` (`what`: "connectors" or
+ * "tools": refresh your tool picker), `switchboard-tool-picked` (`tool`: the
+ * catalog name picked in the embedded menu, or null).
+ */
+async function tellHost(message) {
+  const origin = await hostOrigin();
+  if (origin) window.parent.postMessage(message, origin);
+}
+
+/** Keeps the host told of the page's height. */
+function reportHeight() {
+  let told = 0;
+  const tell = () => {
+    const height = Math.ceil(document.documentElement.scrollHeight);
+    if (height !== told) {
+      told = height;
+      tellHost({ type: "switchboard-height", height });
+    }
+  };
+  new ResizeObserver(() => requestAnimationFrame(tell)).observe(document.body);
+  tell();
 }
 
 /** Where the user was when the token expired: they come back there, the open form intact. */
@@ -183,7 +226,9 @@ async function offerToken(token) {
  */
 async function signInPopup(path) {
   // Opened now, inside the click, so that popup blockers let it through.
-  const popup = window.open("about:blank", "switchboard-oauth", "popup,width=520,height=680");
+  const framed = window.parent !== window;
+  const popup = window.open(framed ? "/?authorize=1" : "about:blank", "switchboard-oauth", "popup,width=520,height=680");
+  if (framed && popup) return startInPopup(popup, path);
   let data;
   try {
     data = await api("POST", path);
@@ -219,6 +264,62 @@ async function signInPopup(path) {
   });
 }
 
+/**
+ * In a frame on another site, this page's cookies are not the ones the
+ * popup's callback will see (browsers keep a framed site's cookies apart), so
+ * the flow must start in the popup: it opens this page (`/?authorize=1`), says
+ * it is ready, gets the token and the route from us (same origin only), and
+ * starts the sign-in there, where the browser-binding cookie is first-party.
+ */
+function startInPopup(popup, path) {
+  return new Promise((resolve, reject) => {
+    const done = (outcome) => {
+      window.removeEventListener("message", onMessage);
+      clearInterval(watch);
+      outcome instanceof Error ? reject(outcome) : resolve(outcome);
+    };
+    const onMessage = (event) => {
+      if (event.origin !== location.origin || event.source !== popup) return;
+      const data = event.data || {};
+      if (data.type === "switchboard-popup-ready") {
+        popup.postMessage({ type: "switchboard-authorize", token: sessionStorage.getItem(TOKEN_KEY), path }, location.origin);
+      } else if (data.type === "switchboard-authorize-failed") {
+        popup.close();
+        done(new Error(data.message));
+      } else if (data.type === "switchboard-authorize-unneeded") {
+        popup.close();
+        done(data.body);
+      } else if (data.type === "switchboard-authorize-started") {
+        say(`Sign in in the window that opened. What you connect there is for your Switchboard account “${currentUser}”.`);
+      } else if (data.type === "switchboard:oauth") {
+        done(data.status);
+      }
+    };
+    window.addEventListener("message", onMessage);
+    const watch = setInterval(() => { if (popup.closed) done("closed"); }, 500);
+  });
+}
+
+/** This page as the sign-in popup of a framed page (see `startInPopup`). */
+function authorizePopup() {
+  const opener = window.opener;
+  const tell = (message) => opener?.postMessage(message, location.origin);
+  window.addEventListener("message", async (event) => {
+    if (event.origin !== location.origin || event.source !== opener) return;
+    if (event.data?.type !== "switchboard-authorize" || typeof event.data.path !== "string") return;
+    if (!/^\/api\/(connectors\/[0-9a-f-]+|tools\/[a-z0-9_-]+)\/(authorize|connect)$/.test(event.data.path)) return;
+    say("Starting the sign-in…");
+    const response = await fetch(event.data.path, { method: "POST", headers: { Authorization: `Bearer ${event.data.token}` } }).catch(() => null);
+    const body = await response?.json().catch(() => null);
+    if (!response?.ok) return tell({ type: "switchboard-authorize-failed", message: body?.error?.message || "The sign-in could not start." });
+    if (!body?.authorization_url) return tell({ type: "switchboard-authorize-unneeded", body });
+    tell({ type: "switchboard-authorize-started" });
+    location.assign(body.authorization_url);
+  });
+  say("Preparing the sign-in…");
+  tell({ type: "switchboard-popup-ready" });
+}
+
 /** Authorizes a connector, then waits (briefly) for its tools to be discovered. */
 async function authorizeConnector(connector) {
   try {
@@ -229,6 +330,7 @@ async function authorizeConnector(connector) {
       const current = await api("GET", `/api/connectors/${connector.id}`);
       if (current.status !== "needs_authorization") {
         say(`${connector.name} is authorized: ${current.tool_count} tools.`);
+        tellHost({ type: "switchboard-changed", what: "connectors" });
         break;
       }
       if (outcome === "closed" && i > 4) {
@@ -267,7 +369,9 @@ function systemToolCard(tool) {
         const path = `/api/tools/${encodeURIComponent(tool.id)}/${connected ? "disconnect" : "connect"}`;
         if (!connected && tool.auth_type === "oauth") {
           const outcome = await signInPopup(path);
-          say(outcome === "ok" || outcome?.status === "connected" ? `${tool.name} connected.` : `${tool.name} was not connected.`);
+          const ok = outcome === "ok" || outcome?.status === "connected";
+          say(ok ? `${tool.name} connected.` : `${tool.name} was not connected.`);
+          if (ok) tellHost({ type: "switchboard-changed", what: "tools" });
         } else {
           await api("POST", path);
           say(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
@@ -755,8 +859,15 @@ async function showManager() {
 }
 
 function start() {
+  if (new URLSearchParams(location.search).get("authorize") === "1" && window.opener) return authorizePopup();
+  document.body.classList.toggle("embed", EMBED);
+  reportHeight();
+  tellHost({ type: "switchboard-ready" });
   $("manage").addEventListener("click", showManager);
-  $("pick-tool").addEventListener("change", showChip);
+  $("pick-tool").addEventListener("change", () => {
+    showChip();
+    if (EMBED) tellHost({ type: "switchboard-tool-picked", tool: $("pick-tool").value || null });
+  });
   $("chip-clear").addEventListener("click", () => { $("pick-tool").value = ""; showChip(); });
   $("chat-form").addEventListener("submit", sendMessage);
   $("back").addEventListener("click", () => { $("manager").hidden = true; $("connector-form").hidden = true; showApps(); });

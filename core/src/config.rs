@@ -66,6 +66,10 @@ pub struct Settings {
     /// `SWITCHBOARD_UI_TOKEN_ORIGINS`: origins (`https://app.example.com`, comma-separated)
     /// whose pages may hand the web UI a token with `postMessage` (default: none).
     pub ui_token_origins: Vec<String>,
+    /// `SWITCHBOARD_UI_FRAME_ANCESTORS`: origins (comma-separated) whose pages may show the
+    /// web UI in a frame (`frame-ancestors`; default: none, the page is never framed). The page
+    /// sends such a parent its height and change notices by `postMessage`.
+    pub ui_frame_ancestors: Vec<String>,
     /// `SWITCHBOARD_ALLOWED_HOSTS`: more host names the browser-facing API answers to (comma-separated,
     /// e.g. behind a reverse proxy); `SWITCHBOARD_PUBLIC_URL`'s host and the listen address always are.
     pub allowed_hosts: Vec<String>,
@@ -131,6 +135,7 @@ impl Default for Settings {
             limits: UserLimits::default(),
             google: GoogleSettings::default(),
             ui_token_origins: Vec::new(),
+            ui_frame_ancestors: Vec::new(),
             allowed_hosts: Vec::new(),
             metrics_token: None,
         }
@@ -163,6 +168,7 @@ impl Settings {
             limits: UserLimits::from_sources(src)?,
             google: GoogleSettings::from_sources(src)?,
             ui_token_origins: origins(src, "SWITCHBOARD_UI_TOKEN_ORIGINS")?,
+            ui_frame_ancestors: origins(src, "SWITCHBOARD_UI_FRAME_ANCESTORS")?,
             allowed_hosts: src
                 .parse::<String>("SWITCHBOARD_ALLOWED_HOSTS")?
                 .map(|raw| {

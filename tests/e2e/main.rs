@@ -32,6 +32,7 @@ mod eras;
 mod events;
 mod gateway;
 mod health;
+mod host;
 mod hostile;
 mod idor;
 mod invocations;

@@ -51,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(gateway::router(state.clone()))
         .merge(proxy::router(state.clone()))
         .merge(oauth::router())
-        .merge(crate::ui::router())
+        .merge(crate::ui::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), crate::hosts::check_host))
