@@ -4,7 +4,8 @@
 # chromium and chromedriver for the UI tests) and
 # the pinned npm peers in ops/conformance (Node 22, the MCP conformance suite,
 # the reference server), the MCP Python and TypeScript SDKs in
-# ops/gateway-client (.venv, node_modules) and schemathesis in ops/api-fuzz/.venv.
+# ops/gateway-client (.venv, node_modules), the TypeScript client's packages in
+# api/client-ts/node_modules and schemathesis in ops/api-fuzz/.venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,6 +30,12 @@ fi
 if [ ! -d ops/gateway-client/node_modules/@modelcontextprotocol/sdk ] || [ ops/gateway-client/package-lock.json -nt ops/gateway-client/node_modules/.package-lock.json ]; then
   echo "installing the MCP TypeScript SDK (npm ci)"
   (cd ops/gateway-client && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The TypeScript client's generator, compiler and HTTP layer (ops/ci/client-ts.sh).
+if [ ! -x api/client-ts/node_modules/.bin/tsc ] || [ api/client-ts/package-lock.json -nt api/client-ts/node_modules/.package-lock.json ]; then
+  echo "installing the TypeScript client's packages (npm ci)"
+  (cd api/client-ts && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # A Python virtualenv at $1 with the pinned requirements of its folder,
