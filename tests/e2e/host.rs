@@ -2,7 +2,8 @@
 //! frame (`SWITCHBOARD_UI_FRAME_ANCESTORS`, `/?embed=1`), hands it a token by
 //! `postMessage` and hears its height and what changed; an OAuth sign-in
 //! popup opens from inside the frame. Without the setting the browser
-//! refuses to frame the page.
+//! refuses to frame the page. And the host's agent backend, as the README's
+//! example (`tests/examples/host_agent.py`) does it.
 
 use std::time::Duration;
 
@@ -161,4 +162,58 @@ async fn without_the_setting_the_browser_refuses_to_frame_the_page() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(received(&browser).await, Vec::<Value>::new(), "the frame never loaded");
+}
+
+/// Runs `tests/examples/host_agent.py` against `app`: its report and whether it succeeded.
+async fn host_agent(app: &TestApp, secret: &str, env: &[(&str, &str)]) -> (bool, Value) {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/host_agent.py");
+    let mut command = tokio::process::Command::new("python3");
+    command
+        .arg(script)
+        .env("SWITCHBOARD_URL", &app.base_url)
+        .env("SWITCHBOARD_JWT_SECRET", secret)
+        .env("SWITCHBOARD_USER", "alice")
+        .kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the example finished")
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(line.lines().next().unwrap_or("null"))
+        .unwrap_or_else(|_| panic!("not JSON: {line} {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), report)
+}
+
+/// The README's host-agent example: a token minted with the shared secret,
+/// the catalog in OpenAI's format, a call that waits for its result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_agent_example_lists_and_calls_the_users_tools() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let secret = app.settings.jwt_secret.as_ref().unwrap().expose().to_owned();
+    let server = switchboard_tests::fixtures::mcp::McpFixture::with_tools(2, 10);
+    let running = server.clone().spawn().await;
+    crate::invocations::save_connector(&app.user("alice"), "Notes", &running.url).await;
+
+    let env = [("TOOL", "notes__tool_1"), ("ARGS", r#"{"text": "from the host"}"#)];
+    let (ok, report) = host_agent(&app, &secret, &env).await;
+    assert!(ok, "{report}");
+    assert_eq!(
+        report["tools"],
+        serde_json::json!(["notes__tool_0", "notes__tool_1"]),
+        "{report}"
+    );
+    assert_eq!(report["status"], "succeeded", "{report}");
+    assert_eq!(
+        report["result"]["structuredContent"]["arguments"]["text"],
+        "from the host"
+    );
+    assert_eq!(server.calls().len(), 1);
+
+    // A token signed with another secret is refused.
+    let (ok, report) = host_agent(&app, "not-the-secret", &[]).await;
+    assert!(!ok);
+    assert_eq!(report["status"], 401, "{report}");
 }
