@@ -126,6 +126,19 @@ async fn a_host_page_frames_the_apps_menu_and_hears_from_it() {
         .unwrap();
     browser.client.enter_parent_frame().await.unwrap();
     heard(&browser, "switchboard-changed", Some("tools")).await;
+
+    // Picking a tool in the embedded menu tells the host which.
+    browser.client.enter_frame(0).await.unwrap();
+    browser.wait_for_text("#pick-tool", "Analytics · tool_usage").await;
+    browser
+        .find("#pick-tool")
+        .await
+        .select_by_value("analytics__tool_usage")
+        .await
+        .unwrap();
+    browser.client.enter_parent_frame().await.unwrap();
+    let picked = heard(&browser, "switchboard-tool-picked", None).await;
+    assert_eq!(picked["tool"], "analytics__tool_usage");
     browser.screenshot("host-embedded-apps-menu").await;
 
     // An OAuth sign-in from inside the frame: the popup opens, the connector becomes active.
