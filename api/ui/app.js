@@ -90,7 +90,7 @@ async function tellHost(message) {
 function reportHeight() {
   let told = 0;
   const tell = () => {
-    const height = Math.ceil(document.documentElement.scrollHeight);
+    const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
     if (height !== told) {
       told = height;
       tellHost({ type: "switchboard-height", height });
@@ -119,6 +119,8 @@ async function showSignIn(message) {
   const config = await loadConfig();
   $("dev-form").hidden = !config.dev_sign_in;
   (config.dev_sign_in ? $("dev-user") : $("token-input")).focus();
+  // A host that framed us hands over a (new) token when told the page is ready for one.
+  tellHost({ type: "switchboard-ready" });
 }
 
 /** Whom `token` signs in: the user id, or null when the server refuses the token. */
@@ -161,7 +163,13 @@ async function signedIn(token) {
 }
 
 let configPromise = null;
-const loadConfig = () => (configPromise ??= fetch("/ui/config").then((r) => r.json()).catch(() => ({})));
+const loadConfig = () =>
+  (configPromise ??= fetch("/ui/config")
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`config: ${r.status}`))))
+    .catch(() => {
+      configPromise = null; // asked again next time
+      return {};
+    }));
 
 /** A host app on an allowed origin may hand over a token: postMessage({type: "switchboard-token", token}). */
 window.addEventListener("message", async (event) => {
@@ -227,8 +235,13 @@ async function offerToken(token) {
 async function signInPopup(path) {
   // Opened now, inside the click, so that popup blockers let it through.
   const framed = window.parent !== window;
-  const popup = window.open(framed ? "/?authorize=1" : "about:blank", "switchboard-oauth", "popup,width=520,height=680");
-  if (framed && popup) return startInPopup(popup, path);
+  const flow = framed ? crypto.randomUUID() : null;
+  const popup = window.open(framed ? `/?authorize=${flow}` : "about:blank", "switchboard-oauth", "popup,width=520,height=680");
+  if (framed) {
+    // Inside a host's frame the sign-in cannot run in the frame itself (providers refuse to be framed).
+    if (!popup) throw new Error("Allow pop-ups for this site to sign in, then try again.");
+    return startInPopup(popup, path, flow);
+  }
   let data;
   try {
     data = await api("POST", path);
@@ -271,7 +284,7 @@ async function signInPopup(path) {
  * it is ready, gets the token and the route from us (same origin only), and
  * starts the sign-in there, where the browser-binding cookie is first-party.
  */
-function startInPopup(popup, path) {
+function startInPopup(popup, path, flow) {
   return new Promise((resolve, reject) => {
     const done = (outcome) => {
       window.removeEventListener("message", onMessage);
@@ -281,7 +294,7 @@ function startInPopup(popup, path) {
     const onMessage = (event) => {
       if (event.origin !== location.origin || event.source !== popup) return;
       const data = event.data || {};
-      if (data.type === "switchboard-popup-ready") {
+      if (data.type === "switchboard-popup-ready" && data.flow === flow) {
         popup.postMessage({ type: "switchboard-authorize", token: sessionStorage.getItem(TOKEN_KEY), path }, location.origin);
       } else if (data.type === "switchboard-authorize-failed") {
         popup.close();
@@ -296,18 +309,27 @@ function startInPopup(popup, path) {
       }
     };
     window.addEventListener("message", onMessage);
-    const watch = setInterval(() => { if (popup.closed) done("closed"); }, 500);
+    // A provider's opener policy can cut the popup off at once: "unknown", and the caller asks the server.
+    const watch = setInterval(() => { if (popup.closed) done("unknown"); }, 500);
   });
 }
 
-/** This page as the sign-in popup of a framed page (see `startInPopup`). */
-function authorizePopup() {
+/** This page as the sign-in popup of a framed page (see `startInPopup`); `flow` names the sign-in. */
+function authorizePopup(flow) {
   const opener = window.opener;
-  const tell = (message) => opener?.postMessage(message, location.origin);
+  const tell = (message) => opener?.postMessage({ ...message, flow }, location.origin);
+  const route = /^\/api\/(connectors\/[0-9a-f-]+\/authorize|tools\/[a-z0-9_-]+\/connect)$/;
+  // Nobody answered: this window closes itself.
+  const giveUp = setTimeout(() => window.close(), 60_000);
+  let started = false;
   window.addEventListener("message", async (event) => {
-    if (event.origin !== location.origin || event.source !== opener) return;
-    if (event.data?.type !== "switchboard-authorize" || typeof event.data.path !== "string") return;
-    if (!/^\/api\/(connectors\/[0-9a-f-]+|tools\/[a-z0-9_-]+)\/(authorize|connect)$/.test(event.data.path)) return;
+    if (event.origin !== location.origin || event.source !== opener || started) return;
+    if (event.data?.type !== "switchboard-authorize") return;
+    started = true;
+    clearTimeout(giveUp);
+    if (typeof event.data.path !== "string" || !route.test(event.data.path)) {
+      return tell({ type: "switchboard-authorize-failed", message: "That sign-in cannot start here." });
+    }
     say("Starting the sign-in…");
     const response = await fetch(event.data.path, { method: "POST", headers: { Authorization: `Bearer ${event.data.token}` } }).catch(() => null);
     const body = await response?.json().catch(() => null);
@@ -320,24 +342,33 @@ function authorizePopup() {
   tell({ type: "switchboard-popup-ready" });
 }
 
+/** Asks `check` every half second for up to `seconds`: its first truthy answer, or null. */
+async function waitFor(check, seconds) {
+  for (let i = 0; i < seconds * 2; i++) {
+    const answer = await check();
+    if (answer) return answer;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
 /** Authorizes a connector, then waits (briefly) for its tools to be discovered. */
 async function authorizeConnector(connector) {
   try {
     const outcome = await signInPopup(`/api/connectors/${connector.id}/authorize`);
     if (outcome === "error") return say(`Signing in to ${connector.name} failed; try again.`);
     say(`Checking ${connector.name}…`);
-    for (let i = 0; i < 20; i++) {
-      const current = await api("GET", `/api/connectors/${connector.id}`);
-      if (current.status !== "needs_authorization") {
-        say(`${connector.name} is authorized: ${current.tool_count} tools.`);
-        tellHost({ type: "switchboard-changed", what: "connectors" });
-        break;
-      }
-      if (outcome === "closed" && i > 4) {
-        say(`${connector.name} still needs authorization.`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 500));
+    // Closed without a word: gone quickly. Unknown (cut off from the popup): the user may still be signing in.
+    const seconds = outcome === "closed" ? 3 : outcome === "unknown" ? 300 : 10;
+    const current = await waitFor(async () => {
+      const now = await api("GET", `/api/connectors/${connector.id}`);
+      return now.status !== "needs_authorization" ? now : null;
+    }, seconds);
+    if (current) {
+      say(`${connector.name} is authorized: ${current.tool_count} tools.`);
+      tellHost({ type: "switchboard-changed", what: "connectors" });
+    } else {
+      say(`${connector.name} still needs authorization.`);
     }
   } catch (e) {
     fail(e);
@@ -368,7 +399,12 @@ function systemToolCard(tool) {
       try {
         const path = `/api/tools/${encodeURIComponent(tool.id)}/${connected ? "disconnect" : "connect"}`;
         if (!connected && tool.auth_type === "oauth") {
-          const outcome = await signInPopup(path);
+          let outcome = await signInPopup(path);
+          if (outcome === "unknown") {
+            say(`Sign in to ${tool.name} in the window that opened…`);
+            const connectedNow = async () => (await api("GET", "/api/tools")).find((t) => t.id === tool.id)?.status === "connected";
+            outcome = (await waitFor(connectedNow, 300)) ? "ok" : "closed";
+          }
           const ok = outcome === "ok" || outcome?.status === "connected";
           say(ok ? `${tool.name} connected.` : `${tool.name} was not connected.`);
           if (ok) tellHost({ type: "switchboard-changed", what: "tools" });
@@ -859,7 +895,8 @@ async function showManager() {
 }
 
 function start() {
-  if (new URLSearchParams(location.search).get("authorize") === "1" && window.opener) return authorizePopup();
+  const flow = new URLSearchParams(location.search).get("authorize");
+  if (flow && window.opener) return authorizePopup(flow);
   document.body.classList.toggle("embed", EMBED);
   reportHeight();
   tellHost({ type: "switchboard-ready" });
@@ -898,11 +935,13 @@ function start() {
     sessionStorage.removeItem(TOKEN_KEY);
     showSignIn("Signed out.");
   });
+  // In a frame, a link's token is never offered: the frame's host could hide the question.
+  const framed = window.parent !== window;
   window.addEventListener("hashchange", () => {
     const linked = tokenFromFragment();
-    if (linked) offerToken(linked);
+    if (linked && !framed) offerToken(linked);
   });
-  const linked = tokenFromFragment();
+  const linked = framed ? (tokenFromFragment(), null) : tokenFromFragment();
   if (linked) offerToken(linked);
   else if (sessionStorage.getItem(TOKEN_KEY)) signedIn(sessionStorage.getItem(TOKEN_KEY));
   else showSignIn("");

@@ -316,7 +316,17 @@ fn origins(src: &Sources, name: &str) -> Result<Vec<String>, ConfigError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|value| {
-            let origin = Url::parse(value).ok().map(|u| u.origin().ascii_serialization());
+            // Plain host names only: these go into a CSP source list and are compared exactly.
+            let plain = |u: &Url| {
+                u.host_str().is_some_and(|h| {
+                    h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+                })
+            };
+            let origin = Url::parse(value)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && plain(u))
+                .map(|u| u.origin().ascii_serialization());
             match origin {
                 Some(origin) if origin == value.trim_end_matches('/') => Ok(origin),
                 _ => Err(src.invalid(name, format!("`{value}` is not an origin like https://app.example.com"))),

@@ -40,7 +40,7 @@ async fn app(port: u16, host: Option<String>) -> TestApp {
 async fn host_page(port: u16, app: &str, token: &str) {
     let page = format!(
         r#"<!doctype html><html><body><h1>Host</h1>
-<iframe id="apps" src="{app}/?view=apps&embed=1" width="480" height="200"></iframe>
+<iframe id="apps" src="{app}/?embed=1" width="480" height="200"></iframe>
 <script>
 window.received = [];
 addEventListener("message", (event) => {{
@@ -108,8 +108,7 @@ async fn a_host_page_frames_the_apps_menu_and_hears_from_it() {
     let browser = Browser::start().await;
     browser.client.goto(&host).await.unwrap();
     heard(&browser, "switchboard-ready", None).await;
-    let height = heard(&browser, "switchboard-height", None).await;
-    assert!(height["height"].as_u64().unwrap_or(0) > 100, "{height}");
+    heard(&browser, "switchboard-height", None).await;
 
     browser.client.enter_frame(0).await.unwrap();
     browser.wait_for_text("#system-tools", "Analytics").await;
@@ -126,6 +125,23 @@ async fn a_host_page_frames_the_apps_menu_and_hears_from_it() {
         .unwrap();
     browser.client.enter_parent_frame().await.unwrap();
     heard(&browser, "switchboard-changed", Some("tools")).await;
+    // The host was told the height of the menu with its content, and sized the frame to it.
+    let heights: Vec<u64> = received(&browser)
+        .await
+        .iter()
+        .filter(|m| m["type"] == "switchboard-height")
+        .filter_map(|m| m["height"].as_u64())
+        .collect();
+    assert!(heights.iter().any(|h| *h > 300), "{heights:?}");
+    let framed = browser
+        .client
+        .execute("return document.getElementById('apps').height;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        framed.as_str().and_then(|h| h.parse::<u64>().ok()),
+        heights.last().copied()
+    );
 
     // Picking a tool in the embedded menu tells the host which.
     browser.client.enter_frame(0).await.unwrap();

@@ -11,7 +11,8 @@ Python standard library only (tests/e2e/host.rs runs it):
    `Prefer: wait`, so the answer is the finished run).
 
 Environment: SWITCHBOARD_URL, SWITCHBOARD_JWT_SECRET, SWITCHBOARD_USER,
-TOOL (a catalog name) and ARGS (JSON arguments). Prints one JSON line:
+SWITCHBOARD_JWT_ISSUER / SWITCHBOARD_JWT_AUDIENCE (when the server requires
+them), TOOL (a catalog name) and ARGS (JSON arguments). Prints one JSON line:
 `{"tools", "status", "result"}`, or `{"error", "status"}` and exit 1.
 """
 
@@ -31,10 +32,16 @@ def b64url(data: bytes) -> str:
 
 
 def mint(secret: str, user: str, ttl: int = 300) -> str:
-    """An HS256 JWT whose `sub` is the user, valid for `ttl` seconds."""
+    """An HS256 JWT whose `sub` is the user, valid for `ttl` seconds (with
+    `iss` and `aud` when the server requires them: SWITCHBOARD_JWT_ISSUER /
+    SWITCHBOARD_JWT_AUDIENCE, given here the same way)."""
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     now = int(time.time())
-    claims = b64url(json.dumps({"sub": user, "iat": now, "exp": now + ttl}).encode())
+    payload = {"sub": user, "iat": now, "exp": now + ttl}
+    for claim, name in (("iss", "SWITCHBOARD_JWT_ISSUER"), ("aud", "SWITCHBOARD_JWT_AUDIENCE")):
+        if os.environ.get(name):
+            payload[claim] = os.environ[name]
+    claims = b64url(json.dumps(payload).encode())
     signing_input = f"{header}.{claims}".encode()
     signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
     return f"{header}.{claims}.{b64url(signature)}"
@@ -79,4 +86,7 @@ if __name__ == "__main__":
         main()
     except urllib.error.HTTPError as e:
         print(json.dumps({"error": e.read().decode(errors="replace"), "status": e.code}), flush=True)
+        sys.exit(1)
+    except (urllib.error.URLError, OSError) as e:
+        print(json.dumps({"error": f"Switchboard could not be reached: {e}", "status": None}), flush=True)
         sys.exit(1)

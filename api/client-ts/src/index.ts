@@ -65,15 +65,21 @@ export interface RunEvent {
 export interface RunEventOptions {
   /** Stop waiting after this long (default 5 minutes). */
   timeoutMs?: number;
-  /** Reconnections allowed after a dropped stream (default 5). */
+  /** Reconnections in a row without a new event before giving up (default 5). */
   reconnects?: number;
   signal?: AbortSignal;
 }
 
+/** Statuses worth asking again after a pause (a 401 fetches a fresh token first). */
+const RETRYABLE = new Set([401, 429, 502, 503, 504]);
+/** The largest event accepted (a run's snapshot is far smaller). */
+const MAX_EVENT_BYTES = 1 << 20;
+
 /**
  * Streams a run's events with `fetch`, resuming after the last event seen
- * (`Last-Event-ID`) when the connection drops, until the `finished` event;
- * throws when the time or the reconnections run out.
+ * (`Last-Event-ID`) when the connection drops or the server asks for a pause
+ * (429/5xx, honouring `Retry-After`; backing off otherwise), until the
+ * `finished` event; throws when the time or the reconnections run out.
  */
 export async function* runEvents(
   options: SwitchboardOptions,
@@ -83,8 +89,13 @@ export async function* runEvents(
   const doFetch = options.fetch ?? fetch;
   const deadline = AbortSignal.timeout(timeoutMs);
   const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const base = options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`;
+  const url = new URL(`api/runs/${encodeURIComponent(runId)}/events`, base);
   let lastId: string | null = null;
-  for (let attempt = 0; attempt <= reconnects; attempt++) {
+  let failures = 0;
+  let lastError: unknown = null;
+  while (failures <= reconnects) {
+    if (failures > 0) await pause(backoff(failures, lastError), stop);
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await bearer(options)}`,
       Accept: "text/event-stream",
@@ -92,37 +103,82 @@ export async function* runEvents(
     if (lastId !== null) headers["Last-Event-ID"] = lastId;
     let response: Response;
     try {
-      response = await doFetch(new URL(`/api/runs/${encodeURIComponent(runId)}/events`, options.baseUrl), {
-        headers,
-        signal: stop,
-      });
+      response = await doFetch(url, { headers, signal: stop });
     } catch (error) {
       if (stop.aborted) throw error;
+      failures += 1;
+      lastError = error;
       continue;
     }
     if (!response.ok || !response.body) {
-      throw new Error(`the run's events answered ${response.status}`);
+      await response.body?.cancel();
+      if (!RETRYABLE.has(response.status)) throw new Error(`the run's events answered ${response.status}`);
+      failures += 1;
+      lastError = response;
+      continue;
     }
+    const reader = response.body.getReader();
     try {
-      for await (const event of parseEvents(response.body)) {
+      for await (const event of parseEvents(reader)) {
+        failures = 0;
         if (event.id !== null) lastId = event.id;
+        if (event.data === undefined) continue;
         yield event;
         if (event.event === "finished") return;
       }
+      failures += 1; // the stream ended before the run did
     } catch (error) {
-      if (stop.aborted) throw error;
+      if (stop.aborted || error instanceof SyntaxError || error instanceof EventTooLarge) throw error;
+      failures += 1;
+      lastError = error;
+    } finally {
+      await reader.cancel().catch(() => undefined);
     }
   }
-  throw new Error(`the run's event stream dropped ${reconnects + 1} times`);
+  throw new Error(`the run's event stream dropped ${reconnects + 1} times in a row`);
 }
 
-/** Server-sent events from a byte stream (`id`, `event` and `data` fields; JSON data). */
-async function* parseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<RunEvent> {
+/** How long to wait before asking again: `Retry-After` when the server said, else 0.25 s doubling to 5 s. */
+function backoff(failures: number, last: unknown): number {
+  const retryAfter = last instanceof Response ? Number(last.headers.get("Retry-After")) : NaN;
+  if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter, 60) * 1000;
+  return Math.min(250 * 2 ** (failures - 1), 5000);
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+class EventTooLarge extends Error {}
+
+/**
+ * Server-sent events from a stream (`id`, `event` and `data` fields; JSON
+ * data). An event with an id but no data still moves the resume point (its
+ * `data` is undefined). Line ends may be CRLF, split across chunks.
+ */
+async function* parseEvents(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<RunEvent | (Omit<RunEvent, "data"> & { data: undefined })> {
   const decoder = new TextDecoder();
   let buffer = "";
   let scanned = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, "\n");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    // A CR at the end may be the first half of a CRLF: normalise it with the next chunk.
+    const held = buffer.endsWith("\r") ? 1 : 0;
+    const ready = buffer.slice(0, buffer.length - held).replace(/\r\n?/g, "\n");
+    buffer = ready + buffer.slice(buffer.length - held);
     let end: number;
     while ((end = buffer.indexOf("\n\n", scanned)) >= 0) {
       const block = buffer.slice(0, end);
@@ -135,14 +191,15 @@ async function* parseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Ru
         const colon = line.indexOf(":");
         if (colon === 0) continue;
         const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "id") id = value;
-        else if (field === "event") event = value;
-        else if (field === "data") data.push(value);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "id") id = text;
+        else if (field === "event") event = text;
+        else if (field === "data") data.push(text);
       }
-      if (data.length) yield { id, event, data: JSON.parse(data.join("\n")) };
+      yield { id, event, data: data.length ? JSON.parse(data.join("\n")) : undefined };
     }
-    scanned = Math.max(0, buffer.length - 1);
+    if (buffer.length > MAX_EVENT_BYTES) throw new EventTooLarge("an event over 1 MiB");
+    scanned = Math.max(0, buffer.length - 1 - held);
   }
 }
 

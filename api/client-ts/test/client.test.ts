@@ -103,3 +103,28 @@ test("calls a tool of a saved connector and waits for the result", async () => {
   assert.equal(result.structuredContent?.arguments?.text, "from TypeScript");
   await api.DELETE("/api/connectors/{id}", { params: { path: { id: saved.id } } });
 });
+
+test("reads events whose CRLF line ends are split across chunks", async () => {
+  const chunks = ['id: 1\r\nevent: run\r\ndata: {"a":1}\r', "\n\r", '\nid: 2\r\nevent: finished\r\ndata: {"b":2}\r\n\r\n'];
+  const asked: string[] = [];
+  const fake: typeof fetch = async (input) => {
+    asked.push(String(input));
+    return new Response(
+      new ReadableStream({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+          controller.close();
+        },
+      }),
+      { headers: { "Content-Type": "text/event-stream" } },
+    );
+  };
+  const offline = createSwitchboard({ baseUrl: "http://switchboard.invalid/prefix", token: "t", fetch: fake });
+  const events: RunEvent[] = [];
+  for await (const event of offline.runEvents("r1")) events.push(event);
+  assert.deepEqual(events, [
+    { id: "1", event: "run", data: { a: 1 } },
+    { id: "2", event: "finished", data: { b: 2 } },
+  ]);
+  assert.deepEqual(asked, ["http://switchboard.invalid/prefix/api/runs/r1/events"], "the base URL's path is kept");
+});

@@ -164,3 +164,37 @@ fn job_settings_take_durations_and_defaults_depend_on_the_mode() {
         assert!(err.to_string().contains(name), "{err}");
     }
 }
+
+#[test]
+fn ui_origins_are_plain_origins() {
+    let settings = load(
+        None,
+        &[
+            (
+                "SWITCHBOARD_UI_FRAME_ANCESTORS",
+                "https://app.example.com, http://localhost:3000/",
+            ),
+            ("SWITCHBOARD_UI_TOKEN_ORIGINS", "https://app.example.com"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        settings.ui_frame_ancestors,
+        ["https://app.example.com", "http://localhost:3000"]
+    );
+    // Nothing that would widen or extend the page's frame-ancestors list.
+    for bad in [
+        "https://*.example.com",
+        "https://a.com;sandbox",
+        "https://a.com/path",
+        "*",
+        "'self'",
+        "javascript:alert(1)",
+    ] {
+        let error = load(None, &[("SWITCHBOARD_UI_FRAME_ANCESTORS", bad)]).unwrap_err();
+        assert!(
+            error.to_string().contains("SWITCHBOARD_UI_FRAME_ANCESTORS"),
+            "{bad}: {error}"
+        );
+    }
+}
