@@ -7,12 +7,11 @@
 //! revision's result shapes and the answers to malformed bodies.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_tests::fixtures::mcp::McpFixture;
-use switchboard_tests::{Backend, TestApp};
+use switchboard_tests::{Backend, TestApp, scripts};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -46,26 +45,22 @@ impl Sdk {
     }
 
     fn command(self) -> Command {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ops/gateway-client");
-        let installed = |path: PathBuf, what: &str| {
-            assert!(
-                path.exists(),
-                "the MCP {what} SDK is not installed at {}: run ops/ci/ensure-tools.sh",
-                path.display()
-            );
-            path
-        };
         match self {
             Sdk::Python | Sdk::PythonLegacy => {
-                let mut command = Command::new(installed(root.join(".venv/bin/python"), "Python"));
-                command.arg(root.join("client.py"));
+                let mut command = scripts::python_sdk("client.py");
                 if self == Sdk::PythonLegacy {
                     command.env("GATEWAY_MODE", "legacy");
                 }
                 command
             }
             Sdk::TypeScript => {
-                installed(root.join("node_modules/@modelcontextprotocol/sdk"), "TypeScript");
+                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ops/gateway-client");
+                let sdk = root.join("node_modules/@modelcontextprotocol/sdk");
+                assert!(
+                    sdk.exists(),
+                    "the MCP TypeScript SDK is not installed at {}: run ops/ci/ensure-tools.sh",
+                    sdk.display()
+                );
                 let mut command = Command::new("node");
                 command.arg(root.join("client.mjs"));
                 command
@@ -81,18 +76,11 @@ fn client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> Child {
 
 fn client_of(sdk: Sdk, app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> Child {
     let mut command = sdk.command();
-    command
-        .env("GATEWAY_URL", app.url("/mcp"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.env("GATEWAY_URL", app.url("/mcp")).envs(env.iter().copied());
     if let Some(token) = token {
         command.env("GATEWAY_TOKEN", token);
     }
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.spawn().expect("the SDK client starts")
+    scripts::spawn(command)
 }
 
 /// Runs the Python client to the end; its JSON lines and whether it succeeded.
@@ -101,16 +89,7 @@ pub async fn run_client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]
 }
 
 async fn run_sdk(sdk: Sdk, app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Vec<Value>) {
-    let child = client_of(sdk, app, token, env);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the client finished")
-        .unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
-    (out.status.success(), lines)
+    scripts::json_lines(client_of(sdk, app, token, env)).await
 }
 
 async fn the_python_sdk_lists_and_calls_the_users_tools(backend: Backend) {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use switchboard_tests::bench::free_port;
 use switchboard_tests::browser::Browser;
 use switchboard_tests::fixtures::oauth::OAuthMcp;
-use switchboard_tests::{Backend, TestApp};
+use switchboard_tests::{Backend, TestApp, scripts};
 use tokio::net::TcpListener;
 
 use crate::oauth::save_oauth_connector;
@@ -202,18 +202,8 @@ async fn host_agent(app: &TestApp, secret: &str, env: &[(&str, &str)]) -> (bool,
         .env("SWITCHBOARD_URL", &app.base_url)
         .env("SWITCHBOARD_JWT_SECRET", secret)
         .env("SWITCHBOARD_USER", "alice")
-        .kill_on_drop(true);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the example finished")
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout);
-    let report = serde_json::from_str(line.lines().next().unwrap_or("null"))
-        .unwrap_or_else(|_| panic!("not JSON: {line} {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), report)
+        .envs(env.iter().copied());
+    scripts::report(command).await
 }
 
 /// The README's host-agent example: a token minted with the shared secret,

@@ -5,8 +5,6 @@
 //! OAuth-protected server. The conformance suite itself runs through the
 //! proxy in `ops/ci/mcp-peers.sh`.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,8 +23,7 @@ use switchboard_core::mcp::call::stateless_meta;
 use switchboard_core::mcp::{ClientSide, Downstream, Opening};
 use switchboard_tests::fixtures::everything::Everything;
 use switchboard_tests::fixtures::oauth::OAuthMcp;
-use switchboard_tests::{Backend, TestApp};
-use tokio::process::Command;
+use switchboard_tests::{Backend, TestApp, scripts};
 use tokio_util::sync::CancellationToken;
 
 use crate::invocations::save_connector;
@@ -36,33 +33,13 @@ both_backends!(the_python_sdk_uses_one_connector_as_its_server_made_it);
 
 /// Runs `ops/gateway-client/proxy_client.py` against `url`: its report.
 async fn python(url: &str, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Value) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ops/gateway-client");
-    let venv = root.join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the MCP Python SDK is not installed: run ops/ci/ensure-tools.sh"
-    );
-    let mut command = Command::new(venv);
-    command
-        .arg(root.join("proxy_client.py"))
-        .env("PROXY_URL", url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut command = scripts::python_sdk("proxy_client.py");
+    command.env("PROXY_URL", url);
     if let Some(token) = token {
         command.env("PROXY_TOKEN", token);
     }
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the client finished")
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout);
-    let report = serde_json::from_str(line.lines().next().unwrap_or("null"))
-        .unwrap_or_else(|_| panic!("not JSON: {line} {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), report)
+    command.envs(env.iter().copied());
+    scripts::report(command).await
 }
 
 async fn the_python_sdk_uses_one_connector_as_its_server_made_it(backend: Backend) {

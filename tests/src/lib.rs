@@ -12,6 +12,7 @@
 //! - [`chaos`]: the chaos harness (its own PostgreSQL and Redis, faults, a mixed load).
 //! - [`browser`]: headless chromium through chromedriver, for the UI tests.
 //! - [`sign_in`]: the browser's part of an OAuth sign-in, without a browser.
+//! - [`scripts`]: programs that report in JSON lines (the MCP SDK clients, the host-agent example).
 //! - [`auth_proxy`]: adds a bearer token for clients that send none (the conformance runner).
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
@@ -28,6 +29,7 @@ pub mod postgres;
 pub mod probe;
 pub mod redis;
 pub mod runs;
+pub mod scripts;
 pub mod seed;
 pub mod sign_in;
 pub mod workers;

@@ -65,6 +65,8 @@ const ENDED: usize = 64;
 pub const QUESTIONS: usize = 4;
 /// Notifications waiting to reach a slow client.
 pub const BACKLOG: usize = 256;
+/// How long an answer waits for the progress that came before it (see [`ToClient::ended`]).
+const PROGRESS_GRACE: Duration = Duration::from_millis(10);
 /// How long one notification may wait for the client.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -136,10 +138,19 @@ impl ToClient {
 
     /// The forwarded request ended. rmcp hands each notification to the
     /// relay on a task of its own, and the response can overtake the last:
-    /// the tasks already spawned get a turn, and progress being sent is let
+    /// when the client follows the request's progress, the tasks already
+    /// spawned get [`PROGRESS_GRACE`] to run, and progress being sent is let
     /// finish, before the answer goes to the client.
     pub async fn ended(&self, upstream: &RequestId, token: &ProgressToken) {
-        tokio::task::yield_now().await;
+        let followed = lock(&self.routes)
+            .requests
+            .get(upstream)
+            .is_some_and(|theirs| theirs.progress.is_some());
+        if followed {
+            tokio::time::sleep(PROGRESS_GRACE).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
         let _order = self.order.lock().await;
         let mut routes = lock(&self.routes);
         routes.tokens.remove(token);
