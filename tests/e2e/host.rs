@@ -125,23 +125,20 @@ async fn a_host_page_frames_the_apps_menu_and_hears_from_it() {
         .unwrap();
     browser.client.enter_parent_frame().await.unwrap();
     heard(&browser, "switchboard-changed", Some("tools")).await;
-    // The host was told the height of the menu with its content, and sized the frame to it.
-    let heights: Vec<u64> = received(&browser)
-        .await
-        .iter()
-        .filter(|m| m["type"] == "switchboard-height")
-        .filter_map(|m| m["height"].as_u64())
-        .collect();
-    assert!(heights.iter().any(|h| *h > 300), "{heights:?}");
-    let framed = browser
+    // The host was told the height of the menu with its content, and sized the frame to it
+    // (read in one go: the page may report again meanwhile).
+    let snapshot = browser
         .client
-        .execute("return document.getElementById('apps').height;", vec![])
+        .execute(
+            "return [Number(document.getElementById('apps').height), \
+             window.received.filter((m) => m.type === 'switchboard-height').map((m) => m.height)];",
+            vec![],
+        )
         .await
         .unwrap();
-    assert_eq!(
-        framed.as_str().and_then(|h| h.parse::<u64>().ok()),
-        heights.last().copied()
-    );
+    let heights: Vec<u64> = serde_json::from_value(snapshot[1].clone()).unwrap();
+    assert!(heights.iter().any(|h| *h > 300), "{heights:?}");
+    assert_eq!(snapshot[0].as_u64(), heights.last().copied(), "{snapshot}");
 
     // Picking a tool in the embedded menu tells the host which.
     browser.client.enter_frame(0).await.unwrap();
