@@ -208,6 +208,11 @@ impl From<CallError> for ApiError {
             CallError::Busy { retry_after } => LaunchError::Busy { retry_after }.into(),
             CallError::Store(e) => e.into(),
             CallError::Queue(e) => Self::queue_unavailable(e),
+            CallError::ApprovalRequired(approval) => Self::conflict("APPROVAL_REQUIRED", message)
+                .with_details(serde_json::json!({"approval_id": approval.id})),
+            CallError::TooManyApprovals(_) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_APPROVALS", message).with_retry_after(30)
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   MCP gateway `/mcp` and the per-connector proxy `/mcp/connectors/{id}`.
 //! - [`auth`]: bearer-token verification (HS256, JWKS) and minting.
 //! - [`error`] / [`extract`]: the API's error policy and JSON extractors.
+//! - [`paging`]: cursor paging of lists (runs, approvals, the audit log).
 //! - [`hosts`]: the `Host` names the browser-facing API answers to.
 //! - [`runs`]: run views, `Prefer: wait`, and waiting for a run to end.
 //! - [`oplog`]: one structured log event per operation.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod hosts;
 pub mod oplog;
+pub mod paging;
 pub mod routes;
 pub mod runs;
 pub mod server;

@@ -27,9 +27,15 @@ pub struct RunView {
     pub id: Uuid,
     /// `connection_test` or `discover_tools`.
     pub kind: String,
-    /// `queued`, `running`, `succeeded` or `failed`.
+    /// `queued`, `waiting` (over your limit of running jobs), `running`,
+    /// `awaiting_approval` (see `approval_id`), `succeeded` or `failed`.
     pub status: String,
+    /// A call waiting for your approval, or an agent turn parked on one:
+    /// decide with `POST /api/approvals/{approval_id}`.
+    pub approval_id: Option<Uuid>,
     pub connector_id: Option<Uuid>,
+    /// Tool calls: the catalog name of the tool called.
+    pub tool: Option<String>,
     pub steps: Vec<Step>,
     /// For tests: `{success, error_code, error_message, tools, server}`.
     #[schema(value_type = Option<Object>)]
@@ -50,6 +56,8 @@ impl From<RunRecord> for RunView {
             status_url: format!("/api/runs/{}", r.id),
             events_url: format!("/api/runs/{}/events", r.id),
             id: r.id,
+            approval_id: r.input.approval_id,
+            tool: r.input.tool.as_ref().map(|t| t.catalog_name.clone()),
             kind: r.kind,
             status: r.status,
             connector_id: r.connector_id,
@@ -65,10 +73,21 @@ impl From<RunRecord> for RunView {
     }
 }
 
+impl RunView {
+    /// As lists show it: everything but the result, which can be large.
+    pub fn listed(record: RunRecord) -> Self {
+        Self {
+            result: None,
+            ..Self::from(record)
+        }
+    }
+}
+
 /// The view of a run and the log position it reflects; while it runs, its
 /// steps come from the event log (the row is written when the run ends).
 pub async fn view(state: &AppState, record: RunRecord) -> (RunView, u64) {
-    let terminal = record.status().is_terminal();
+    let status = record.status();
+    let terminal = status.is_terminal();
     let mut view = RunView::from(record);
     let events = state.events.since(view.id, 0).await.unwrap_or_default();
     let mut seq = events.last().map_or(0, |(seq, _)| *seq);
@@ -86,6 +105,12 @@ pub async fn view(state: &AppState, record: RunRecord) -> (RunView, u64) {
                     view.attempts = attempt;
                 }
                 RunEvent::Step { step } => apply_step(&mut view.steps, step),
+                // The row says whether it still waits (a resumed turn is queued).
+                RunEvent::AwaitingApproval { approval_id } if status == RunStatus::AwaitingApproval => {
+                    view.status = RunStatus::AwaitingApproval.as_str().to_owned();
+                    view.approval_id = Some(approval_id);
+                }
+                RunEvent::AwaitingApproval { .. } => {}
                 RunEvent::Finished { .. } => {}
             }
         }

@@ -11,6 +11,7 @@
 //! - [`binding`]: which secret may be sent where (the one rule every path applies).
 //! - [`store`]: the storage traits and their SQL implementation for PostgreSQL and SQLite.
 //! - [`connector_secrets`]: sealing/opening a connector's credentials and headers.
+//! - [`approvals`]: allow / ask / block per tool, and the approvals a person gives.
 //! - [`audit`]: the audit log of security-relevant changes.
 //! - [`rotation`]: re-sealing every stored secret under the first key.
 //! - [`mcp`]: the MCP client (connection tests) and its error codes.
@@ -25,6 +26,7 @@
 //! - [`telemetry`]: tracing subscriber, Prometheus recorder and the rustls provider.
 #![forbid(unsafe_code)]
 
+pub mod approvals;
 pub mod audit;
 pub mod binding;
 pub mod catalog;

@@ -28,7 +28,7 @@ pub struct ChatModel {
 }
 
 /// One tool call the model asked for (`Debug` leaves out the arguments).
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolCall {
     pub id: String,
     pub name: String,

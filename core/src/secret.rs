@@ -119,6 +119,7 @@ mod tests {
         let turn = AgentInput {
             messages: vec![json!({"role": "user", "content": CANARY})],
             selected_tools: vec![],
+            resume: Some(json!({"messages": [CANARY]})),
         };
 
         for shown in [

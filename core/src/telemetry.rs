@@ -13,6 +13,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// How long a person takes to decide on an approval: 1 s to an hour.
+const DECISION_BUCKETS: &[f64] = &[1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
+
 /// Log filter unless `RUST_LOG` says otherwise: rmcp reports an expected
 /// transport fallback (a legacy SSE server refusing the POST) as an error.
 const DEFAULT_FILTER: &str = "info,rmcp=warn,rmcp::transport::worker=off";
@@ -40,6 +43,11 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full("switchboard_approval_decision_seconds".into()),
+                    DECISION_BUCKETS,
+                )
                 .expect("bucket list is not empty")
                 .build_recorder();
             let handle = recorder.handle();

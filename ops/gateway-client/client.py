@@ -8,7 +8,9 @@ speaks 2026-07-28 where the server does) unless GATEWAY_MODE=legacy (the
 Environment: GATEWAY_URL, GATEWAY_TOKEN (optional), GATEWAY_MODE (optional),
 GATEWAY_CALL and GATEWAY_ARGS (a tool to call, JSON arguments),
 GATEWAY_WAIT_CHANGE (seconds to wait for notifications/tools/list_changed
-after the first report).
+after the first report), GATEWAY_ELICIT (`approve` or `deny`: declare
+elicitation and answer Switchboard's approval question so; each question's
+message is reported under `asked`).
 
 Prints one JSON line `{"protocol", "tools", "descriptions", "schemas", "result"?}`; with
 GATEWAY_WAIT_CHANGE, a second line `{"changed", "tools"}` after the
@@ -25,6 +27,7 @@ from contextlib import AsyncExitStack
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ElicitResult
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 
@@ -40,6 +43,12 @@ async def main():
     wait_change = float(os.environ.get("GATEWAY_WAIT_CHANGE", "0"))
 
     changed = asyncio.Event()
+    elicit = os.environ.get("GATEWAY_ELICIT")
+    asked = []
+
+    async def on_elicit(context, params):
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"decision": elicit})
 
     async def on_message(message):
         if getattr(message, "method", None) == "notifications/tools/list_changed":
@@ -47,6 +56,8 @@ async def main():
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     options = {"mode": os.environ["GATEWAY_MODE"]} if os.environ.get("GATEWAY_MODE") else {}
+    if elicit:
+        options["elicitation_callback"] = on_elicit
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http, AsyncExitStack() as stack:
         transport = streamable_http_client(url, http_client=http)
         client = await stack.enter_async_context(Client(transport, message_handler=on_message, **options))
@@ -64,6 +75,7 @@ async def main():
         if call:
             result = await client.call_tool(call, arguments)
             report["result"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            report["asked"] = asked
         emit(report)
         if wait_change > 0:
             try:

@@ -4,14 +4,21 @@
 //! the same key for another request is refused), then queue the run. The API,
 //! the MCP gateway and agent turns all call tools through here, so they share
 //! the queue, the retry policy and the timeouts.
+//!
+//! A tool whose policy is `ask` does not run until a person approves the
+//! call: for the API and agent turns its run is created `awaiting_approval`
+//! with an approval (no job); for the MCP gateway and the proxy, where
+//! nobody polls a run, the call is refused with [`CallError::ApprovalRequired`]
+//! unless an approval was given for this exact call (a single-use grant).
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
+use switchboard_core::approvals::{self, ApprovalRecord, NewApproval, Origin, Policy};
 use switchboard_core::catalog::{Catalog, CatalogEntry};
 use switchboard_core::domain::{FieldError, UserId};
 use switchboard_core::jobs::RunKind;
-use switchboard_core::runs::launch::{LaunchError, NewRun, launch};
-use switchboard_core::runs::{InvocationInput, RunInput, RunRecord, ToolTarget};
+use switchboard_core::runs::launch::{LaunchError, NewRun, launch, prepare};
+use switchboard_core::runs::{InvocationInput, RunEvent, RunInput, RunRecord, RunStatus, ToolTarget};
 use switchboard_core::services::Services;
 use switchboard_core::store::StoreError;
 
@@ -23,6 +30,23 @@ pub struct CallRequest {
     pub arguments: Map<String, Value>,
     /// 1–255 visible ASCII characters; the same key never runs twice for a user.
     pub idempotency_key: Option<String>,
+    /// Who calls: decides what an `ask` tool does (see the module doc).
+    pub origin: Origin,
+    /// The agent turn making the call (it parks on an approval).
+    pub turn: Option<uuid::Uuid>,
+}
+
+impl CallRequest {
+    /// A call from `POST /api/agent/invocations`.
+    pub fn new(tool: String, arguments: Map<String, Value>, idempotency_key: Option<String>) -> Self {
+        Self {
+            tool,
+            arguments,
+            idempotency_key,
+            origin: Origin::Invocation,
+            turn: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for CallRequest {
@@ -31,6 +55,7 @@ impl std::fmt::Debug for CallRequest {
             .field("tool", &self.tool)
             .field("arguments", &switchboard_core::secret::REDACTED)
             .field("idempotency_key", &self.idempotency_key)
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -53,6 +78,12 @@ pub enum CallError {
     Busy { retry_after: u64 },
     #[error("the call could not be queued: {0:#}")]
     Queue(anyhow::Error),
+    /// Gateway and proxy: the call waits for this approval; call again once approved.
+    #[error("this call needs your approval first")]
+    ApprovalRequired(Box<ApprovalRecord>),
+    /// The user has too many calls waiting for approval already.
+    #[error("{0} of your calls are waiting for your approval already; decide on them first")]
+    TooManyApprovals(u32),
 }
 
 /// Resolves, checks and queues a call; a replayed idempotency key gives back the original run.
@@ -66,7 +97,7 @@ pub async fn start_in(
     services: &Services,
     user: &UserId,
     catalog: &Catalog,
-    request: CallRequest,
+    mut request: CallRequest,
 ) -> Result<RunRecord, CallError> {
     if let Some(key) = &request.idempotency_key {
         let ok = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
@@ -78,7 +109,7 @@ pub async fn start_in(
         }
     }
     let entry = find(catalog, &request.tool)?;
-    let arguments = Value::Object(request.arguments);
+    let arguments = Value::Object(std::mem::take(&mut request.arguments));
     crate::schema::check(&entry.input_schema, &arguments).map_err(CallError::Invalid)?;
     let request_hash = request_hash(&entry.name, &arguments);
     if let Some(key) = &request.idempotency_key
@@ -89,12 +120,20 @@ pub async fn start_in(
     let Value::Object(arguments) = arguments else {
         unreachable!("built from a map")
     };
+    let granted = match request.origin {
+        Origin::Gateway | Origin::Proxy => approve_over_mcp(services, user, entry, &arguments, request.origin).await?,
+        Origin::Invocation | Origin::Agent if entry.policy == Policy::Ask => {
+            return ask(services, user, entry, request, arguments, request_hash).await;
+        }
+        Origin::Invocation | Origin::Agent => None,
+    };
     let new = NewRun {
         owner: user.clone(),
         kind: RunKind::InvokeTool,
         connector_id: entry.connector_id(),
         input: RunInput {
             tool: Some(target(entry)),
+            approval_id: granted,
             ..RunInput::default()
         },
         sealed: Some(json!(InvocationInput { arguments })),
@@ -112,6 +151,127 @@ pub async fn start_in(
         Err(LaunchError::Busy { retry_after }) => Err(CallError::Busy { retry_after }),
         Err(LaunchError::Store(e)) => Err(CallError::Store(e)),
         Err(LaunchError::QueueUnavailable(e)) => Err(CallError::Queue(e)),
+    }
+}
+
+/// An `ask` call from the API or an agent turn: its run waits for the approval.
+async fn ask(
+    services: &Services,
+    user: &UserId,
+    entry: &CatalogEntry,
+    request: CallRequest,
+    arguments: Map<String, Value>,
+    request_hash: String,
+) -> Result<RunRecord, CallError> {
+    let target = target(entry);
+    let sealed = json!(InvocationInput {
+        arguments: arguments.clone()
+    });
+    let new = NewRun {
+        owner: user.clone(),
+        kind: RunKind::InvokeTool,
+        connector_id: entry.connector_id(),
+        input: RunInput {
+            tool: Some(target.clone()),
+            ..RunInput::default()
+        },
+        sealed: Some(sealed),
+        idempotency: request.idempotency_key.clone().map(|k| (k, request_hash.clone())),
+    };
+    let mut run = prepare(services, new);
+    let approval = approvals::pending(
+        services,
+        NewApproval {
+            owner: user,
+            origin: if request.turn.is_some() {
+                Origin::Agent
+            } else {
+                Origin::Invocation
+            },
+            run_id: Some(run.id),
+            turn_id: request.turn,
+            target: &target,
+            display_name: &entry.display_name,
+            request_hash: &approvals::call_hash(&entry.source.id, &entry.tool, &arguments),
+            arguments: &arguments,
+        },
+    );
+    run.status = RunStatus::AwaitingApproval.as_str().to_owned();
+    run.input.0.approval_id = Some(approval.id);
+    match insert(services, &approval, Some(&run)).await {
+        Ok(()) => {}
+        Err(CallError::Store(StoreError::Duplicate("idempotency_key"))) => {
+            // Another request with this key won the race.
+            let key = request.idempotency_key.as_deref().unwrap_or_default();
+            return replay(services, user, key, &request_hash)
+                .await?
+                .ok_or_else(|| CallError::Queue(anyhow::anyhow!("the idempotency key's run vanished")));
+        }
+        Err(e) => return Err(e),
+    }
+    let event = RunEvent::AwaitingApproval {
+        approval_id: approval.id,
+    };
+    if let Err(e) = services.events.append(run.id, event).await {
+        tracing::warn!(run_id = %run.id, error = %e, "failed to publish a run event");
+    }
+    Ok(run)
+}
+
+/// Over MCP (the gateway, the proxy): `Ok` when the call may run now — its
+/// tool is allowed, or a grant for this exact call was used (its id);
+/// otherwise a pending approval (the one an identical call already waits
+/// on, or a new one) and [`CallError::ApprovalRequired`] naming it.
+pub async fn approve_over_mcp(
+    services: &Services,
+    user: &UserId,
+    entry: &CatalogEntry,
+    arguments: &Map<String, Value>,
+    origin: Origin,
+) -> Result<Option<uuid::Uuid>, CallError> {
+    if entry.policy != Policy::Ask {
+        return Ok(None);
+    }
+    let request_hash = approvals::call_hash(&entry.source.id, &entry.tool, arguments);
+    if let Some(grant) = approvals::use_grant(services, user, &request_hash).await? {
+        return Ok(Some(grant));
+    }
+    let waiting = services
+        .store
+        .pending_like(
+            user.as_str(),
+            &request_hash,
+            origin.as_str(),
+            switchboard_core::store::now(),
+        )
+        .await?;
+    if let Some(approval) = waiting {
+        return Err(CallError::ApprovalRequired(Box::new(approval)));
+    }
+    let target = target(entry);
+    let approval = approvals::pending(
+        services,
+        NewApproval {
+            owner: user,
+            origin,
+            run_id: None,
+            turn_id: None,
+            target: &target,
+            display_name: &entry.display_name,
+            request_hash: &request_hash,
+            arguments,
+        },
+    );
+    insert(services, &approval, None).await?;
+    Err(CallError::ApprovalRequired(Box::new(approval)))
+}
+
+async fn insert(services: &Services, approval: &ApprovalRecord, run: Option<&RunRecord>) -> Result<(), CallError> {
+    let max = services.settings.limits.backlog;
+    match services.store.insert_approval(approval, run, max).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::LimitReached(n)) => Err(CallError::TooManyApprovals(n)),
+        Err(e) => Err(e.into()),
     }
 }
 

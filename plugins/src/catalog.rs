@@ -1,8 +1,9 @@
 //! Loading a user's catalog: their connectors, their connected system tools
-//! (from the registry) and their tool switches.
+//! (from the registry) and their tool policies.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
+use switchboard_core::approvals::DefaultPolicy;
 use switchboard_core::catalog::{Catalog, CatalogEntry, SystemFunction, SystemToolSource};
 use switchboard_core::domain::UserId;
 use switchboard_core::store::{Store, StoreResult};
@@ -11,15 +12,19 @@ use crate::{SystemTool, registry};
 
 /// The catalog of `user` right now.
 pub async fn load(store: &dyn Store, user: &UserId) -> StoreResult<Catalog> {
-    let (connectors, tools, off) =
-        tokio::try_join!(store.connectors(user), store.user_tools(user), store.switched_off(user))?;
-    let connected: HashSet<String> = tools.into_iter().filter(|t| t.connected).map(|t| t.tool_id).collect();
+    let (connectors, tools, policies) =
+        tokio::try_join!(store.connectors(user), store.user_tools(user), store.policies(user))?;
+    let connected: HashMap<String, DefaultPolicy> = tools
+        .into_iter()
+        .filter(|t| t.connected)
+        .map(|t| (t.tool_id, DefaultPolicy::parse(&t.tool_policy)))
+        .collect();
     let system: Vec<SystemToolSource> = registry()
         .all()
         .iter()
         .map(|t| t.descriptor())
-        .filter(|d| !d.is_beta && connected.contains(d.id))
-        .map(|d| SystemToolSource {
+        .filter_map(|d| Some((d, *connected.get(d.id).filter(|_| !d.is_beta)?)))
+        .map(|(d, default_policy)| SystemToolSource {
             id: d.id.to_owned(),
             name: d.name.to_owned(),
             functions: d
@@ -33,9 +38,10 @@ pub async fn load(store: &dyn Store, user: &UserId) -> StoreResult<Catalog> {
                     destructive: f.destructive,
                 })
                 .collect(),
+            default_policy,
         })
         .collect();
-    Ok(Catalog::build(&system, &connectors, &off.into_iter().collect()))
+    Ok(Catalog::build(&system, &connectors, &policies))
 }
 
 /// The system tool behind a catalog entry, if it is one.

@@ -32,7 +32,7 @@ async fn an_access_token_goes_only_to_its_resource(backend: Backend) {
     let recorder = Recorder::spawn().await;
     let alice = app.user("alice");
     let id = authorized_connector(&app, &alice, &server).await;
-    let edited = |url: &str| json!({"name": "Notes", "server_url": url, "auth_type": "oauth", "auth_config": {}});
+    let edited = |url: &str| json!({"name": "Notes", "tool_policy": "allow", "server_url": url, "auth_type": "oauth", "auth_config": {}});
 
     // Testing the saved connector against another host: no grant goes along.
     let test = run_and_wait(
@@ -76,7 +76,7 @@ async fn a_refresh_token_and_client_secret_go_only_to_the_token_endpoint(backend
     let created = alice
         .post(
             "/api/connectors",
-            json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",
+            json!({"name": "Notes", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth",
                    "auth_config": {"client_id": "sb-client", "client_secret": "client-secret-canary"}}),
         )
         .await;
@@ -109,13 +109,13 @@ async fn a_bearer_token_and_header_values_stay_on_their_origin(backend: Backend)
     let created = alice
         .post(
             "/api/connectors",
-            json!({"name": "Notes", "server_url": mcp.url, "auth_type": "bearer",
+            json!({"name": "Notes", "tool_policy": "allow", "server_url": mcp.url, "auth_type": "bearer",
                    "auth_config": {"token": TOKEN}, "headers": {"X-Api-Key": HEADER_VALUE}}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let edited = |url: &str| json!({"name": "Notes", "server_url": url, "auth_type": "bearer", "auth_config": {}, "headers": {"X-Api-Key": null}});
+    let edited = |url: &str| json!({"name": "Notes", "tool_policy": "allow", "server_url": url, "auth_type": "bearer", "auth_config": {}, "headers": {"X-Api-Key": null}});
 
     // An edited path on the same server is tested with the stored secrets.
     let same_origin = format!("{}?v=2", mcp.url);
@@ -136,7 +136,7 @@ async fn a_bearer_token_and_header_values_stay_on_their_origin(backend: Backend)
     .await;
     assert_eq!((test.status, test.code()), (409, "SECRET_NOT_STORED"), "{}", test.text);
     // ... and a token typed for it is the only one it gets.
-    let typed = json!({"name": "Notes", "server_url": recorder.url, "auth_type": "bearer",
+    let typed = json!({"name": "Notes", "tool_policy": "allow", "server_url": recorder.url, "auth_type": "bearer",
                        "auth_config": {"token": "typed-for-the-recorder"}, "headers": {}});
     let test = run_and_wait(&alice, &format!("/api/connectors/{id}/test"), Some(typed)).await;
     assert_eq!(test.status, 200, "{}", test.text);

@@ -88,7 +88,7 @@ pub async fn run_client(app: &TestApp, token: Option<&str>, env: &[(&str, &str)]
     run_sdk(Sdk::Python, app, token, env).await
 }
 
-async fn run_sdk(sdk: Sdk, app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Vec<Value>) {
+pub async fn run_sdk(sdk: Sdk, app: &TestApp, token: Option<&str>, env: &[(&str, &str)]) -> (bool, Vec<Value>) {
     scripts::json_lines(client_of(sdk, app, token, env)).await
 }
 
@@ -308,7 +308,7 @@ fn post_mcp(app: &TestApp, token: &str) -> reqwest::RequestBuilder {
 
 /// One JSON-RPC exchange with the gateway: the answer (from a JSON body or
 /// the SSE event answering `id`), its HTTP status and the session id.
-async fn rpc(app: &TestApp, headers: &[(&str, &str)], body: Value) -> (u16, Value, Option<String>) {
+pub async fn rpc(app: &TestApp, headers: &[(&str, &str)], body: Value) -> (u16, Value, Option<String>) {
     let mut request = post_mcp(app, &app.token("alice")).json(&body);
     for (name, value) in headers {
         request = request.header(*name, *value);

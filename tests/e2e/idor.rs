@@ -14,8 +14,8 @@ use crate::invocations::save_connector;
 both_backends!(another_users_ids_are_answered_like_unknown_ones);
 
 /// Operations whose path parameter names something every user shares (a
-/// system tool's id): there is no owner to protect.
-const SHARED_BY_ALL: [&str; 2] = ["connect_tool", "disconnect_tool"];
+/// system tool's id or function): there is no owner to protect.
+const SHARED_BY_ALL: [&str; 3] = ["connect_tool", "disconnect_tool", "set_function_policy"];
 
 /// The owner's value of a path parameter, and one that names nothing.
 fn values(path: &str, param: &str, owned: &Owned) -> Option<(String, String)> {
@@ -24,6 +24,7 @@ fn values(path: &str, param: &str, owned: &Owned) -> Option<(String, String)> {
         (Some("connectors"), "id") => Some((owned.connector.clone(), unknown_id)),
         (Some("connectors"), "tool_name") => Some((owned.tool.clone(), "no_such_tool".into())),
         (Some("runs"), "id") => Some((owned.run.clone(), unknown_id)),
+        (Some("approvals"), "id") => Some((owned.approval.clone(), unknown_id)),
         _ => None,
     }
 }
@@ -33,6 +34,8 @@ fn body(operation_id: &str, mcp_url: &str) -> Option<Value> {
     match operation_id {
         "update_connector" => Some(json!({"name": "Renamed", "server_url": mcp_url})),
         "switch_tool" => Some(json!({"enabled": false})),
+        "set_default_policy" => Some(json!({"policy": "block"})),
+        "decide_approval" => Some(json!({"decision": "approve"})),
         "decide_changes" => Some(json!({"decision": "approve", "review": ""})),
         _ => None,
     }
@@ -42,6 +45,7 @@ struct Owned {
     connector: String,
     tool: String,
     run: String,
+    approval: String,
 }
 
 /// Everything the owner can read about their objects.
@@ -50,6 +54,8 @@ async fn snapshot(owner: &UserClient<'_>, owned: &Owned) -> Vec<Value> {
     for path in [
         format!("/api/connectors/{}", owned.connector),
         format!("/api/runs/{}", owned.run),
+        format!("/api/approvals/{}", owned.approval),
+        "/api/approvals".to_owned(),
         format!("/api/connectors/{}/changes", owned.connector),
         "/api/audit".to_owned(),
         "/api/connectors".to_owned(),
@@ -75,10 +81,20 @@ async fn another_users_ids_are_answered_like_unknown_ones(backend: Backend) {
         )
         .await;
     assert_eq!(run.body["status"], "succeeded", "{}", run.text);
+    let tool_1 = format!("/api/connectors/{connector}/tools/tool_1");
+    assert_eq!(alice.put(&tool_1, json!({"policy": "ask"})).await.status, 200);
+    let waiting = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "notes__tool_1", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(waiting.body["status"], "awaiting_approval", "{}", waiting.text);
     let owned = Owned {
         connector,
         tool: view["tools"][0]["name"].as_str().unwrap().to_owned(),
         run: run.body["id"].as_str().unwrap().to_owned(),
+        approval: waiting.body["approval_id"].as_str().unwrap().to_owned(),
     };
     let before = snapshot(&alice, &owned).await;
 

@@ -24,12 +24,13 @@ both_backends!(
     gmail_calls_the_gmail_api_with_the_users_token,
 );
 
-/// Saves a connector without auth named `name` for `url`; returns its id.
+/// Saves a connector without auth named `name` for `url`, its tools allowed
+/// (the tests about approvals save their own); returns its id.
 pub async fn save_connector(user: &UserClient<'_>, name: &str, url: &str) -> String {
     let created = user
         .post(
             "/api/connectors",
-            json!({"name": name, "server_url": url, "auth_type": "none"}),
+            json!({"name": name, "server_url": url, "auth_type": "none", "tool_policy": "allow"}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -442,6 +443,34 @@ async fn gmail_calls_the_gmail_api_with_the_users_token(backend: Backend) {
     let tools = alice.get("/api/tools").await.body;
     let gmail_tool = tools.as_array().unwrap().iter().find(|t| t["id"] == "gmail").unwrap();
     assert_eq!(gmail_tool["status"], "connected");
+    let policies: Vec<(&str, &str)> = gmail_tool["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["policy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            ("send_email", "ask"),
+            ("search_messages", "allow"),
+            ("read_message", "allow")
+        ],
+        "a new Gmail connection asks before sending"
+    );
+    let body = json!({"to": ["x@example.com"], "subject": "s", "body": "b"});
+    let asked = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "gmail__send_email", "arguments": body}),
+        )
+        .await;
+    assert_eq!(asked.body["status"], "awaiting_approval", "{}", asked.text);
+    assert!(gmail.sent().is_empty());
+    let allowed = alice
+        .put("/api/tools/gmail/functions/send_email", json!({"policy": "allow"}))
+        .await;
+    assert_eq!(allowed.body["functions"][0]["policy"], "allow", "{}", allowed.text);
 
     let sent = invoke(
         &alice,

@@ -21,6 +21,7 @@ macro_rules! both_backends {
 }
 
 mod agent;
+mod approvals;
 mod attacks;
 mod audit;
 mod auth;

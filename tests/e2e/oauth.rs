@@ -53,7 +53,7 @@ pub async fn save_oauth_connector(user: &UserClient<'_>, server: &OAuthMcp) -> S
     let created = user
         .post(
             "/api/connectors",
-            json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}),
+            json!({"name": "Notes", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -83,7 +83,7 @@ async fn an_oauth_connector_is_saved_authorized_and_used(backend: Backend) {
     let mut seen = Vec::new();
 
     // The test finds the server and says it wants OAuth.
-    let form = json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}});
+    let form = json!({"name": "Notes", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}});
     let tested = post_and_wait(&alice, "/api/connectors/test", Some(form)).await;
     assert_eq!(tested.body["result"]["error_code"], "AUTH_REQUIRED", "{}", tested.text);
 
@@ -340,7 +340,7 @@ async fn a_preregistered_client_is_used_as_given(backend: Backend) {
     let created = alice
         .post(
             "/api/connectors",
-            json!({"name": "Corp", "server_url": server.mcp_url, "auth_type": "oauth",
+            json!({"name": "Corp", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth",
                    "auth_config": {"client_id": "sb-client", "client_secret": "sb-secret", "scopes": ["tools.read"]}}),
         )
         .await;
@@ -394,7 +394,7 @@ async fn a_pasted_token_is_used_until_it_fails(backend: Backend) {
     let created = alice
         .post(
             "/api/connectors",
-            json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",
+            json!({"name": "Notes", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth",
                    "auth_config": {"access_token": token}}),
         )
         .await;
@@ -444,7 +444,7 @@ async fn an_edit_keeps_the_grant_only_for_the_same_server_and_client(backend: Ba
     let id = authorized_connector(&app, &alice, &server).await;
 
     // A new header: re-tested with the same grant, still active.
-    let edited = json!({"name": "Notes", "server_url": server.mcp_url, "auth_type": "oauth",
+    let edited = json!({"name": "Notes", "tool_policy": "allow", "server_url": server.mcp_url, "auth_type": "oauth",
                         "auth_config": {}, "headers": {"X-Team": "docs"}});
     let put = alice.put(&format!("/api/connectors/{id}"), edited).await;
     assert_eq!(put.status, 200, "{}", put.text);

@@ -207,7 +207,7 @@ async fn the_proxy_answers_only_its_user_and_only_on_their_connector() {
     let edited = alice
         .put(
             &format!("/api/connectors/{first}"),
-            json!({"name": "Renamed", "server_url": server.url, "auth_type": "none"}),
+            json!({"name": "Renamed", "server_url": server.url, "auth_type": "none", "tool_policy": "allow"}),
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);

@@ -167,6 +167,7 @@ async fn rotation_reseals_everything_once_and_reports_misplaced_values(backend: 
         connected: true,
         credentials: Some(sealed_tool),
         connected_at: Some(t),
+        tool_policy: "allow".into(),
         created_at: t,
         updated_at: t,
     };

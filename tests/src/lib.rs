@@ -25,6 +25,7 @@ pub mod chaos;
 pub mod client;
 pub mod fixtures;
 pub mod logs;
+pub mod migrations;
 pub mod postgres;
 pub mod probe;
 pub mod redis;

@@ -21,6 +21,7 @@ pub fn connector(owner: &str, name: &str, server_url: &str, tools: Vec<ToolInfo>
         headers: None,
         header_names: Json(Vec::new()),
         enabled: true,
+        tool_policy: "allow".into(),
         state: "active".into(),
         tool_pins: Some(Json(ToolPins::approved(tools.clone()))),
         tools: Json(tools),

@@ -13,7 +13,9 @@
 //!   `QUEUE_LOST`) with a message that says so;
 //! - runs that wait by design are left alone, except that a user's `waiting`
 //!   runs are enqueued when the user is under the cap (the worker that freed
-//!   the slot normally does it; this catches one that stopped first).
+//!   the slot normally does it; this catches one that stopped first);
+//! - approvals nobody decided in time expire: their calls fail
+//!   `APPROVAL_TIMEOUT` and agent turns parked on them resume.
 
 use std::time::Duration;
 
@@ -35,6 +37,8 @@ pub struct Reconciled {
     pub requeued: u64,
     pub failed: u64,
     pub promoted: u64,
+    /// Approvals that expired.
+    pub expired: u64,
 }
 
 fn after(d: Duration) -> chrono::Duration {
@@ -117,6 +121,7 @@ pub async fn reconcile_now(services: &Services) -> anyhow::Result<Reconciled> {
             }
         }
     }
+    done.expired = switchboard_core::approvals::expire_due(services, BATCH).await?;
     for (owner, kind) in services.store.owners_waiting(BATCH).await? {
         let Some(kind) = RunKind::parse(&kind) else { continue };
         while promote_next(services, &owner, kind).await? {

@@ -118,6 +118,12 @@ async fn maintain(services: &Services) {
         "old runs",
         store.prune_runs(cutoff(services.settings.jobs.run_retention)).await,
     );
+    pruned(
+        "settled approvals",
+        store
+            .prune_approvals(cutoff(services.settings.jobs.run_retention))
+            .await,
+    );
     // The invocation log has its own, longer retention (analytics read it).
     let invocations = cutoff(services.settings.agent.invocation_retention);
     pruned("old invocation log entries", store.prune_invocations(invocations).await);

@@ -59,6 +59,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your approvals, newest first. */
+        get: operations["list_approvals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One approval, with the call's arguments while it is pending. */
+        get: operations["get_approval"];
+        put?: never;
+        /** Decides on a pending approval. */
+        post: operations["decide_approval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -226,6 +261,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connectors/{id}/tool-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets the policy of the connector's tools that have none of their own. */
+        put: operations["set_default_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connectors/{id}/tools/{tool_name}": {
         parameters: {
             query?: never;
@@ -234,7 +286,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Switches one of the connector's discovered tools on or off for agents. */
+        /** Sets one of the connector's discovered tools to allow, ask or block. */
         put: operations["switch_tool"];
         post?: never;
         delete?: never;
@@ -252,6 +304,26 @@ export interface paths {
         };
         /** Whom this token signs in. */
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your runs (connection tests, discoveries, tool calls, agent turns), newest
+         *     first, without their results (read a run for its result).
+         */
+        get: operations["list_runs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -352,6 +424,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tools/{id}/functions/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets what an agent's call of one of the tool's functions does: `allow`, `ask` or `block`. */
+        put: operations["set_function_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -362,6 +451,64 @@ export interface components {
             messages: components["schemas"]["ChatMessage"][];
             /** @description Catalog names of tools the turn must use (for this turn only). */
             selected_tools?: string[];
+        };
+        /**
+         * @description What the owner decided.
+         * @enum {string}
+         */
+        ApprovalDecision: "approve" | "deny" | "always";
+        /** @description A page of approvals. */
+        ApprovalPage: {
+            approvals: components["schemas"]["ApprovalView"][];
+            /** @description Pass as `cursor` for the next (older) page; absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description Where an approval stands.
+         * @enum {string}
+         */
+        ApprovalState: "pending" | "approved" | "denied" | "expired" | "used";
+        /** @description A call waiting for (or given) a person's approval. */
+        ApprovalView: {
+            /** @description The call's arguments: only from `GET /api/approvals/{id}`, while pending. */
+            arguments?: Record<string, unknown> | null;
+            /** Format: uuid */
+            connector_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            display_name: string;
+            /**
+             * Format: date-time
+             * @description Undecided by then, it expires and the call fails `APPROVAL_TIMEOUT`.
+             */
+            expires_at: string;
+            /** @description `api`, `ui`, `elicitation`, `always` or `timeout`. */
+            how?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `invocation`, `agent`, `gateway` or `proxy`. */
+            origin: string;
+            /**
+             * Format: uuid
+             * @description The call's run, which waits for the decision (none through MCP: there,
+             *     approving lets the client's next identical call run).
+             */
+            run_id?: string | null;
+            /** @description `connector` or `system`. */
+            source_kind: string;
+            state: components["schemas"]["ApprovalState"];
+            system_tool?: string | null;
+            /** @description The name agents call the tool by. */
+            tool: string;
+            /** @description The tool's own name. */
+            tool_name: string;
+            /**
+             * Format: uuid
+             * @description The agent turn paused on this call.
+             */
+            turn_id?: string | null;
         };
         /** @description One audit event. */
         AuditEvent: {
@@ -576,7 +723,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             description: string;
-            /** @description Names of the discovered tools switched off for agents. */
+            /** @description Names of the discovered tools switched off for agents (policy `block`). */
             disabled_tools: string[];
             enabled: boolean;
             /** @description Names of the custom headers (values are never shown). */
@@ -590,10 +737,21 @@ export interface components {
              *     that revoked the OAuth authorization of the previous server or client).
              */
             notice?: string | null;
+            /** @description The tools with a policy of their own (the rest follow `tool_policy`). */
+            own_policies: string[];
             server_url: string;
             /** @description `active`, `degraded`, `disabled` or `needs_authorization`. */
             status: string;
             tool_count: number;
+            /** @description Each tool's policy (its own, else the default's). */
+            tool_policies: {
+                [key: string]: components["schemas"]["Policy"];
+            };
+            /**
+             * @description The policy of tools without one of their own: `auto` (`allow` for
+             *     read-only tools, `ask` for the rest), `allow`, `ask` or `block`.
+             */
+            tool_policy: components["schemas"]["DefaultPolicy"];
             /**
              * @description The tools agents may use: the approved definitions (see
              *     `GET /api/connectors/{id}/changes` for what the server changed since).
@@ -609,6 +767,24 @@ export interface components {
          * @enum {string}
          */
         Decision: "approve" | "reject";
+        /** @description Body of a decision. */
+        DecisionInput: {
+            /** @description `approve` (this call), `deny`, or `always` (this call, and the tool from now on). */
+            decision: components["schemas"]["ApprovalDecision"];
+        };
+        /**
+         * @description The policy of tools without one of their own.
+         * @enum {string}
+         */
+        DefaultPolicy: "auto" | "allow" | "ask" | "block";
+        /** @description Body of a default policy change. */
+        DefaultPolicyInput: {
+            policy: components["schemas"]["DefaultPolicy"];
+        };
+        EnabledBody: {
+            /** @description `false` is `block`, `true` is `allow`. */
+            enabled: boolean;
+        };
         /** @description The JSON body of every error response. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -630,6 +806,8 @@ export interface components {
             description: string;
             destructive: boolean;
             name: string;
+            /** @description What an agent's call does: runs (`allow`), waits for your approval (`ask`) or is refused (`block`). */
+            policy: components["schemas"]["Policy"];
             read_only: boolean;
         };
         /** @description Body of `POST /api/agent/invocations` (`Debug` leaves out the arguments). */
@@ -646,8 +824,40 @@ export interface components {
             /** @description The user id (the token's `sub`). */
             user: string;
         };
+        /**
+         * @description A tool's policy.
+         * @enum {string}
+         */
+        Policy: "allow" | "ask" | "block";
+        PolicyBody: {
+            /** @description `allow`: calls run; `ask`: each call waits for your approval; `block`: agents cannot see or call it. */
+            policy: components["schemas"]["Policy"];
+        };
+        /** @description Body of a policy change. */
+        PolicyInput: {
+            policy: components["schemas"]["Policy"];
+        };
+        /**
+         * @description What a run does; each kind has its own queue.
+         * @enum {string}
+         */
+        RunKind: "connection_test" | "discover_tools" | "invoke_tool" | "agent_turn";
+        /** @description A page of runs. */
+        RunPage: {
+            /** @description Pass as `cursor` for the next (older) page; absent on the last page. */
+            next_cursor?: string | null;
+            runs: components["schemas"]["RunView"][];
+        };
+        /** @enum {string} */
+        RunStatus: "queued" | "waiting" | "running" | "awaiting_approval" | "succeeded" | "failed";
         /** @description A run: status, steps with timings, and the result once finished. */
         RunView: {
+            /**
+             * Format: uuid
+             * @description A call waiting for your approval, or an agent turn parked on one:
+             *     decide with `POST /api/approvals/{approval_id}`.
+             */
+            approval_id?: string | null;
             /** Format: int32 */
             attempts: number;
             /** Format: uuid */
@@ -667,10 +877,15 @@ export interface components {
             result?: Record<string, unknown> | null;
             /** Format: date-time */
             started_at?: string | null;
-            /** @description `queued`, `running`, `succeeded` or `failed`. */
+            /**
+             * @description `queued`, `waiting` (over your limit of running jobs), `running`,
+             *     `awaiting_approval` (see `approval_id`), `succeeded` or `failed`.
+             */
             status: string;
             status_url: string;
             steps: components["schemas"]["Step"][];
+            /** @description Tool calls: the catalog name of the tool called. */
+            tool?: string | null;
         };
         /** @description One step of a run, as clients see it. */
         Step: {
@@ -736,10 +951,8 @@ export interface components {
             output_schema?: Record<string, unknown> | null;
             title?: string | null;
         };
-        /** @description Body of the tool switch. */
-        ToolSwitch: {
-            enabled: boolean;
-        };
+        /** @description Body of a tool's policy change: `{"policy"}`, or (older clients) `{"enabled"}`. */
+        ToolSwitch: components["schemas"]["PolicyBody"] | components["schemas"]["EnabledBody"];
         /** @description A system tool as the Apps menu shows it. */
         ToolView: {
             /** @description `none` or `oauth`. */
@@ -987,6 +1200,135 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_approvals: {
+        parameters: {
+            query?: {
+                /** @description Only approvals in this state (`pending`: waiting for you) */
+                state?: components["schemas"]["ApprovalState"];
+                /** @description The `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description Approvals per page (default 50) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_approval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    decide_approval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalView"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description APPROVAL_SETTLED: already decided, used or expired */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1608,6 +1950,52 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    set_default_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefaultPolicyInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectorView"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     switch_tool: {
         parameters: {
             query?: never;
@@ -1674,6 +2062,53 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_runs: {
+        parameters: {
+            query?: {
+                /** @description Only runs of this kind */
+                kind?: components["schemas"]["RunKind"];
+                /** @description Only runs of this connector */
+                connector_id?: string;
+                /** @description Only runs in this state */
+                state?: components["schemas"]["RunStatus"];
+                /** @description The `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description Runs per page (default 50) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1853,6 +2288,55 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    set_function_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description System tool id */
+                id: string;
+                /** @description Function name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolView"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

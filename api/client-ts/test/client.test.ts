@@ -83,7 +83,7 @@ test("Prefer: wait answers with the finished run", async () => {
 
 test("calls a tool of a saved connector and waits for the result", async () => {
   const { data: saved, response } = await api.POST("/api/connectors", {
-    body: { name: `Typed ${Date.now()}`, server_url: env("MCP_URL") },
+    body: { name: `Typed ${Date.now()}`, server_url: env("MCP_URL"), tool_policy: "allow" },
   });
   assert.equal(response.status, 201);
   assert.ok(saved);

@@ -7,7 +7,6 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_core::domain::FieldError;
 use switchboard_core::store::AuditRecord;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,13 +14,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
+use crate::paging::Page;
 use crate::state::AppState;
-
-/// Events per page unless `limit` says otherwise, and at most.
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(audit_log))
@@ -80,24 +76,9 @@ pub async fn audit_log(
     CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    let invalid = |field: &str, msg: &str| {
-        ApiError::validation(vec![FieldError {
-            loc: vec!["query".into(), field.into()],
-            msg: msg.into(),
-        }])
-    };
-    let before = match query.before.as_deref() {
-        None => None,
-        Some(cursor) => Some(Uuid::parse_str(cursor).map_err(|_| invalid("before", "not a cursor from this API"))?),
-    };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 200"));
-    }
-    let records = state.store.audit_events(&user, before, limit).await?;
-    let next_cursor = (records.len() == limit as usize)
-        .then(|| records.last().map(|r| r.id.to_string()))
-        .flatten();
+    let page = Page::parse("before", query.before.as_deref(), query.limit)?;
+    let records = state.store.audit_events(&user, page.after, page.limit).await?;
+    let next_cursor = page.next(&records, |r| r.id);
     Ok(Json(AuditPage {
         events: records.into_iter().map(AuditEvent::from).collect(),
         next_cursor,

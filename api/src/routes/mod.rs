@@ -4,6 +4,7 @@
 //! (one connector as its server made it).
 
 mod agent;
+mod approvals;
 mod audit;
 mod connectors;
 mod docs;
@@ -40,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .merge(runs::router())
         .merge(me::router())
         .merge(audit::router())
+        .merge(approvals::router())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(agent::router().layer(DefaultBodyLimit::max(state.settings.agent.body_limit)))
         .split_for_parts();

@@ -1,13 +1,14 @@
-//! System tools: `GET /api/tools`, `POST /api/tools/{id}/connect`, `POST /api/tools/{id}/disconnect`.
-
-use std::collections::HashMap;
+//! System tools: `GET /api/tools`, `POST /api/tools/{id}/connect`, `POST /api/tools/{id}/disconnect`,
+//! and `PUT /api/tools/{id}/functions/{name}` (a function's policy: allow, ask or block).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use switchboard_core::approvals::{DefaultPolicy, Policies, Policy};
 use switchboard_core::audit::{self, AuditKind};
+use switchboard_core::domain::UserId;
 use switchboard_core::oauth::OAuthTarget;
 use switchboard_core::store::{UserToolRecord, now};
 use switchboard_plugins::{SystemTool, ToolAuth};
@@ -17,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
 use crate::oplog::Op;
 use crate::routes::oauth::{authorization_response, oauth_error};
 use crate::state::AppState;
@@ -26,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tools))
         .routes(routes!(connect_tool))
         .routes(routes!(disconnect_tool))
+        .routes(routes!(set_function_policy))
 }
 
 /// A system tool as the Apps menu shows it.
@@ -50,11 +53,24 @@ pub struct FunctionView {
     pub description: &'static str,
     pub read_only: bool,
     pub destructive: bool,
+    /// What an agent's call does: runs (`allow`), waits for your approval (`ask`) or is refused (`block`).
+    pub policy: Policy,
 }
 
-/// `connected`: the user connected it, and (for sign-in tools) `signed_in`:
-/// its grant still exists (a refused refresh deletes it).
-fn view(tool: &dyn SystemTool, connected: bool, signed_in: bool) -> ToolView {
+/// What the user set for one system tool.
+#[derive(Debug, Clone, Copy)]
+struct UserSetting<'a> {
+    connected: bool,
+    /// For sign-in tools: the grant still exists (a refused refresh deletes it).
+    signed_in: bool,
+    default_policy: DefaultPolicy,
+    policies: &'a Policies,
+}
+
+fn view(tool: &dyn SystemTool, user: UserSetting<'_>) -> ToolView {
+    let UserSetting {
+        connected, signed_in, ..
+    } = user;
     let d = tool.descriptor();
     let status = match (d.is_beta, connected, signed_in) {
         (true, _, _) => "coming_soon",
@@ -79,6 +95,9 @@ fn view(tool: &dyn SystemTool, connected: bool, signed_in: bool) -> ToolView {
                 description: f.description,
                 read_only: f.read_only,
                 destructive: f.destructive,
+                policy: user
+                    .policies
+                    .of_function(d.id, user.default_policy, f.name, f.read_only),
             })
             .collect(),
     }
@@ -88,28 +107,74 @@ fn view(tool: &dyn SystemTool, connected: bool, signed_in: bool) -> ToolView {
 #[utoipa::path(get, path = "/api/tools", tag = "tools",
     responses((status = 200, body = [ToolView]), (status = 401, body = ErrorBody)))]
 async fn list_tools(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Vec<ToolView>>> {
-    let connected: HashMap<String, bool> = state
-        .store
-        .user_tools(&user)
-        .await?
-        .into_iter()
-        .map(|r| (r.tool_id, r.connected))
-        .collect();
     let mut views = Vec::new();
     for tool in state.tools.all() {
-        let d = tool.descriptor();
-        let connected = connected.get(d.id).copied().unwrap_or(false);
-        let signed_in = match d.auth {
-            ToolAuth::Google { .. } if connected => state
-                .store
-                .oauth_grant(user.as_str(), &OAuthTarget::SystemTool(d.id).key())
-                .await?
-                .is_some(),
-            _ => true,
-        };
-        views.push(view(*tool, connected, signed_in));
+        views.push(tool_view(&state, &user, *tool).await?);
     }
     Ok(Json(views))
+}
+
+/// One system tool with this user's status and policies.
+async fn tool_view(state: &AppState, user: &UserId, tool: &'static dyn SystemTool) -> ApiResult<ToolView> {
+    let d = tool.descriptor();
+    let (rows, policies) = tokio::try_join!(state.store.user_tools(user), state.store.policies(user))?;
+    let row = rows.into_iter().find(|r| r.tool_id == d.id);
+    let connected = row.as_ref().is_some_and(|r| r.connected);
+    let default_policy = row.map_or(DefaultPolicy::Auto, |r| DefaultPolicy::parse(&r.tool_policy));
+    let signed_in = match d.auth {
+        ToolAuth::Google { .. } if connected => state
+            .store
+            .oauth_grant(user.as_str(), &OAuthTarget::SystemTool(d.id).key())
+            .await?
+            .is_some(),
+        _ => true,
+    };
+    let setting = UserSetting {
+        connected,
+        signed_in,
+        default_policy,
+        policies: &policies,
+    };
+    Ok(view(tool, setting))
+}
+
+/// Body of a policy change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    pub policy: Policy,
+}
+
+/// Sets what an agent's call of one of the tool's functions does: `allow`, `ask` or `block`.
+#[utoipa::path(put, path = "/api/tools/{id}/functions/{name}", tag = "tools", request_body = PolicyInput,
+    params(("id" = String, Path, description = "System tool id"), ("name" = String, Path, description = "Function name")),
+    responses((status = 200, body = ToolView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_function_policy(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((id, name)): Path<(String, String)>,
+    ApiJson(input): ApiJson<PolicyInput>,
+) -> ApiResult<Json<ToolView>> {
+    let op = Op::start("tool.function_policy", &user);
+    let result = async {
+        let tool = find(&state, &id)?;
+        let d = tool.descriptor();
+        if !d.functions.iter().any(|f| f.name == name) {
+            return Err(ApiError::not_found("function"));
+        }
+        state
+            .store
+            .set_function_policy(&user, d.id, &name, input.policy)
+            .await?;
+        let changed = json!({"tool": d.name, "function": name, "policy": input.policy});
+        state
+            .audit(&user, AuditKind::ToolSwitched, audit::system_tool(d.id), changed)
+            .await;
+        state.events.catalog_changed(user.as_str()).await;
+        tool_view(&state, &user, tool).await
+    }
+    .await;
+    op.finish(Some(&id), result).map(Json)
 }
 
 fn find(state: &AppState, id: &str) -> ApiResult<&'static dyn SystemTool> {
@@ -170,7 +235,7 @@ async fn connect_tool(
                 json!({"name": d.name}),
             )
             .await;
-        Ok(Json(view(tool, true, true)).into_response())
+        Ok(Json(tool_view(&state, &user, tool).await?).into_response())
     }
     .await;
     op.finish(Some(&id), result)
@@ -203,18 +268,13 @@ async fn disconnect_tool(
             .oauth
             .forget(user.as_str(), OAuthTarget::SystemTool(tool.descriptor().id))
             .await?;
-        Ok(Json(view(tool, false, true)))
+        Ok(Json(tool_view(&state, &user, tool).await?))
     }
     .await;
     op.finish(Some(&id), result)
 }
 
-async fn put(
-    state: &AppState,
-    user: &switchboard_core::domain::UserId,
-    tool_id: &str,
-    connected: bool,
-) -> ApiResult<()> {
+async fn put(state: &AppState, user: &UserId, tool_id: &str, connected: bool) -> ApiResult<()> {
     let now = now();
     let record = UserToolRecord {
         owner: user.as_str().to_owned(),
@@ -222,6 +282,7 @@ async fn put(
         connected,
         credentials: None,
         connected_at: connected.then_some(now),
+        tool_policy: DefaultPolicy::Auto.as_str().to_owned(),
         created_at: now,
         updated_at: now,
     };

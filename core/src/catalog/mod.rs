@@ -1,17 +1,16 @@
 //! The tool catalog of a user: the tools of their enabled connectors (from the
 //! discovery snapshots) and of their connected system tools, minus the tools
-//! they switched off, each under a name every model API accepts ([`names`]),
-//! mapped back to where it lives.
+//! they blocked, each under a name every model API accepts ([`names`]),
+//! mapped back to where it lives, with its policy (allow or ask).
 
 pub mod names;
-
-use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::approvals::{DefaultPolicy, Policies, Policy};
 use crate::store::{ConnectorRecord, ConnectorState};
 use names::Namer;
 
@@ -31,6 +30,8 @@ pub struct SystemToolSource {
     pub id: String,
     pub name: String,
     pub functions: Vec<SystemFunction>,
+    /// The policy of functions without one of their own.
+    pub default_policy: DefaultPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +55,8 @@ pub struct CatalogEntry {
     pub source: Source,
     /// The tool's own name: the server's tool, or the system tool's function.
     pub tool: String,
+    /// `allow` or `ask` (blocked tools are not in the catalog).
+    pub policy: Policy,
 }
 
 impl CatalogEntry {
@@ -118,6 +121,7 @@ impl CatalogEntry {
             "source": self.source,
             "tool": self.tool,
             "annotations": self.annotations,
+            "policy": self.policy,
         })
     }
 }
@@ -130,16 +134,16 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn build(
-        system: &[SystemToolSource],
-        connectors: &[ConnectorRecord],
-        switched_off: &HashSet<(Uuid, String)>,
-    ) -> Self {
+    pub fn build(system: &[SystemToolSource], connectors: &[ConnectorRecord], policies: &Policies) -> Self {
         let mut namer = Namer::default();
         let mut entries = Vec::new();
         for tool in system {
             let slug = names::slug(&tool.id);
             for f in &tool.functions {
+                let policy = policies.of_function(&tool.id, tool.default_policy, &f.name, f.read_only);
+                if policy == Policy::Block {
+                    continue;
+                }
                 entries.push(CatalogEntry {
                     name: namer.name(&slug, &tool.id, &f.name),
                     display_name: format!("{} · {}", tool.name, f.name),
@@ -152,6 +156,7 @@ impl Catalog {
                         name: tool.name.clone(),
                     },
                     tool: f.name.clone(),
+                    policy,
                 });
             }
         }
@@ -160,7 +165,8 @@ impl Catalog {
             let slug = names::slug(&connector.name);
             let identity = connector.id.to_string();
             for tool in connector.tools.iter() {
-                if switched_off.contains(&(connector.id, tool.name.clone())) {
+                let policy = policies.of_tool(connector, tool);
+                if policy == Policy::Block {
                     continue;
                 }
                 let title = tool.title.clone().or_else(|| {
@@ -182,6 +188,7 @@ impl Catalog {
                         name: connector.name.clone(),
                     },
                     tool: tool.name.clone(),
+                    policy,
                 });
             }
         }

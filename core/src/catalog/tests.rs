@@ -19,6 +19,7 @@ fn connector(name: &str, tools: &[&str], enabled: bool) -> ConnectorRecord {
         headers: None,
         header_names: Json(vec![]),
         enabled,
+        tool_policy: "auto".into(),
         state: "active".into(),
         tools: Json(
             tools
@@ -57,14 +58,15 @@ fn system() -> Vec<SystemToolSource> {
             read_only: true,
             destructive: false,
         }],
+        default_policy: DefaultPolicy::Auto,
     }]
 }
 
 #[test]
-fn enabled_tools_are_listed_switched_off_ones_are_not() {
+fn enabled_tools_are_listed_blocked_ones_are_not() {
     let a = connector("Notes", &["search", "write"], true);
     let b = connector("Off", &["x"], false);
-    let off: HashSet<(Uuid, String)> = [(a.id, "write".to_owned())].into();
+    let off = Policies::from_rows(vec![(a.id, "write".to_owned(), "block".to_owned())], vec![]);
     let catalog = Catalog::build(&system(), &[a.clone(), b], &off);
     let names: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["export__export_data", "notes__search"]);
@@ -82,8 +84,8 @@ fn enabled_tools_are_listed_switched_off_ones_are_not() {
 fn names_stay_the_same_across_rebuilds_and_new_connectors() {
     let a = connector("Same", &["go"], true);
     let b = connector("same!", &["go"], true);
-    let first = Catalog::build(&[], std::slice::from_ref(&a), &HashSet::new());
-    let second = Catalog::build(&[], &[a.clone(), b], &HashSet::new());
+    let first = Catalog::build(&[], std::slice::from_ref(&a), &Policies::default());
+    let second = Catalog::build(&[], &[a.clone(), b], &Policies::default());
     assert_eq!(
         first.entries()[0].name,
         second.entries()[0].name,
@@ -95,7 +97,7 @@ fn names_stay_the_same_across_rebuilds_and_new_connectors() {
 #[test]
 fn formats_carry_the_details() {
     let a = connector("Notes", &["search"], true);
-    let catalog = Catalog::build(&[], &[a], &HashSet::new());
+    let catalog = Catalog::build(&[], &[a], &Policies::default());
     let entry = &catalog.entries()[0];
     let openai = entry.openai();
     assert_eq!(openai["function"]["name"], "notes__search");
@@ -104,4 +106,27 @@ fn formats_carry_the_details() {
     let mcp = entry.mcp();
     assert_eq!(mcp["inputSchema"], json!({"type": "object"}));
     assert_eq!(mcp["annotations"]["readOnlyHint"], true);
+}
+
+#[test]
+fn each_entry_carries_its_policy() {
+    let mut a = connector("Notes", &["search", "write"], true);
+    a.tools.0[1].annotations = None;
+    let own = Policies::from_rows(
+        vec![(a.id, "search".to_owned(), "ask".to_owned())],
+        vec![("export".to_owned(), "export_data".to_owned(), "ask".to_owned())],
+    );
+    let catalog = Catalog::build(&system(), std::slice::from_ref(&a), &own);
+    let policy = |name: &str| catalog.get(name).map(|e| e.policy);
+    assert_eq!(policy("notes__search"), Some(Policy::Ask), "its own policy wins");
+    assert_eq!(
+        policy("notes__write"),
+        Some(Policy::Ask),
+        "auto asks for a tool not marked read-only"
+    );
+    assert_eq!(policy("export__export_data"), Some(Policy::Ask));
+    a.tool_policy = "allow".into();
+    let catalog = Catalog::build(&[], &[a], &Policies::default());
+    assert_eq!(catalog.get("notes__write").map(|e| e.policy), Some(Policy::Allow));
+    assert_eq!(catalog.entries()[0].mcp()["_meta"]["switchboard"]["policy"], "allow");
 }

@@ -33,6 +33,10 @@ pub struct UserLimits {
     /// `SWITCHBOARD_RECONCILE_INTERVAL`: how often one process reconciles the runs table with the
     /// workers (default 5s).
     pub reconcile_interval: Duration,
+    /// `SWITCHBOARD_APPROVAL_TIMEOUT`: how long a call waits for a person to approve it before it
+    /// fails with `APPROVAL_TIMEOUT`, and how long a gateway approval stays usable (default 10m).
+    /// A user has at most `SWITCHBOARD_USER_BACKLOG` approvals pending.
+    pub approval_timeout: Duration,
 }
 
 impl Default for UserLimits {
@@ -48,6 +52,7 @@ impl Default for UserLimits {
             requeue_after: Duration::from_secs(60),
             max_requeues: 3,
             reconcile_interval: Duration::from_secs(5),
+            approval_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -87,11 +92,16 @@ impl UserLimits {
             requeue_after: src.duration_or("SWITCHBOARD_REQUEUE_AFTER", d.requeue_after)?,
             max_requeues: src.parse_or("SWITCHBOARD_MAX_REQUEUES", d.max_requeues)?,
             reconcile_interval: src.duration_or("SWITCHBOARD_RECONCILE_INTERVAL", d.reconcile_interval)?,
+            approval_timeout: src.duration_or("SWITCHBOARD_APPROVAL_TIMEOUT", d.approval_timeout)?,
         };
         for (name, ok) in [
             ("SWITCHBOARD_RUN_LEASE", limits.lease >= Duration::from_millis(300)),
             ("SWITCHBOARD_REQUEUE_AFTER", !limits.requeue_after.is_zero()),
             ("SWITCHBOARD_RECONCILE_INTERVAL", !limits.reconcile_interval.is_zero()),
+            (
+                "SWITCHBOARD_APPROVAL_TIMEOUT",
+                limits.approval_timeout >= Duration::from_secs(1),
+            ),
         ] {
             src.check(name, ok, "is too short")?;
         }

@@ -40,6 +40,10 @@ pub struct ConnectorInput {
     pub headers: Option<BTreeMap<String, Option<String>>>,
     /// Defaults to `true` on create.
     pub enabled: Option<bool>,
+    /// What agents' calls of its tools do when a tool has no policy of its own:
+    /// `auto` (default on create: `allow` for tools the server marks read-only,
+    /// `ask` for the rest), `allow`, `ask` or `block`. On update, omitted keeps it.
+    pub tool_policy: Option<crate::approvals::DefaultPolicy>,
     /// Create/update: a passed connection test of exactly these settings. Without
     /// it, the server runs the test itself and refuses to save if it fails.
     pub test_run_id: Option<uuid::Uuid>,
@@ -55,6 +59,7 @@ impl fmt::Debug for ConnectorInput {
             .field("auth_config", &crate::secret::REDACTED)
             .field("headers", &self.headers.as_ref().map(|h| h.keys().collect::<Vec<_>>()))
             .field("enabled", &self.enabled)
+            .field("tool_policy", &self.tool_policy)
             .field("test_run_id", &self.test_run_id)
             .finish()
     }
@@ -235,6 +240,7 @@ pub struct ConnectorDraft {
     pub auth: AuthInput,
     pub headers: Option<BTreeMap<String, Option<String>>>,
     pub enabled: Option<bool>,
+    pub tool_policy: Option<crate::approvals::DefaultPolicy>,
 }
 
 impl fmt::Debug for ConnectorDraft {
@@ -278,6 +284,7 @@ impl ConnectorDraft {
             auth: auth.expect("checked"),
             headers: input.headers,
             enabled: input.enabled,
+            tool_policy: input.tool_policy,
         })
     }
 }

@@ -24,3 +24,14 @@ pub struct ToolInfo {
     #[schema(value_type = Option<Object>)]
     pub annotations: Option<Value>,
 }
+
+impl ToolInfo {
+    /// The server marks it read-only (`readOnlyHint`).
+    pub fn read_only(&self) -> bool {
+        self.annotations
+            .as_ref()
+            .and_then(|a| a.get("readOnlyHint"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+}

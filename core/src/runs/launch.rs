@@ -52,6 +52,7 @@ impl NewRun {
                 header_names: record.header_names.0,
                 fingerprint: None,
                 tool: None,
+                approval_id: None,
             },
             sealed: None,
             idempotency: None,
@@ -67,7 +68,8 @@ pub fn sealed_input_aad<'a>(owner: &'a str, row: &'a str) -> Aad<'a> {
     }
 }
 
-fn record(services: &Services, new: NewRun) -> RunRecord {
+/// The run `new` describes, `queued`, its secrets sealed; not stored yet.
+pub fn prepare(services: &Services, new: NewRun) -> RunRecord {
     let id = Uuid::now_v7();
     let now = now();
     let sealed_input = new.sealed.map(|s| {
@@ -121,7 +123,7 @@ pub enum LaunchError {
 /// (`QUEUE_UNAVAILABLE`, so it never runs behind the caller's back).
 pub async fn launch(services: &Services, new: NewRun) -> Result<RunRecord, LaunchError> {
     let kind = new.kind;
-    let mut run = record(services, new);
+    let mut run = prepare(services, new);
     let limits = &services.settings.limits;
     match services
         .store
@@ -171,7 +173,7 @@ pub async fn promote_next(services: &Services, owner: &str, kind: RunKind) -> an
 
 /// Records a connection test that failed before it needed a worker (a malformed URL).
 pub async fn failed_at_once(services: &Services, new: NewRun, failure: Failure) -> anyhow::Result<RunRecord> {
-    let mut run = record(services, NewRun { sealed: None, ..new });
+    let mut run = prepare(services, NewRun { sealed: None, ..new });
     run.sealed_input = None;
     for step in run.steps.iter_mut() {
         step.status = if step.name == "parse_url" {

@@ -96,11 +96,14 @@ impl std::fmt::Debug for InvocationInput {
 
 /// What an agent turn works from (sealed: conversations are private). The
 /// messages are OpenAI chat messages as sent; a `[TOOL:name]` marker was
-/// already stripped into `selected_tools`.
+/// already stripped into `selected_tools`. A turn parked on a call waiting
+/// for approval carries where it stopped in `resume`.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct AgentInput {
     pub messages: Vec<Value>,
     pub selected_tools: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Value>,
 }
 
 impl std::fmt::Debug for AgentInput {
@@ -123,6 +126,8 @@ pub enum RunEvent {
     Started { attempt: i32 },
     /// A step started or ended.
     Step { step: Step },
+    /// The run waits for a person to decide on this approval (never the call's arguments).
+    AwaitingApproval { approval_id: uuid::Uuid },
     /// The run ended; terminal. Its result is in the run.
     Finished {
         status: RunStatus,
@@ -152,6 +157,7 @@ impl RunEvent {
         match self {
             Self::Started { .. } => "started",
             Self::Step { .. } => "step",
+            Self::AwaitingApproval { .. } => "awaiting_approval",
             Self::Finished { .. } => "finished",
         }
     }
@@ -176,7 +182,7 @@ impl RunEvent {
                 cut(error_code);
                 cut(error_message);
             }
-            Self::Started { .. } => {}
+            Self::Started { .. } | Self::AwaitingApproval { .. } => {}
         }
         self
     }

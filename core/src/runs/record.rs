@@ -67,6 +67,9 @@ pub struct RunInput {
     /// Invocations: the tool called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolTarget>,
+    /// Invocations that need a person's approval: the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<Uuid>,
 }
 
 /// The tool an invocation calls, resolved from the catalog when it was made.

@@ -12,12 +12,13 @@ use crate::domain::UserId;
 
 const INSERT: &str = "insert into connectors (id, owner, name, name_key, description, server_url, auth_type, \
     auth_configured, auth_hint, credentials, headers, header_names, enabled, state, tools, tools_discovered_at, \
-    last_test_status, last_error_code, consecutive_failures, next_check_at, created_at, updated_at, tool_pins) \
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+    last_test_status, last_error_code, consecutive_failures, next_check_at, created_at, updated_at, tool_pins, \
+    tool_policy) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+    $21, $22, $23, $24)";
 const COUNT_FOR_OWNER: &str = "select count(*) from connectors where owner = $1";
 /// Lists leave out the sealed columns: nothing that lists needs them.
 const LIST: &str = "select id, owner, name, name_key, description, server_url, auth_type, auth_configured, \
-    auth_hint, header_names, enabled, state, tools, changes_pending, tools_discovered_at, last_test_status, last_error_code, \
+    auth_hint, header_names, enabled, tool_policy, state, tools, changes_pending, tools_discovered_at, last_test_status, last_error_code, \
     consecutive_failures, next_check_at, created_at, updated_at from connectors where owner = $1 \
     order by created_at, id";
 const GET: &str = "select * from connectors where owner = $1 and id = $2";
@@ -73,6 +74,7 @@ impl ConnectorStore for SqlStore {
                 .bind(r.created_at)
                 .bind(r.updated_at)
                 .bind(&r.tool_pins)
+                .bind(&r.tool_policy)
                 .execute(&mut *tx)
                 .await
                 .or_store("Failed to insert connector")?;

@@ -10,6 +10,7 @@
 //!
 //! Secrets arrive here already sealed by the vault; the store never sees plaintext.
 
+mod approvals;
 mod audit;
 mod connectors;
 mod data;
@@ -30,8 +31,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::approvals::{ApprovalRecord, ApprovalState, DefaultPolicy, Policies, Policy};
 use crate::domain::{ToolPins, UserId};
 use crate::runs::{RunRecord, RunStatus, Step};
+pub use approvals::{Park, Parked, Settle, Settled};
 pub use data::ALL as DATA_MIGRATIONS;
 pub use health::DEGRADED_AFTER;
 pub use records::{
@@ -41,6 +44,7 @@ pub use records::{
 pub use sealed::{SealedColumn, SealedRow};
 pub use sql::SqlStore;
 pub use sqlx::types::Json;
+pub use switches::PolicyOwner;
 
 /// Why a store call failed, in domain terms.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +212,22 @@ pub trait RunStore: Send + Sync {
     async fn ended_runs(&self, ids: &[Uuid]) -> StoreResult<Vec<Uuid>>;
     /// Deletes finished runs created before `before`.
     async fn prune_runs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// `owner`'s runs matching `filter`, newest first, older than `before` when given.
+    async fn list_runs(
+        &self,
+        owner: &UserId,
+        filter: &RunFilter,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunRecord>>;
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub kind: Option<String>,
+    pub connector_id: Option<Uuid>,
+    pub status: Option<RunStatus>,
 }
 
 /// Periodic work done once per interval across all processes.
@@ -251,12 +271,69 @@ pub trait HealthStore: Send + Sync {
     async fn degraded_count(&self) -> StoreResult<i64>;
 }
 
-/// Tools a user switched off; the switches survive re-discovery.
+/// Allow, ask or block: the policies users gave tools, and the defaults of
+/// connectors and connected system tools.
 #[async_trait]
-pub trait ToolSwitchStore: Send + Sync {
-    /// `(connector, tool name)` of every switched-off tool of `owner`.
-    async fn switched_off(&self, owner: &UserId) -> StoreResult<Vec<(Uuid, String)>>;
-    async fn set_tool_enabled(&self, owner: &UserId, connector_id: Uuid, tool: &str, enabled: bool) -> StoreResult<()>;
+pub trait PolicyStore: Send + Sync {
+    async fn policies(&self, owner: &UserId) -> StoreResult<Policies>;
+    /// One tool's own policy, if it has one.
+    async fn own_policy(&self, owner: &UserId, of: PolicyOwner<'_>, tool: &str) -> StoreResult<Option<Policy>>;
+    /// A connector tool's own policy (kept by the server's tool name, across re-discovery).
+    async fn set_tool_policy(&self, owner: &UserId, connector_id: Uuid, tool: &str, policy: Policy) -> StoreResult<()>;
+    async fn set_function_policy(
+        &self,
+        owner: &UserId,
+        tool_id: &str,
+        function: &str,
+        policy: Policy,
+    ) -> StoreResult<()>;
+    /// The default of a connector or a connected system tool; `NotFound` when there is none.
+    async fn set_default_policy(&self, owner: &UserId, of: PolicyOwner<'_>, policy: DefaultPolicy) -> StoreResult<()>;
+}
+
+/// Approvals, the runs that wait on them and the agent turns parked on a call.
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    /// Inserts a pending approval with the run that waits on it (`awaiting_approval`),
+    /// unless `owner` already has `max_pending` pending (`LimitReached`).
+    async fn insert_approval(
+        &self,
+        approval: &ApprovalRecord,
+        run: Option<&RunRecord>,
+        max_pending: u32,
+    ) -> StoreResult<()>;
+    async fn approval(&self, owner: &UserId, id: Uuid) -> StoreResult<ApprovalRecord>;
+    /// `owner`'s approvals, newest first, older than `before` when given.
+    async fn approvals(
+        &self,
+        owner: &UserId,
+        state: Option<ApprovalState>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ApprovalRecord>>;
+    /// Decides or expires a pending approval and moves what waits on it, in
+    /// one transaction; `None` when it is not pending (or, to decide, past its expiry).
+    async fn settle_approval(&self, settle: &Settle<'_>) -> StoreResult<Option<Settled>>;
+    /// `(owner, id)` of pending approvals past their expiry.
+    async fn due_approvals(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(String, Uuid)>>;
+    /// Gateway grants past their expiry become `expired`.
+    async fn expire_grants(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Uses one unexpired gateway grant of `owner` for this request, if any: its id.
+    async fn use_grant(&self, owner: &str, request_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
+    /// Parks a running agent turn on a call waiting for approval (see [`Parked`]).
+    async fn park_run(&self, park: &Park<'_>) -> StoreResult<Parked>;
+    /// Records that the approval was put to an MCP client as a question.
+    async fn mark_asked(&self, owner: &str, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The newest unexpired pending approval of `owner` for this exact call through `origin`.
+    async fn pending_like(
+        &self,
+        owner: &str,
+        request_hash: &str,
+        origin: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ApprovalRecord>>;
+    /// Deletes settled approvals created before `before`.
+    async fn prune_approvals(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// The invocation log.
@@ -310,7 +387,8 @@ pub trait Store:
     + RunStore
     + MaintenanceStore
     + HealthStore
-    + ToolSwitchStore
+    + PolicyStore
+    + ApprovalStore
     + InvocationStore
     + OAuthStore
     + AuditStore

@@ -27,6 +27,9 @@ pub struct ConnectorRecord {
     pub headers: Option<Vec<u8>>,
     pub header_names: Json<Vec<String>>,
     pub enabled: bool,
+    /// The policy of its tools that have none of their own: `auto`, `allow`,
+    /// `ask` or `block` (see [`crate::approvals::DefaultPolicy`]).
+    pub tool_policy: String,
     /// Health as last observed: see [`ConnectorState`].
     pub state: String,
     /// The tools agents are served: the approved definitions, minus what a
@@ -80,6 +83,9 @@ pub struct UserToolRecord {
     /// Sealed `user_tools.credentials`.
     pub credentials: Option<Vec<u8>>,
     pub connected_at: Option<DateTime<Utc>>,
+    /// The policy of its functions that have none of their own (see
+    /// [`crate::approvals::DefaultPolicy`]); set when the row is first created.
+    pub tool_policy: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::sql::{OwnerLock as _, SqlResultExt as _, on_db};
-use super::{Admission, FinishGuard, MaintenanceStore, RunStore, SqlStore, StoreError, StoreResult};
+use super::{Admission, FinishGuard, MaintenanceStore, RunFilter, RunStore, SqlStore, StoreError, StoreResult};
 use crate::domain::UserId;
 use crate::runs::{RunRecord, RunStatus, Step};
 
@@ -54,6 +54,9 @@ const REQUEUE: &str = "update runs set status = 'queued', lease_owner = null, le
 const STALE: &str = "select * from runs where (status = 'running' and (lease_until is null or lease_until < $1)) \
     or (status = 'queued' and (enqueued_at is null or enqueued_at < $2)) order by updated_at limit $3";
 const WAITING_OWNERS: &str = "select distinct owner, kind from runs where status = 'waiting' limit $1";
+const LIST: &str = "select * from runs where owner = $1 and ($2 is null or kind = $2) \
+    and ($3 is null or connector_id = $3) and ($4 is null or status = $4) and ($5 is null or id < $5) \
+    order by id desc limit $6";
 const PRUNE: &str = "delete from runs where created_at < $1 and status in ('succeeded', 'failed')";
 const CLAIM: &str = "update maintenance_claims set next_at = $3, updated_at = $2 where name = $1 and next_at <= $2";
 const CLAIM_FIRST: &str = "insert into maintenance_claims (name, next_at, created_at, updated_at) \
@@ -289,6 +292,25 @@ impl RunStore for SqlStore {
     async fn prune_runs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         on_db!(self, pool => sqlx::query(PRUNE).bind(before).execute(pool).await.map(|d| d.rows_affected()))
             .or_store("Failed to prune runs")
+    }
+
+    async fn list_runs(
+        &self,
+        owner: &UserId,
+        filter: &RunFilter,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunRecord>> {
+        on_db!(self, pool => sqlx::query_as(LIST)
+            .bind(owner.as_str())
+            .bind(filter.kind.as_deref())
+            .bind(filter.connector_id)
+            .bind(filter.status.map(RunStatus::as_str))
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)
+        .or_store("Failed to list runs")
     }
 }
 

@@ -12,16 +12,18 @@ pub enum SealedColumn {
     RunInput,
     OAuthGrant,
     OAuthFlow,
+    ApprovalArguments,
 }
 
 impl SealedColumn {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::ConnectorCredentials,
         Self::ConnectorHeaders,
         Self::UserToolCredentials,
         Self::RunInput,
         Self::OAuthGrant,
         Self::OAuthFlow,
+        Self::ApprovalArguments,
     ];
 
     /// Rows keyed by (owner, text) rather than by a UUID.
@@ -38,6 +40,7 @@ impl SealedColumn {
             Self::RunInput => "runs.sealed_input",
             Self::OAuthGrant => "oauth_grants.grant_data",
             Self::OAuthFlow => "oauth_flows.pending",
+            Self::ApprovalArguments => "approvals.sealed_arguments",
         }
     }
 }

@@ -8,8 +8,9 @@ use super::{SealedColumn, SealedRow, SealedStore, SqlStore, Store, StoreResult, 
 use crate::domain::UserId;
 
 const LIST: &str = "select * from user_tools where owner = $1 order by tool_id";
+/// A new row takes `tool_policy`; an existing one keeps its own.
 const UPSERT: &str = "insert into user_tools (owner, tool_id, connected, credentials, connected_at, created_at, \
-    updated_at) values ($1, $2, $3, $4, $5, $6, $7) on conflict (owner, tool_id) do update set \
+    updated_at, tool_policy) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (owner, tool_id) do update set \
     connected = excluded.connected, credentials = excluded.credentials, connected_at = excluded.connected_at, \
     updated_at = excluded.updated_at";
 
@@ -29,6 +30,7 @@ impl UserToolStore for SqlStore {
             .bind(r.connected_at)
             .bind(r.created_at)
             .bind(r.updated_at)
+            .bind(&r.tool_policy)
             .execute(pool)
             .await
             .map(drop))
@@ -65,6 +67,11 @@ fn sealed_sql(column: SealedColumn) -> (&'static str, &'static str) {
             "select owner, state_hash, pending from oauth_flows \
              where (owner > $1 or (owner = $1 and state_hash > $2)) order by owner, state_hash limit $3",
             "update oauth_flows set pending = $4 where owner = $1 and state_hash = $2 and pending = $3",
+        ),
+        SealedColumn::ApprovalArguments => (
+            "select owner, id, sealed_arguments from approvals where sealed_arguments is not null and id > $1 \
+             order by id limit $2",
+            "update approvals set sealed_arguments = $3 where id = $1 and sealed_arguments = $2",
         ),
     }
 }

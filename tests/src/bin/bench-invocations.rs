@@ -106,7 +106,7 @@ async fn bench_era(cluster: &Cluster, era: &str, fixture: Fixture) -> anyhow::Re
     let saved = http
         .post(format!("{api}/api/connectors"))
         .bearer_auth(&token)
-        .json(&json!({"name": era, "server_url": fixture.url}))
+        .json(&json!({"name": era, "server_url": fixture.url, "tool_policy": "allow"}))
         .send()
         .await?;
     anyhow::ensure!(

@@ -67,7 +67,7 @@ async fn main() {
     let server = OAuthMcp::builder().access_ttl(Duration::from_secs(2)).spawn().await;
     let id = save(
         &app,
-        json!({"name": "Docs", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}}),
+        json!({"name": "Docs", "server_url": server.mcp_url, "auth_type": "oauth", "auth_config": {}, "tool_policy": "allow"}),
     )
     .await;
     let alice = app.user("alice");
@@ -127,7 +127,7 @@ async fn main() {
     let plain = McpFixture::with_tools(2, 10).spawn().await;
     save(
         &app,
-        json!({"name": "Plain", "server_url": plain.url, "auth_type": "none"}),
+        json!({"name": "Plain", "server_url": plain.url, "auth_type": "none", "tool_policy": "allow"}),
     )
     .await;
     let mut oauth_calls = Vec::new();

@@ -76,7 +76,7 @@ async fn main() {
         .user("alice")
         .post(
             "/api/connectors",
-            json!({"name": "Fast", "server_url": fixture.url, "auth_type": "none"}),
+            json!({"name": "Fast", "server_url": fixture.url, "auth_type": "none", "tool_policy": "allow"}),
         )
         .await;
     assert_eq!(saved.status, 201, "{}", saved.text);

@@ -32,7 +32,7 @@ async fn main() {
     let saved = alice
         .post(
             "/api/connectors",
-            json!({"name": "Everything", "server_url": fixture.url, "auth_type": "none"}),
+            json!({"name": "Everything", "server_url": fixture.url, "auth_type": "none", "tool_policy": "allow"}),
         )
         .await;
     assert_eq!(saved.status, 201, "{}", saved.text);

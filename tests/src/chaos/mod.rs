@@ -118,7 +118,7 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
     let mut cluster = Cluster::start(&pg.url("switchboard"), &redis.url(), &model.url, config.workers).await?;
     let saved = cluster
         .request(reqwest::Method::POST, "/api/connectors")
-        .json(&json!({"name": "Notes", "server_url": mcp.url}))
+        .json(&json!({"name": "Notes", "server_url": mcp.url, "tool_policy": "allow"}))
         .send()
         .await?;
     anyhow::ensure!(saved.status() == 201, "saving the connector: {}", saved.text().await?);

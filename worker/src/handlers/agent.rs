@@ -7,6 +7,13 @@
 //! A model that answers without using a selected tool is forced once more;
 //! if it still does not, the turn fails with `SELECTED_TOOL_NOT_USED`.
 //!
+//! A call of a tool whose policy is `ask` parks the turn: where it stopped
+//! (the transcript so far and the step's calls, sealed in the run's input)
+//! is stored, the turn waits in `awaiting_approval` holding no worker, and
+//! the decision enqueues it again; it resumes with the call's outcome — a
+//! denial or expiry reaches the model as the tool's error ("the user did not
+//! approve this call"), so it can continue or explain.
+//!
 //! Steps (streamed over the run's SSE): `model_N` per model request,
 //! `tool_N` per tool call (the tool, its run id and outcome, never the
 //! arguments), and `answer` with the final message.
@@ -14,7 +21,9 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use switchboard_core::approvals::Origin;
 use switchboard_core::catalog::Catalog;
 use switchboard_core::domain::UserId;
 use switchboard_core::llm::{ChatModel, Reply, ToolCall};
@@ -24,7 +33,7 @@ use switchboard_core::runs::{AgentInput, RunRecord, RunStatus, Step};
 use switchboard_core::services::Services;
 use switchboard_plugins::calls::{self, CallError, CallRequest};
 
-use super::Outcome;
+use super::{Outcome, Parking};
 use crate::progress::{Progress, StepSender};
 
 const SYSTEM_PROMPT: &str = "You are an assistant with tools. Use them when they help; \
@@ -53,7 +62,7 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
         ));
     };
     let catalog = switchboard_plugins::catalog::load(&*services.store, &owner).await?;
-    let progress = Progress::start(services.events.clone(), run.id, Vec::new());
+    let progress = Progress::start(services.events.clone(), run.id, run.steps.0.clone());
     let turn = Turn {
         turn_id: run.id,
         services,
@@ -63,6 +72,7 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
         steps: progress.sender(),
     };
     let started = Instant::now();
+    let selected_tools = input.selected_tools.clone();
     let result = turn.run(input).await;
     drop(turn);
     let steps = progress.finish().await;
@@ -72,11 +82,28 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
             result: Some(answer),
             ..Outcome::default()
         },
-        Err((code, message)) => Outcome {
+        Err(Stop::Failed(code, message)) => Outcome {
             steps,
             error: Some((code.to_owned(), message)),
             ..Outcome::default()
         },
+        Err(Stop::Parked(resume, approval_id)) => {
+            let waiting_on = resume.waiting_on.unwrap_or_default();
+            let input = AgentInput {
+                messages: Vec::new(),
+                selected_tools,
+                resume: Some(serde_json::to_value(&*resume)?),
+            };
+            return Ok(Outcome {
+                steps,
+                park: Some(Parking {
+                    input,
+                    waiting_on,
+                    approval_id,
+                }),
+                ..Outcome::default()
+            });
+        }
     };
     let label = outcome.error.as_ref().map_or("succeeded", |(code, _)| {
         if code == "SELECTED_TOOL_NOT_USED" {
@@ -90,7 +117,43 @@ pub async fn run(services: &Services, run: &RunRecord) -> anyhow::Result<Outcome
     Ok(outcome)
 }
 
-type TurnError = (&'static str, String);
+/// Why a turn stopped before answering.
+enum Stop {
+    Failed(&'static str, String),
+    /// A call waits for approval (the approval's id): the turn parks.
+    Parked(Box<Resume>, uuid::Uuid),
+}
+
+impl From<(&'static str, String)> for Stop {
+    fn from((code, message): (&'static str, String)) -> Self {
+        Self::Failed(code, message)
+    }
+}
+
+/// Where a turn stopped: enough to go on from there.
+#[derive(Serialize, Deserialize)]
+struct Resume {
+    /// The conversation so far, the system prompt first.
+    messages: Vec<Value>,
+    /// Summaries of the calls made.
+    used: Vec<Value>,
+    /// The model request whose calls are being made.
+    step: u32,
+    reforced: bool,
+    /// That request's calls, and the next one to make.
+    calls: Vec<ToolCall>,
+    next: usize,
+    /// The run of `calls[next]`, waiting for approval.
+    waiting_on: Option<uuid::Uuid>,
+}
+
+/// What one call came to.
+enum Called {
+    /// Its summary and what the model reads.
+    Done(Value, String),
+    /// Its run waits for this approval.
+    Waits(uuid::Uuid, uuid::Uuid),
+}
 
 struct Turn<'a> {
     /// The turn's run: with the step and the call's index, its calls'
@@ -104,7 +167,7 @@ struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    async fn run(&self, input: AgentInput) -> Result<Value, TurnError> {
+    async fn run(&self, input: AgentInput) -> Result<Value, Stop> {
         let selected: Vec<String> = input.selected_tools;
         let offered: Vec<Value> = self
             .catalog
@@ -114,41 +177,90 @@ impl Turn<'_> {
             .map(|e| json!({"type": "function", "function": {"name": e.name, "description": e.description.clone().unwrap_or_else(|| e.display_name.clone()), "parameters": e.input_schema}}))
             .collect();
         if offered.len() < selected.len() {
-            return Err(("TOOL_NOT_FOUND", "a selected tool is no longer in your catalog".into()));
+            return Err((
+                "TOOL_NOT_FOUND",
+                "a selected tool is no longer in your catalog".to_owned(),
+            )
+                .into());
         }
         let offered_names: HashSet<&str> = offered.iter().filter_map(|t| t["function"]["name"].as_str()).collect();
-        let mut messages = vec![json!({"role": "system", "content": SYSTEM_PROMPT})];
-        messages.extend(input.messages);
-        let mut used: Vec<Value> = Vec::new();
-        let mut reforced = false;
+        let mut s = match input.resume {
+            Some(resume) => serde_json::from_value::<Resume>(resume).map_err(|_| {
+                Stop::Failed(
+                    "INTERNAL_ERROR",
+                    "the paused turn could not be read; send it again".into(),
+                )
+            })?,
+            None => {
+                let mut messages = vec![json!({"role": "system", "content": SYSTEM_PROMPT})];
+                messages.extend(input.messages);
+                Resume {
+                    messages,
+                    used: Vec::new(),
+                    step: 0,
+                    reforced: false,
+                    calls: Vec::new(),
+                    next: 0,
+                    waiting_on: None,
+                }
+            }
+        };
         let max_steps = self.services.settings.agent.agent_max_steps;
-        for step in 1..=max_steps {
+        loop {
+            // The calls of the current model request, from where the turn stopped.
+            while s.next < s.calls.len() {
+                let call = s.calls[s.next].clone();
+                let key = format!("turn-{}-{}-{}", self.turn_id, s.step, s.next);
+                let waited = s.waiting_on.take();
+                match self.call(s.used.len() + 1, &call, &offered_names, key, waited).await {
+                    Called::Done(summary, content) => {
+                        s.used.push(summary);
+                        s.messages
+                            .push(json!({"role": "tool", "tool_call_id": call.id, "content": content}));
+                        s.next += 1;
+                    }
+                    Called::Waits(run_id, approval_id) => {
+                        s.waiting_on = Some(run_id);
+                        return Err(Stop::Parked(Box::new(s), approval_id));
+                    }
+                }
+            }
+            if s.step >= max_steps {
+                return Err((
+                    "AGENT_STEP_LIMIT",
+                    format!("the agent did not finish within {max_steps} model requests"),
+                )
+                    .into());
+            }
+            s.step += 1;
+            let step = s.step;
             let unused: Vec<&String> = selected
                 .iter()
-                .filter(|s| !used.iter().any(|u| u["tool"] == s.as_str()))
+                .filter(|sel| !s.used.iter().any(|u| u["tool"] == sel.as_str()))
                 .collect();
-            let force = (step == 1 || reforced) && !unused.is_empty();
+            let force = (step == 1 || s.reforced) && !unused.is_empty();
             let choice = force.then(|| match unused.as_slice() {
                 [one] => json!({"type": "function", "function": {"name": one}}),
                 _ => json!("required"),
             });
-            let reply = self.ask(step, &messages, &offered, choice).await?;
+            let reply = self.ask(step, &s.messages, &offered, choice).await?;
             if reply.tool_calls.is_empty() {
-                if !unused.is_empty() {
-                    if !reforced && step < max_steps {
-                        reforced = true;
-                        messages.push(reply.message);
-                        messages.push(json!({"role": "user", "content": format!("Use the selected tool {} to answer.", unused[0])}));
+                if let Some(first) = unused.first() {
+                    if !s.reforced && step < max_steps {
+                        let nudge = format!("Use the selected tool {first} to answer.");
+                        s.reforced = true;
+                        s.messages.push(reply.message);
+                        s.messages.push(json!({"role": "user", "content": nudge}));
                         continue;
                     }
                     metrics::counter!("switchboard_selected_tool_not_used_total").increment(1);
                     return Err((
                         "SELECTED_TOOL_NOT_USED",
                         format!(
-                            "the model answered without using the selected tool {}; try again or pick another model",
-                            unused[0]
+                            "the model answered without using the selected tool {first}; try again or pick another model"
                         ),
-                    ));
+                    )
+                        .into());
                 }
                 let answer = reply.content.unwrap_or_default();
                 self.steps.send(Step {
@@ -157,31 +269,16 @@ impl Turn<'_> {
                     duration_ms: None,
                     message: Some(answer.clone()),
                 });
-                return Ok(json!({"message": answer, "tool_calls": used}));
+                return Ok(json!({"message": answer, "tool_calls": s.used}));
             }
-            reforced = false;
-            messages.push(reply.message);
-            for (index, call) in reply.tool_calls.iter().enumerate() {
-                let n = used.len() + 1;
-                let key = format!("turn-{}-{step}-{index}", self.turn_id);
-                let (summary, content) = self.call(n, call, &offered_names, key).await;
-                used.push(summary);
-                messages.push(json!({"role": "tool", "tool_call_id": call.id, "content": content}));
-            }
+            s.reforced = false;
+            s.messages.push(reply.message);
+            s.calls = reply.tool_calls;
+            s.next = 0;
         }
-        Err((
-            "AGENT_STEP_LIMIT",
-            format!("the agent did not finish within {max_steps} model requests"),
-        ))
     }
 
-    async fn ask(
-        &self,
-        step: u32,
-        messages: &[Value],
-        tools: &[Value],
-        choice: Option<Value>,
-    ) -> Result<Reply, TurnError> {
+    async fn ask(&self, step: u32, messages: &[Value], tools: &[Value], choice: Option<Value>) -> Result<Reply, Stop> {
         let name = format!("model_{step}");
         self.steps.send(Step {
             name: name.clone(),
@@ -216,13 +313,21 @@ impl Turn<'_> {
                     duration_ms,
                     message: Some(e.message.clone()),
                 });
-                Err((e.code, e.message))
+                Err(Stop::Failed(e.code, e.message))
             }
         }
     }
 
-    /// Runs one tool call through the tool queue; returns its summary and what the model reads.
-    async fn call(&self, n: usize, call: &ToolCall, offered: &HashSet<&str>, key: String) -> (Value, String) {
+    /// Runs one tool call through the tool queue (or, resumed, waits for the
+    /// one that was waiting for approval); its summary and what the model reads.
+    async fn call(
+        &self,
+        n: usize,
+        call: &ToolCall,
+        offered: &HashSet<&str>,
+        key: String,
+        waited: Option<uuid::Uuid>,
+    ) -> Called {
         let name = format!("tool_{n}");
         self.steps.send(Step {
             name: name.clone(),
@@ -231,7 +336,18 @@ impl Turn<'_> {
             message: Some(call.name.clone()),
         });
         let began = Instant::now();
-        let (summary, content) = self.invoke(call, offered, key).await;
+        let (summary, content) = match self.invoke(call, offered, key, waited).await {
+            Ok(done) => done,
+            Err((run_id, approval_id)) => {
+                self.steps.send(Step {
+                    name,
+                    status: StepStatus::Pending,
+                    duration_ms: None,
+                    message: Some(format!("{}: waiting for your approval", call.name)),
+                });
+                return Called::Waits(run_id, approval_id);
+            }
+        };
         let duration_ms = Some(switchboard_core::runs::round_ms(began.elapsed().as_secs_f64() * 1000.0));
         let ok = summary["status"] == "succeeded" && summary["is_error"] != true;
         let status = if ok { StepStatus::Ok } else { StepStatus::Failed };
@@ -242,18 +358,52 @@ impl Turn<'_> {
             duration_ms,
             message: Some(message),
         });
-        (summary, content)
+        Called::Done(summary, content)
     }
 
-    async fn invoke(&self, call: &ToolCall, offered: &HashSet<&str>, key: String) -> (Value, String) {
+    /// The call's summary and content; `Err((run, approval))` when it waits for approval.
+    async fn invoke(
+        &self,
+        call: &ToolCall,
+        offered: &HashSet<&str>,
+        key: String,
+        waited: Option<uuid::Uuid>,
+    ) -> Result<(Value, String), (uuid::Uuid, uuid::Uuid)> {
         let refused = |outcome: String| {
-            (
+            Ok((
                 json!({"tool": call.name, "status": "refused", "outcome": outcome}),
                 outcome,
-            )
+            ))
         };
+        let run_id = match waited {
+            // Resumed by a decision on another approval (one a stopped worker
+            // left behind): this call still waits.
+            Some(run_id) => match self.services.store.run(self.owner, run_id).await {
+                Ok(run) if run.status() == RunStatus::AwaitingApproval => {
+                    return Err((run.id, run.input.approval_id.unwrap_or_default()));
+                }
+                _ => run_id,
+            },
+            None => match self.start(call, offered, key).await {
+                Ok(run) if run.status() == RunStatus::AwaitingApproval => {
+                    return Err((run.id, run.input.approval_id.unwrap_or_default()));
+                }
+                Ok(run) => run.id,
+                Err(outcome) => return refused(outcome),
+            },
+        };
+        let budget = self.services.settings.call_budget();
+        let done = switchboard_core::runs::wait::until_finished(self.services, self.owner, run_id, budget).await;
+        let Ok(done) = done else {
+            return refused("the tool call's state could not be read".into());
+        };
+        Ok(summarize(call, done))
+    }
+
+    /// Starts the call; what the model reads when it could not be started.
+    async fn start(&self, call: &ToolCall, offered: &HashSet<&str>, key: String) -> Result<RunRecord, String> {
         if !offered.contains(call.name.as_str()) {
-            return refused(format!("the tool {} was not offered for this turn", call.name));
+            return Err(format!("the tool {} was not offered for this turn", call.name));
         }
         let arguments = match serde_json::from_str::<Value>(if call.arguments.trim().is_empty() {
             "{}"
@@ -261,47 +411,52 @@ impl Turn<'_> {
             &call.arguments
         }) {
             Ok(Value::Object(map)) => map,
-            _ => return refused("the arguments are not a JSON object".into()),
+            _ => return Err("the arguments are not a JSON object".into()),
         };
         let request = CallRequest {
             tool: call.name.clone(),
             arguments,
             idempotency_key: Some(key),
+            origin: Origin::Agent,
+            turn: Some(self.turn_id),
         };
-        let run = match calls::start_in(self.services, self.owner, self.catalog, request).await {
-            Ok(run) => run,
-            Err(CallError::Invalid(errors)) => return refused(format!("invalid arguments: {}", json!(errors))),
-            Err(e) => return refused(e.to_string()),
-        };
-        let budget = self.services.settings.call_budget();
-        let done = switchboard_core::runs::wait::until_finished(self.services, self.owner, run.id, budget).await;
-        let Ok(done) = done else {
-            return refused("the tool call's state could not be read".into());
-        };
-        let mut summary = Map::new();
-        summary.insert("tool".into(), json!(call.name));
-        summary.insert("run_id".into(), json!(done.id));
-        summary.insert("status".into(), json!(done.status));
-        let content = match done.status() {
-            RunStatus::Succeeded => {
-                let result = done.result.map(|r| r.0).unwrap_or(Value::Null);
-                let is_error = result["isError"] == true;
-                summary.insert("is_error".into(), json!(is_error));
-                summary.insert("outcome".into(), json!(if is_error { "tool error" } else { "ok" }));
-                tool_text(&result)
-            }
-            RunStatus::Failed => {
-                let code = done.error_code.unwrap_or_default();
-                summary.insert("outcome".into(), json!(code));
-                format!("the call failed: {code}: {}", done.error_message.unwrap_or_default())
-            }
-            _ => {
-                summary.insert("outcome".into(), json!("still running"));
-                "the call is still running; its result is not available yet".into()
-            }
-        };
-        (Value::Object(summary), content)
+        match calls::start_in(self.services, self.owner, self.catalog, request).await {
+            Ok(run) => Ok(run),
+            Err(CallError::Invalid(errors)) => Err(format!("invalid arguments: {}", json!(errors))),
+            Err(e) => Err(e.to_string()),
+        }
     }
+}
+
+/// A finished (or still running) call as the turn reports it and the model reads it.
+fn summarize(call: &ToolCall, done: RunRecord) -> (Value, String) {
+    let mut summary = Map::new();
+    summary.insert("tool".into(), json!(call.name));
+    summary.insert("run_id".into(), json!(done.id));
+    summary.insert("status".into(), json!(done.status));
+    let content = match done.status() {
+        RunStatus::Succeeded => {
+            let result = done.result.map(|r| r.0).unwrap_or(Value::Null);
+            let is_error = result["isError"] == true;
+            summary.insert("is_error".into(), json!(is_error));
+            summary.insert("outcome".into(), json!(if is_error { "tool error" } else { "ok" }));
+            tool_text(&result)
+        }
+        RunStatus::Failed => {
+            let code = done.error_code.unwrap_or_default();
+            summary.insert("outcome".into(), json!(code));
+            match code.as_str() {
+                "APPROVAL_DENIED" => "the user did not approve this call, so it was not made".to_owned(),
+                "APPROVAL_TIMEOUT" => "nobody approved this call in time, so it was not made".to_owned(),
+                _ => format!("the call failed: {code}: {}", done.error_message.unwrap_or_default()),
+            }
+        }
+        _ => {
+            summary.insert("outcome".into(), json!("still running"));
+            "the call is still running; its result is not available yet".into()
+        }
+    };
+    (Value::Object(summary), content)
 }
 
 /// What the model reads of a tool result: the text blocks, or the structured content.

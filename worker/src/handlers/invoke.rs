@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
+use switchboard_core::approvals::{DefaultPolicy, Policy};
 use switchboard_core::domain::UserId;
 use switchboard_core::mcp::StepStatus;
 use switchboard_core::mcp::call::{self, CallFailure, FailureKind};
@@ -14,7 +15,7 @@ use switchboard_core::oauth::{OAuthTarget, TokenError};
 use switchboard_core::runs::launch::sealed_input_aad;
 use switchboard_core::runs::{InvocationInput, RunRecord, Step, ToolTarget};
 use switchboard_core::services::Services;
-use switchboard_core::store::{InvocationRecord, StoreError, now};
+use switchboard_core::store::{InvocationRecord, PolicyOwner, StoreError, now};
 use switchboard_plugins::{ToolAuth, ToolContext};
 
 use super::{Lease, Outcome};
@@ -140,9 +141,11 @@ pub async fn run(services: &Services, sessions: &Sessions, run: &RunRecord, leas
             attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
             took: started.elapsed(),
         }),
+        park: None,
     })
 }
 
+/// One attempt: a connector tool through its MCP session, or a system tool.
 async fn call_once(
     services: &Services,
     sessions: &Sessions,
@@ -152,130 +155,209 @@ async fn call_once(
     target: &ToolTarget,
     arguments: Map<String, Value>,
 ) -> Result<Value, CallFailure> {
-    let infra =
-        |e: StoreError| CallFailure::new(FailureKind::Transient, "INTERNAL_ERROR", format!("storage failed: {e}"));
-    let timeout = services.settings.agent.invoke_timeout;
+    let call = Call {
+        services,
+        run,
+        lease,
+        owner,
+        target,
+    };
     match (target.connector_id, &target.system_tool) {
-        (Some(connector_id), _) => {
-            let connector = match services.store.connector(owner, connector_id).await {
-                Ok(c) => c,
-                Err(StoreError::NotFound) => {
-                    return Err(CallFailure::new(
-                        FailureKind::Permanent,
-                        "TOOL_NOT_FOUND",
-                        "the connector was deleted",
-                    ));
-                }
-                Err(e) => return Err(infra(e)),
-            };
-            if !connector.enabled {
-                return Err(CallFailure::new(
-                    FailureKind::Permanent,
-                    "TOOL_NOT_FOUND",
-                    "the connector is disabled",
-                ));
-            }
-            let session = sessions
-                .get(services, &connector, services.settings.jobs.test_budget)
-                .await;
-            let mut stateless = false;
-            let result = match session {
-                Ok(session) => {
-                    dispatch(services, run, lease).await?;
-                    stateless = call::is_stateless(&session);
-                    call::call_tool(&session, &target.tool_name, arguments, timeout, &services.mcp.limits()).await
-                }
-                Err(failure) => Err(failure),
-            };
-            if let Err(failure) = &result {
-                // A stateless session costs nothing to open again, and the
-                // server may have changed era: detect it again next time.
-                if stateless {
-                    services.mcp.forget_era(&connector.server_url);
-                }
-                if failure.breaks_session() || stateless {
-                    sessions.evict(connector_id);
-                }
-                // The server wants (more) authorization: the connector shows
-                // Authorize, which asks for what the server's challenge named.
-                if failure.needs_authorization() && connector.auth_type == "oauth" {
-                    let asked = services
-                        .oauth
-                        .authorization_needed(owner.as_str(), connector_id, failure.challenge.as_deref())
-                        .await;
-                    if let Err(e) = asked {
-                        tracing::warn!(error = format!("{e:#}"), "could not mark a connector for authorization");
-                    }
-                }
-            }
-            result
-        }
-        (None, Some(tool_id)) => {
-            let tool = switchboard_plugins::registry()
-                .get(tool_id)
-                .ok_or_else(|| CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "no such system tool"))?;
-            let connected = services
-                .store
-                .user_tools(owner)
-                .await
-                .map_err(infra)?
-                .into_iter()
-                .any(|t| t.tool_id == *tool_id && t.connected);
-            if !connected {
-                return Err(CallFailure::new(
-                    FailureKind::Permanent,
-                    "NOT_CONNECTED",
-                    format!(
-                        "{} is not connected: connect it in the Apps menu first",
-                        tool.descriptor().name
-                    ),
-                ));
-            }
-            // Google tools call their API with the user's own, fresh access token.
-            let credentials = match tool.descriptor().auth {
-                ToolAuth::Google { .. } => {
-                    let target = OAuthTarget::SystemTool(tool.descriptor().id);
-                    match services.oauth.access_token(owner.as_str(), target).await {
-                        Ok(granted) => Some(json!({"access_token": granted.token.expose()})),
-                        Err(TokenError::NeedsAuthorization(_)) => {
-                            return Err(CallFailure::new(
-                                FailureKind::Permanent,
-                                "NOT_CONNECTED",
-                                format!(
-                                    "{} needs to be connected again: reconnect it in the Apps menu",
-                                    tool.descriptor().name
-                                ),
-                            ));
-                        }
-                        Err(e) => return Err(CallFailure::new(FailureKind::NotReached, "AUTH_FAILED", e.to_string())),
-                    }
-                }
-                ToolAuth::None => None,
-            };
-            let ctx = ToolContext {
-                services,
-                user: owner,
-                credentials,
-            };
-            dispatch(services, run, lease).await?;
-            match tokio::time::timeout(timeout, tool.invoke(&ctx, &target.tool_name, Value::Object(arguments))).await {
-                Err(_) => Err(CallFailure::new(
-                    FailureKind::Transient,
-                    "TIMEOUT",
-                    "the tool did not answer in time",
-                )),
-                Ok(Ok(output)) => Ok(json!({
-                    "content": output.content,
-                    "structuredContent": output.structured,
-                    "isError": output.is_error,
-                })),
-                Ok(Err(e)) => Err(CallFailure::new(FailureKind::Permanent, e.code, e.message)),
-            }
-        }
+        (Some(connector_id), _) => call.connector_tool(sessions, connector_id, arguments).await,
+        (None, Some(tool_id)) => call.system_tool(tool_id, arguments).await,
         (None, None) => Err(CallFailure::new(
             FailureKind::Permanent,
             "INTERNAL_ERROR",
             "this run names no tool source",
+        )),
+    }
+}
+
+/// What every attempt works with.
+struct Call<'a> {
+    services: &'a Services,
+    run: &'a RunRecord,
+    lease: &'a Lease,
+    owner: &'a UserId,
+    target: &'a ToolTarget,
+}
+
+fn infra(e: StoreError) -> CallFailure {
+    CallFailure::new(FailureKind::Transient, "INTERNAL_ERROR", format!("storage failed: {e}"))
+}
+
+impl Call<'_> {
+    async fn connector_tool(
+        &self,
+        sessions: &Sessions,
+        connector_id: uuid::Uuid,
+        arguments: Map<String, Value>,
+    ) -> Result<Value, CallFailure> {
+        let Self {
+            services,
+            run,
+            lease,
+            owner,
+            target,
+        } = *self;
+        let timeout = services.settings.agent.invoke_timeout;
+        let connector = match services.store.connector(owner, connector_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => {
+                return Err(CallFailure::new(
+                    FailureKind::Permanent,
+                    "TOOL_NOT_FOUND",
+                    "the connector was deleted",
+                ));
+            }
+            Err(e) => return Err(infra(e)),
+        };
+        if !connector.enabled {
+            return Err(CallFailure::new(
+                FailureKind::Permanent,
+                "TOOL_NOT_FOUND",
+                "the connector is disabled",
+            ));
+        }
+        let own = services
+            .store
+            .own_policy(owner, PolicyOwner::Connector(connector_id), &target.tool_name)
+            .await
+            .map_err(infra)?;
+        let default = DefaultPolicy::parse(&connector.tool_policy);
+        still_allowed(run, own.unwrap_or_else(|| default.for_tool(target.read_only)))?;
+        let session = sessions
+            .get(services, &connector, services.settings.jobs.test_budget)
+            .await;
+        let mut stateless = false;
+        let result = match session {
+            Ok(session) => {
+                dispatch(services, run, lease).await?;
+                stateless = call::is_stateless(&session);
+                call::call_tool(&session, &target.tool_name, arguments, timeout, &services.mcp.limits()).await
+            }
+            Err(failure) => Err(failure),
+        };
+        if let Err(failure) = &result {
+            // A stateless session costs nothing to open again, and the
+            // server may have changed era: detect it again next time.
+            if stateless {
+                services.mcp.forget_era(&connector.server_url);
+            }
+            if failure.breaks_session() || stateless {
+                sessions.evict(connector_id);
+            }
+            // The server wants (more) authorization: the connector shows
+            // Authorize, which asks for what the server's challenge named.
+            if failure.needs_authorization() && connector.auth_type == "oauth" {
+                let asked = services
+                    .oauth
+                    .authorization_needed(owner.as_str(), connector_id, failure.challenge.as_deref())
+                    .await;
+                if let Err(e) = asked {
+                    tracing::warn!(error = format!("{e:#}"), "could not mark a connector for authorization");
+                }
+            }
+        }
+        result
+    }
+
+    async fn system_tool(&self, tool_id: &str, arguments: Map<String, Value>) -> Result<Value, CallFailure> {
+        let Self {
+            services,
+            run,
+            lease,
+            owner,
+            target,
+        } = *self;
+        let timeout = services.settings.agent.invoke_timeout;
+        let tool = switchboard_plugins::registry()
+            .get(tool_id)
+            .ok_or_else(|| CallFailure::new(FailureKind::Permanent, "TOOL_NOT_FOUND", "no such system tool"))?;
+        let connection = services
+            .store
+            .user_tools(owner)
+            .await
+            .map_err(infra)?
+            .into_iter()
+            .find(|t| t.tool_id == *tool_id && t.connected);
+        let Some(connection) = connection else {
+            return Err(CallFailure::new(
+                FailureKind::Permanent,
+                "NOT_CONNECTED",
+                format!(
+                    "{} is not connected: connect it in the Apps menu first",
+                    tool.descriptor().name
+                ),
+            ));
+        };
+        let own = services
+            .store
+            .own_policy(owner, PolicyOwner::SystemTool(tool_id), &target.tool_name)
+            .await
+            .map_err(infra)?;
+        let default = DefaultPolicy::parse(&connection.tool_policy);
+        still_allowed(run, own.unwrap_or_else(|| default.for_tool(target.read_only)))?;
+        // Google tools call their API with the user's own, fresh access token.
+        let credentials = match tool.descriptor().auth {
+            ToolAuth::Google { .. } => {
+                let target = OAuthTarget::SystemTool(tool.descriptor().id);
+                match services.oauth.access_token(owner.as_str(), target).await {
+                    Ok(granted) => Some(json!({"access_token": granted.token.expose()})),
+                    Err(TokenError::NeedsAuthorization(_)) => {
+                        return Err(CallFailure::new(
+                            FailureKind::Permanent,
+                            "NOT_CONNECTED",
+                            format!(
+                                "{} needs to be connected again: reconnect it in the Apps menu",
+                                tool.descriptor().name
+                            ),
+                        ));
+                    }
+                    Err(e) => return Err(CallFailure::new(FailureKind::NotReached, "AUTH_FAILED", e.to_string())),
+                }
+            }
+            ToolAuth::None => None,
+        };
+        let ctx = ToolContext {
+            services,
+            user: owner,
+            credentials,
+        };
+        dispatch(services, run, lease).await?;
+        match tokio::time::timeout(timeout, tool.invoke(&ctx, &target.tool_name, Value::Object(arguments))).await {
+            Err(_) => Err(CallFailure::new(
+                FailureKind::Transient,
+                "TIMEOUT",
+                "the tool did not answer in time",
+            )),
+            Ok(Ok(output)) => Ok(json!({
+                "content": output.content,
+                "structuredContent": output.structured,
+                "isError": output.is_error,
+            })),
+            Ok(Err(e)) => Err(CallFailure::new(FailureKind::Permanent, e.code, e.message)),
+        }
+    }
+}
+
+/// The tool's policy now, checked before anything is sent: the user may have
+/// blocked it, or made it ask, since the call was made (an agent turn reads
+/// its catalog once). A call that asks needs an approval (its own, or the
+/// gateway grant it used).
+fn still_allowed(run: &RunRecord, policy: Policy) -> Result<(), CallFailure> {
+    match policy {
+        Policy::Allow => Ok(()),
+        Policy::Ask if run.input.approval_id.is_some() => Ok(()),
+        Policy::Ask => Err(CallFailure::new(
+            FailureKind::Permanent,
+            "APPROVAL_REQUIRED",
+            "this tool now asks for your approval first; nothing was sent: call it again",
+        )),
+        Policy::Block => Err(CallFailure::new(
+            FailureKind::Permanent,
+            "TOOL_NOT_FOUND",
+            "this tool was blocked; nothing was sent",
         )),
     }
 }

@@ -26,10 +26,10 @@ use futures::FutureExt as _;
 use serde_json::Value;
 use switchboard_core::jobs::{RunJob, RunKind};
 use switchboard_core::mcp::{ProbeReport, StepStatus};
-use switchboard_core::runs::launch::promote_next;
-use switchboard_core::runs::{RunEvent, RunRecord, RunStatus, Step, TestResult, apply_step};
+use switchboard_core::runs::launch::{promote_next, sealed_input_aad};
+use switchboard_core::runs::{AgentInput, RunEvent, RunRecord, RunStatus, Step, TestResult, apply_step};
 use switchboard_core::services::Services;
-use switchboard_core::store::{FinishGuard, now};
+use switchboard_core::store::{FinishGuard, Park, Parked, now};
 use uuid::Uuid;
 
 pub use lease::Lease;
@@ -60,6 +60,18 @@ pub struct Outcome {
     pub progress: Option<Progress>,
     /// A tool call to write to the invocation log once the outcome is recorded.
     pub invocation: Option<invoke::Logged>,
+    /// An agent turn that waits for an approval: parked instead of finished.
+    pub park: Option<Parking>,
+}
+
+/// Where a parked agent turn resumes from, and what it waits on.
+#[derive(Debug)]
+pub struct Parking {
+    /// Sealed into the run's input.
+    pub input: AgentInput,
+    /// The call waiting for approval.
+    pub waiting_on: Uuid,
+    pub approval_id: Uuid,
 }
 
 impl Outcome {
@@ -181,13 +193,66 @@ async fn run(services: &Services, sessions: &Sessions, lease: &Lease) -> anyhow:
         run.steps.0 = recovered_steps(services, &run).await;
     }
     publish(services, run.id, RunEvent::Started { attempt: run.attempts }).await;
-    let outcome = match kind {
+    let mut outcome = match kind {
         RunKind::ConnectionTest => test::run(services, &run).await?,
         RunKind::DiscoverTools => discover::run(services, &run).await?,
         RunKind::InvokeTool => invoke::run(services, sessions, &run, lease).await?,
         RunKind::AgentTurn => agent::run(services, &run).await?,
     };
+    if let Some(parking) = outcome.park.take() {
+        return park(services, &run, kind, outcome.steps, parking, started, lease).await;
+    }
     finish(services, &run, kind, outcome, started, lease).await
+}
+
+/// Parks an agent turn on a call that waits for approval: no worker, no
+/// job; the decision enqueues it again (at once, if it came first).
+async fn park(
+    services: &Services,
+    run: &RunRecord,
+    kind: RunKind,
+    steps: Vec<Step>,
+    parking: Parking,
+    started: Instant,
+    lease: &Lease,
+) -> anyhow::Result<()> {
+    let sealed = services
+        .vault
+        .seal_json(sealed_input_aad(&run.owner, &run.id.to_string()), &parking.input);
+    let request = Park {
+        owner: &run.owner,
+        turn: run.id,
+        lease: lease.owner(),
+        sealed_input: &sealed,
+        steps: &steps,
+        waiting_on: parking.waiting_on,
+        now: now(),
+    };
+    match services.store.park_run(&request).await? {
+        Parked::Parked(_) => {
+            let event = RunEvent::AwaitingApproval {
+                approval_id: parking.approval_id,
+            };
+            publish(services, run.id, event).await;
+            metrics::job_finished(kind, "parked", started.elapsed());
+            // Its slot is free: the owner's next waiting turn may go.
+            if let Err(e) = promote_next(services, &run.owner, kind).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "could not enqueue a waiting run; the reconciler will"
+                );
+            }
+        }
+        Parked::Requeued(turn) => {
+            services.queue.as_queue().enqueue(kind, turn.id).await?;
+            metrics::job_finished(kind, "requeued", started.elapsed());
+        }
+        Parked::Lost => {
+            tracing::warn!(run_id = %run.id, "the turn was taken over before this worker parked it");
+            metrics::job_finished(kind, "lease_lost", started.elapsed());
+        }
+    }
+    Ok(())
 }
 
 /// The steps of a run taken over from a worker that stopped: as its events

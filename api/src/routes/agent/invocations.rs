@@ -68,17 +68,13 @@ pub async fn invoke(
     op.finish(Some(&tool), result)
 }
 
-/// Checks the rate limit, then starts the call (shared with the MCP gateway).
-pub async fn start_invocation(state: &AppState, user: &UserId, body: Invocation) -> ApiResult<RunRecord> {
+/// Checks the rate limit, then starts the call.
+async fn start_invocation(state: &AppState, user: &UserId, body: Invocation) -> ApiResult<RunRecord> {
     state
         .invoke_limiter
         .check(user)
         .await
         .map_err(|retry| ApiError::rate_limited("tool calls", retry))?;
-    let request = CallRequest {
-        tool: body.tool,
-        arguments: body.arguments,
-        idempotency_key: body.idempotency_key,
-    };
+    let request = CallRequest::new(body.tool, body.arguments, body.idempotency_key);
     Ok(calls::start(&state.services, user, request).await?)
 }

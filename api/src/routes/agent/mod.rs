@@ -18,7 +18,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(turns::start_turn))
 }
 
-pub(crate) use invocations::{Invocation, start_invocation};
 pub(crate) use turns::MAX_MESSAGES;
 
 #[cfg(test)]
@@ -35,11 +34,7 @@ mod tests {
             serde_json::from_value(json!({"tool": "t", "arguments": {"password": CANARY}})).expect("body");
         let turn: AgentTurnInput =
             serde_json::from_value(json!({"messages": [{"role": "user", "content": CANARY}]})).expect("body");
-        let call = switchboard_plugins::calls::CallRequest {
-            tool: "t".into(),
-            arguments: invocation.arguments.clone(),
-            idempotency_key: None,
-        };
+        let call = switchboard_plugins::calls::CallRequest::new("t".into(), invocation.arguments.clone(), None);
         for shown in [format!("{invocation:?}"), format!("{turn:?}"), format!("{call:?}")] {
             assert!(!shown.contains(CANARY), "a secret in Debug: {shown}");
             assert!(shown.contains("redacted"), "{shown}");

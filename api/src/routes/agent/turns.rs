@@ -117,6 +117,7 @@ async fn launch_turn(
     let input = AgentInput {
         messages: messages.iter().map(|m| json!(m)).collect(),
         selected_tools: selected,
+        resume: None,
     };
     let new = NewRun {
         owner: user.clone(),

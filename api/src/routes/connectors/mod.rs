@@ -1,5 +1,6 @@
 //! Connectors: `GET/POST /api/connectors`, `GET/PUT/DELETE /api/connectors/{id}`,
-//! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}`,
+//! `POST /api/connectors/{id}/toggle`, `PUT /api/connectors/{id}/tools/{tool_name}` (a tool's
+//! policy), `PUT /api/connectors/{id}/tool-policy` (the default for its tools),
 //! `GET/POST /api/connectors/{id}/changes` (tool changes held for review),
 //! `POST /api/connectors/{id}/authorize` (OAuth). Every lookup is by (user, id): another
 //! user's connector answers 404 exactly like a missing one.
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_connector, update_connector, delete_connector))
         .routes(routes!(toggle_connector))
         .routes(routes!(switches::switch_tool))
+        .routes(routes!(switches::set_default_policy))
         .routes(routes!(changes::list_changes, changes::decide_changes))
         .routes(routes!(testing::test_connection))
         .routes(routes!(testing::test_saved_connector))
@@ -66,12 +68,9 @@ async fn list_connectors(
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<ConnectorList>> {
     let records = state.store.connectors(&user).await?;
-    let off = state.store.switched_off(&user).await?;
+    let policies = state.store.policies(&user).await?;
     Ok(Json(ConnectorList {
-        connectors: records
-            .into_iter()
-            .map(|r| ConnectorView::from(r).with_switches(&off))
-            .collect(),
+        connectors: records.into_iter().map(|r| ConnectorView::new(r, &policies)).collect(),
         limit: state.settings.max_connectors,
     }))
 }
@@ -104,7 +103,11 @@ async fn create_connector(
     if let Ok(location) = HeaderValue::from_str(&format!("/api/connectors/{}", record.id)) {
         headers.insert(header::LOCATION, location);
     }
-    Ok((StatusCode::CREATED, headers, Json(record.into())))
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(view_of(&state, &user, record).await?),
+    ))
 }
 
 /// One connector.
@@ -134,10 +137,10 @@ fn summary(record: &ConnectorRecord) -> serde_json::Value {
     })
 }
 
-/// The connector's view with its switched-off tools.
+/// The connector's view with its tools' policies.
 async fn view_of(state: &AppState, user: &UserId, record: ConnectorRecord) -> ApiResult<ConnectorView> {
-    let off = state.store.switched_off(user).await?;
-    Ok(ConnectorView::from(record).with_switches(&off))
+    let policies = state.store.policies(user).await?;
+    Ok(ConnectorView::new(record, &policies))
 }
 
 /// Replaces a connector's fields. Omitted secrets keep their stored value unless the host changes.

@@ -173,6 +173,7 @@ pub async fn start_test(
 ) -> ApiResult<RunRecord> {
     rate_limit(state, user).await?;
     let input = RunInput {
+        approval_id: None,
         server_url: raw_url.to_owned(),
         auth_type: credentials.auth_type().as_str().to_owned(),
         header_names: headers.names(),

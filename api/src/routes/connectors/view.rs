@@ -1,8 +1,11 @@
 //! The connector as responses show it: never a secret, only `auth: {configured, hint}`
 //! and the names of custom headers.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use switchboard_core::approvals::{DefaultPolicy, Policies, Policy};
 use switchboard_core::domain::ToolInfo;
 use switchboard_core::store::ConnectorRecord;
 use utoipa::ToSchema;
@@ -28,8 +31,16 @@ pub struct ConnectorView {
     pub tool_count: usize,
     /// How many changes the server made to its tools wait for review.
     pub changes_pending: i32,
-    /// Names of the discovered tools switched off for agents.
+    /// Names of the discovered tools switched off for agents (policy `block`).
     pub disabled_tools: Vec<String>,
+    /// The policy of tools without one of their own: `auto` (`allow` for
+    /// read-only tools, `ask` for the rest), `allow`, `ask` or `block`.
+    pub tool_policy: DefaultPolicy,
+    /// Each tool's policy (its own, else the default's).
+    pub tool_policies: BTreeMap<String, Policy>,
+    /// The tools with a policy of their own (the rest follow `tool_policy`).
+    pub own_policies: Vec<String>,
+
     pub tools_discovered_at: Option<DateTime<Utc>>,
     pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -56,19 +67,24 @@ pub struct ConnectorList {
 }
 
 impl ConnectorView {
-    /// Fills `disabled_tools` from the user's switched-off `(connector, tool)` pairs.
-    pub fn with_switches(mut self, off: &[(Uuid, String)]) -> Self {
-        self.disabled_tools = off
+    /// The connector with each tool's policy.
+    pub fn new(r: ConnectorRecord, policies: &Policies) -> Self {
+        let tool_policies: BTreeMap<String, Policy> = r
+            .tools
             .iter()
-            .filter(|(c, _)| *c == self.id)
-            .map(|(_, t)| t.clone())
+            .map(|t| (t.name.clone(), policies.of_tool(&r, t)))
             .collect();
-        self
-    }
-}
-
-impl From<ConnectorRecord> for ConnectorView {
-    fn from(r: ConnectorRecord) -> Self {
+        let own_policies = r
+            .tools
+            .iter()
+            .filter(|t| policies.own_of_tool(r.id, &t.name).is_some())
+            .map(|t| t.name.clone())
+            .collect();
+        let disabled_tools = tool_policies
+            .iter()
+            .filter(|(_, p)| **p == Policy::Block)
+            .map(|(t, _)| t.clone())
+            .collect();
         let status = if r.enabled { r.state } else { "disabled".to_owned() };
         let tools = r.tools.0;
         Self {
@@ -86,7 +102,10 @@ impl From<ConnectorRecord> for ConnectorView {
             status,
             tool_count: tools.len(),
             changes_pending: r.changes_pending,
-            disabled_tools: Vec::new(),
+            disabled_tools,
+            tool_policy: DefaultPolicy::parse(&r.tool_policy),
+            tool_policies,
+            own_policies,
             tools,
             tools_discovered_at: r.tools_discovered_at,
             last_error_code: r.last_error_code,

@@ -9,7 +9,7 @@ use switchboard_core::domain::{
     name_key,
 };
 use switchboard_core::oauth::OAuthTarget;
-use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, now};
+use switchboard_core::store::{ConnectorRecord, ConnectorState, Json, PolicyOwner, now};
 use uuid::Uuid;
 
 use super::verify::{self, Verified};
@@ -96,6 +96,7 @@ pub async fn create(state: &AppState, user: &UserId, input: ConnectorInput) -> A
         headers: None,
         header_names: Json(Vec::new()),
         enabled: draft.enabled.unwrap_or(true),
+        tool_policy: draft.tool_policy.unwrap_or_default().as_str().to_owned(),
         state: ConnectorState::Active.as_str().to_owned(),
         tools: Json(Vec::new()),
         tool_pins: None,
@@ -163,6 +164,9 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
     if let Some(enabled) = draft.enabled {
         record.enabled = enabled;
     }
+    if let Some(policy) = draft.tool_policy {
+        record.tool_policy = policy.as_str().to_owned();
+    }
     apply(&mut record, &draft, seal(state, user, id, &connection));
     record.updated_at = now();
     let reverified = verified.is_some();
@@ -175,6 +179,10 @@ pub async fn update(state: &AppState, user: &UserId, id: Uuid, input: ConnectorI
         }
     }
     state.store.update_connector(&record, reverified).await?;
+    if let Some(policy) = draft.tool_policy {
+        let of = PolicyOwner::Connector(id);
+        state.store.set_default_policy(user, of, policy).await?;
+    }
     let mut notice = None;
     if !keeps_grant
         && current.credentials.auth_type() == AuthType::Oauth

@@ -32,7 +32,12 @@ use crate::state::AppState;
                        Authenticate with `Authorization: Bearer <JWT>`; errors are `{\"error\": {\"code\", \"message\", \"details\"?}}`."
     ),
     modifiers(&BearerAuth),
-    components(schemas(switchboard_core::domain::FieldError)),
+    components(schemas(
+        switchboard_core::domain::FieldError,
+        switchboard_core::runs::RunStatus,
+        switchboard_core::jobs::RunKind,
+        switchboard_core::approvals::ApprovalState
+    )),
     security(("bearer" = [])),
     tags(
         (name = "connectors", description = "Your remote MCP servers"),

@@ -5,13 +5,14 @@
 //! the user who opened it ([`sessions`]). `tools/list` is that user's
 //! catalog; `tools/call` goes through the same path as
 //! `POST /api/agent/invocations` (queue, retry policy, timeouts) and waits for
-//! the run. While a user has sessions open, their catalog is re-read when a
+//! the run; a tool whose policy is `ask` is approved first ([`approval`]). While a user has sessions open, their catalog is re-read when a
 //! catalog-change event arrives (from any process; every
 //! `SWITCHBOARD_GATEWAY_WATCH_INTERVAL` as a safety net) and
 //! `notifications/tools/list_changed` is sent to each session when it changed
 //! ([`watch`]). Every revision from 2025-03-26 to 2026-07-28 is served
 //! ([`eras`]); a malformed body gets a JSON-RPC error ([`jsonrpc`]).
 
+pub(super) mod approval;
 pub(super) mod eras;
 pub(super) mod jsonrpc;
 pub(super) mod sessions;
@@ -40,10 +41,12 @@ use switchboard_core::runs::{RunRecord, RunStatus};
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
-use crate::routes::agent::{Invocation, start_invocation};
 use crate::runs::wait_for_end;
 use crate::state::AppState;
+use approval::Asked;
 use sessions::{GatewaySessions, SESSION_HEADER};
+use switchboard_core::approvals::Origin;
+use switchboard_plugins::calls::{self, CallError, CallRequest};
 use watch::{CatalogWatchers, Listener, announce_changes};
 
 /// `/mcp`, behind the bearer-token check.
@@ -119,6 +122,14 @@ fn user_of(extensions: &Extensions) -> Result<UserId, ErrorData> {
 }
 
 impl Gateway {
+    /// The rate limit, then the call (as `POST /api/agent/invocations`).
+    async fn start(&self, user: &UserId, call: CallRequest) -> Result<RunRecord, CallError> {
+        if let Err(retry) = self.state.invoke_limiter.check(user).await {
+            return Err(CallError::Busy { retry_after: retry });
+        }
+        calls::start(&self.state.services, user, call).await
+    }
+
     async fn tools(&self, user: &UserId) -> Result<Vec<Tool>, ErrorData> {
         let catalog = switchboard_plugins::catalog::load(&*self.state.store, user)
             .await
@@ -203,14 +214,31 @@ impl ServerHandler for Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let user = user_of(&context.extensions)?;
-        let body = Invocation {
-            tool: request.name.to_string(),
-            arguments: request.arguments.unwrap_or_default(),
-            idempotency_key: None,
-        };
-        let run = match start_invocation(&self.state, &user, body).await {
-            Ok(run) => run,
-            Err(e) => return refused(&e),
+        // A 2026-07-28 client answering the approval question of its last try.
+        let answer = approval::answered(&self.state, &user, &request).await;
+        let mut asked = answer.is_some();
+        if let Some(Asked::Refused(text)) = answer {
+            return Ok(tool_error(text).into());
+        }
+        let arguments = request.arguments.unwrap_or_default();
+        let run = loop {
+            let mut call = CallRequest::new(request.name.to_string(), arguments.clone(), None);
+            call.origin = Origin::Gateway;
+            match self.start(&user, call).await {
+                Ok(run) => break run,
+                Err(CallError::ApprovalRequired(pending)) if asked => {
+                    return Ok(tool_error(approval::waiting(&self.state, &pending)).into());
+                }
+                Err(CallError::ApprovalRequired(pending)) => {
+                    asked = true;
+                    match approval::ask(&self.state, &user, &pending, &arguments, &context).await {
+                        Asked::Approved => continue,
+                        Asked::Refused(text) => return Ok(tool_error(text).into()),
+                        Asked::InputRequired(question) => return Ok(question.into()),
+                    }
+                }
+                Err(e) => return refused(&ApiError::from(e)),
+            }
         };
         let run = wait_for_end(&self.state, &user, run.id, self.state.settings.call_budget())
             .await

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_core::approvals::DefaultPolicy;
 use switchboard_core::audit::{self, AuditKind};
 use switchboard_core::domain::UserId;
 use switchboard_core::oauth::{Authorization, CallbackError, OAuthError, OAuthTarget};
@@ -148,6 +149,7 @@ async fn after_authorization(state: &AppState, owner: &str, target: &str) -> any
                     connected: true,
                     credentials: None,
                     connected_at: Some(at),
+                    tool_policy: DefaultPolicy::Auto.as_str().to_owned(),
                     created_at: at,
                     updated_at: at,
                 })

@@ -72,7 +72,7 @@ impl ServerHandler for ConnectorProxy {
     ) -> Result<ListToolsResult, ErrorData> {
         let target = target_of(&context.extensions)?;
         Ok(ListToolsResult::with_all_items(
-            served(&target.connector, &target.switched_off)
+            served(&target.connector, &target.policies)
                 .filter_map(as_tool)
                 .collect(),
         ))

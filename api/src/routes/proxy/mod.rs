@@ -6,7 +6,8 @@
 //! connector's credentials (an OAuth token refreshed mid-session,
 //! [`upstream`]) and keeps its rules: the user's bearer token on every
 //! request, another user's connector answers 404, only approved and
-//! switched-on tools are listed or called, calls count against the user's
+//! unblocked tools are listed or called (an `ask` tool's call waits for the
+//! user's approval, as through the gateway), calls count against the user's
 //! limit and go to the invocation log, every request has a deadline, and
 //! the egress guard checks the server's address.
 //!
@@ -18,6 +19,7 @@
 //! (a discovery and the request), counted against the user's call limit and
 //! holding one of their session slots while they run.
 
+mod approvals;
 mod calls;
 mod handler;
 mod relay;
@@ -33,6 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use switchboard_core::approvals::Policies;
 use switchboard_core::domain::UserId;
 use switchboard_core::store::ConnectorRecord;
 use uuid::Uuid;
@@ -49,8 +52,8 @@ use service::ConnectorProxy;
 pub struct ProxyTarget {
     pub user: UserId,
     pub connector: ConnectorRecord,
-    /// The connector's switched-off tools.
-    pub switched_off: Vec<String>,
+    /// The user's tool policies: blocked tools are not served, `ask` ones wait for approval.
+    pub policies: Policies,
 }
 
 const PATH: &str = "/mcp/connectors/{id}";
@@ -113,14 +116,14 @@ async fn authenticate(
         )
         .into_response();
     }
-    let switched_off = match state.services.store.switched_off(&user.0).await {
-        Ok(off) => off.into_iter().filter(|(c, _)| *c == id).map(|(_, t)| t).collect(),
+    let policies = match state.services.store.policies(&user.0).await {
+        Ok(policies) => policies,
         Err(e) => return ApiError::from(e).into_response(),
     };
     parts.extensions.insert(ProxyTarget {
         user: user.0.clone(),
         connector,
-        switched_off,
+        policies,
     });
     parts.extensions.insert(user.clone());
     sessions

@@ -19,11 +19,13 @@ use rmcp::model::{
 use rmcp::service::{PeerRequestOptions, RequestContext};
 use rmcp::{ErrorData, RoleServer};
 use serde_json::{Value, json};
+use switchboard_core::approvals::{Policies, Policy};
 use switchboard_core::domain::ToolInfo;
 use switchboard_core::store::ConnectorRecord;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
+use super::approvals::{self, Gate};
 use super::relay::{ASK_TIMEOUT, ToClient};
 use super::upstream::Upstream;
 use super::{ProxyTarget, calls};
@@ -201,11 +203,19 @@ impl ConnectorProxy {
         modern: bool,
     ) -> Result<ServerResult, ErrorData> {
         let name = call.params.name.to_string();
-        if !served(&target.connector, &target.switched_off).any(|t| t.name == name) {
+        let Some(tool) = served(&target.connector, &target.policies).find(|t| t.name == name) else {
             return Err(ErrorData::invalid_params(
                 format!("no tool named {name:?} is switched on for this connector"),
                 None,
             ));
+        };
+        let mut call = call;
+        let mut grant = None;
+        if target.policies.of_tool(&target.connector, tool) == Policy::Ask {
+            match approvals::gate(&self.state, target, &mut call.params, context).await? {
+                Gate::Open(used) => grant = used,
+                Gate::Refused(refusal) => return Ok(tool_error(refusal)),
+            }
         }
         // A 2026-07-28 request was counted when it opened the server.
         if !modern && let Err(retry) = self.state.invoke_limiter.check(&target.user).await {
@@ -226,7 +236,14 @@ impl ConnectorProxy {
                     None,
                 ))
             })
-            .and_then(|result| self.within_limits(result));
+            .and_then(|result| self.within_limits(result))
+            .map(|result| match (result, grant) {
+                // The server's next round carries the approval along.
+                (ServerResult::InputRequiredResult(asked), Some(grant)) => {
+                    ServerResult::InputRequiredResult(approvals::carry(grant, asked))
+                }
+                (result, _) => result,
+            });
         // Written off the call's path: the client has its answer first.
         let label = calls::outcome_label(&outcome);
         let (state, target, took) = (self.state.clone(), target.clone(), started.elapsed());
@@ -371,16 +388,13 @@ async fn ask_client(
     Ok((responses, asked.request_state))
 }
 
-/// The connector's approved tools that are switched on.
-pub(super) fn served<'a>(
-    connector: &'a ConnectorRecord,
-    switched_off: &'a [String],
-) -> impl Iterator<Item = &'a ToolInfo> {
+/// The connector's approved tools that are not blocked.
+pub(super) fn served<'a>(connector: &'a ConnectorRecord, policies: &'a Policies) -> impl Iterator<Item = &'a ToolInfo> {
     connector
         .tools
         .0
         .iter()
-        .filter(move |t| !switched_off.contains(&t.name))
+        .filter(move |t| policies.of_tool(connector, t) != Policy::Block)
 }
 
 /// An approved definition as MCP's `Tool`.
