@@ -1,5 +1,5 @@
-//! The web UI, served by the API itself: `GET /` (the page), `/ui/app.js` and
-//! `/ui/app.css`, all hand-written and embedded in the binary (no build step,
+//! The web UI, served by the API itself: `GET /` (the page), `/ui/app.js`,
+//! `/ui/approvals.js` (policies, approvals, activity) and `/ui/app.css`, all hand-written and embedded in the binary (no build step,
 //! no CDN). The page talks to the JSON API with the user's bearer token, kept
 //! in `sessionStorage`; every value from the server is inserted as text.
 //!
@@ -36,6 +36,7 @@ use crate::state::AppState;
 
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
+const APPROVALS: &str = include_str!("../ui/approvals.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
 /// No inline script or style, nothing from elsewhere…
@@ -53,6 +54,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(|| asset(INDEX, "text/html; charset=utf-8")))
         .route("/ui/app.js", get(|| asset(SCRIPT, "text/javascript; charset=utf-8")))
+        .route(
+            "/ui/approvals.js",
+            get(|| asset(APPROVALS, "text/javascript; charset=utf-8")),
+        )
         .route("/ui/app.css", get(|| asset(STYLE, "text/css; charset=utf-8")))
         .route("/ui/config", get(config))
         .route("/ui/dev-sign-in", post(dev_sign_in))

@@ -424,7 +424,8 @@ function systemToolCard(tool) {
     el("div", {},
       el("div", { class: "name" }, tool.name, el("span", { class: `badge ${tool.status}` }, tool.status.replace("_", " "))),
       el("div", { class: "description" }, tool.description)),
-    el("div", { class: "actions" }, button));
+    el("div", { class: "actions" }, button),
+    functionPolicies(tool));
 }
 
 /** "Changes to review (n)": opens the review of what the server changed. */
@@ -536,11 +537,19 @@ function connectorCard(connector) {
     el("span", { class: "icon", "aria-hidden": "true" }, "⇄"),
     el("div", {},
       el("div", { class: "name" }, connector.name, el("span", { class: `badge ${connector.status}` }, connector.status.replace("_", " "))),
-      el("div", { class: "description" }, `${connector.tool_count} tools · ${connector.server_url}`)),
+      el("div", { class: "description" }, `${connector.tool_count} tools · ${connector.server_url}`),
+      lastError(connector)),
     el("div", { class: "actions" },
       reviewButton(connector),
       connector.status === "needs_authorization" ? authorizeButton(connector) : "",
       el("label", { class: "switch" }, toggle, `Enabled`)));
+}
+
+/** A degraded connector: its last error, and since when. */
+function lastError(connector) {
+  if (connector.status !== "degraded" || !connector.last_error_code) return "";
+  const since = new Date(connector.updated_at).toLocaleString();
+  return el("div", { class: "description problem" }, `Last error: ${connector.last_error_code} (checked ${since})`);
 }
 
 /** The catalog in the tool picker, keeping the current pick when it is still there. */
@@ -579,6 +588,11 @@ async function sendMessage(event) {
     showChip();
     const shown = new Set();
     await followRun(run.events_url, (name, data) => {
+      const waitsFor = name === "awaiting_approval" ? data.approval_id : data.status === "awaiting_approval" && data.approval_id;
+      if (waitsFor && !shown.has(waitsFor)) {
+        shown.add(waitsFor);
+        approvalInChat(waitsFor);
+      }
       const steps = name === "step" ? [data.step] : data.steps || [];
       for (const step of steps) {
         const key = `${step.name}:${step.status}`;
@@ -608,6 +622,7 @@ async function showApps() {
     if (list.connectors.length === 0) $("connectors").append(el("li", { class: "card empty" }, "", "No connectors yet.", ""));
     $("connector-count").textContent = `(${list.connectors.length} of ${list.limit})`;
     $("apps").hidden = false;
+    await showApprovals();
   } catch (e) {
     fail(e);
   }
@@ -843,31 +858,6 @@ function confirmDelete(connector) {
   $("confirm-no").focus();
 }
 
-/** One switch per discovered tool: on for agents, or off. */
-function toolSwitches(connector) {
-  return el("ul", { class: "tool-switches", "aria-label": `Tools of ${connector.name}` }, ...connector.tools.map((tool) => {
-    const box = el("input", {
-      type: "checkbox",
-      checked: !connector.disabled_tools.includes(tool.name),
-      "data-tool-switch": tool.name,
-      onchange: async () => {
-        box.disabled = true;
-        try {
-          await api("PUT", `/api/connectors/${connector.id}/tools/${encodeURIComponent(tool.name)}`, { enabled: box.checked });
-          say(`${tool.name} ${box.checked ? "on" : "off"} for agents.`);
-        } catch (e) {
-          box.checked = !box.checked;
-          fail(e);
-        } finally {
-          box.disabled = false;
-        }
-      },
-    });
-    return el("li", {}, el("label", { class: "switch" }, box, tool.title || tool.name,
-      el("span", { class: "description" }, tool.description ? ` — ${tool.description}` : "")));
-  }));
-}
-
 async function showManager() {
   $("apps").hidden = true;
   $("manager").hidden = false;
@@ -888,7 +878,7 @@ async function showManager() {
         el("button", { type: "button", class: "secondary edit", "aria-label": `Edit ${connector.name}`, onclick: () => openForm(connector) }, "Edit"),
         " ",
         el("button", { type: "button", class: "secondary delete", "aria-label": `Delete ${connector.name}`, onclick: () => confirmDelete(connector) }, "Delete")),
-      toolSwitches(connector))));
+      toolPolicies(connector))));
   } catch (e) {
     fail(e);
   }

@@ -119,7 +119,9 @@ async fn the_apps_menu_lists_connects_and_toggles() {
 
     // A hostile tool description is text too.
     browser.find("#manage").await.click().await.unwrap();
-    let switches = browser.wait_for_text(".tool-switches", "<b>bold</b>").await;
+    let switches = browser
+        .wait_for_text("#manager-list .tool-policies", "<b>bold</b>")
+        .await;
     assert!(switches.contains("onerror"), "{switches}");
     assert_eq!(browser.client.title().await.unwrap(), "Switchboard");
 }
@@ -260,15 +262,17 @@ async fn a_picked_tool_goes_with_the_next_message_and_tools_can_be_switched_off(
     assert_eq!(first["tool_choice"]["function"]["name"], "notes__tool_1");
     assert_eq!(fixture.calls().len(), 1);
 
-    // Switch tool_0 off in the manager: it leaves the catalog.
+    // Block tool_0 in the manager: it leaves the catalog.
     browser.find("#manage").await.click().await.unwrap();
     browser
-        .find(&format!(r#"[data-connector="{id}"] [data-tool-switch="tool_0"]"#))
+        .find(&format!(
+            r#"[data-connector="{id}"] [data-tool-policy="tool_0"] option[value="block"]"#
+        ))
         .await
         .click()
         .await
         .unwrap();
-    browser.wait_for_text("#status", "tool_0 off for agents").await;
+    browser.wait_for_text("#status", "tool_0 (Notes): Block.").await;
     let catalog = app.user("alice").get("/api/agent/tools").await;
     let names: Vec<&str> = catalog.body["tools"]
         .as_array()
@@ -607,4 +611,85 @@ async fn held_tool_changes_are_reviewed_in_the_page() {
         connector.body["tools"][0]["description"], "Tool number 0",
         "the rejected wording never served"
     );
+}
+
+/// An `ask` tool in the chat: the turn shows the call waiting, Approve there
+/// lets it run and the answer follows; a call made through the API waits in
+/// the Apps menu until Deny; the Activity view lists them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_are_decided_in_the_chat_and_the_apps_menu_and_activity_shows_runs() {
+    use switchboard_tests::fixtures::llm::{ScriptedModel, text, tool_call, use_model};
+    let model = ScriptedModel::new([
+        tool_call("call_1", "notes__tool_1", json!({"text": "needs a yes"})),
+        text("Done: it ran."),
+    ]);
+    let llm = model.spawn().await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .configure(|s| s.jwt_secret = None)
+        .configure(use_model(&llm.url))
+        .spawn()
+        .await;
+    let fixture = McpFixture::with_tools(2, 10);
+    let server = fixture.clone().spawn().await;
+    let alice = app.user("alice");
+    let created = alice
+        .post("/api/connectors", json!({"name": "Notes", "server_url": server.url}))
+        .await;
+    assert_eq!(created.body["tool_policies"]["tool_1"], "ask", "{}", created.text);
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+
+    browser.find("#chat-input").await.send_keys("please").await.unwrap();
+    browser.find("#send").await.click().await.unwrap();
+    browser
+        .wait_for_text("#transcript", "The agent wants to use tool_1")
+        .await;
+    assert!(fixture.calls().is_empty(), "nothing ran before the approval");
+    browser.screenshot("approval-in-chat").await;
+    browser
+        .find("#transcript [data-decision=approve]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#transcript", "Done: it ran.").await;
+    assert_eq!(fixture.calls().len(), 1);
+
+    // A call through the API waits in the Apps menu.
+    let waiting = alice
+        .post(
+            "/api/agent/invocations",
+            json!({"tool": "notes__tool_1", "arguments": {"text": "no"}}),
+        )
+        .await;
+    assert_eq!(waiting.body["status"], "awaiting_approval", "{}", waiting.text);
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for_text("#approvals-box", "Waiting for your approval")
+        .await;
+    browser
+        .find("#approvals [data-decision=deny]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#status", "denied").await;
+    assert!(
+        browser
+            .find("#approvals-box")
+            .await
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(fixture.calls().len(), 1);
+
+    browser.find("#show-activity").await.click().await.unwrap();
+    let rows = browser.wait_for_text("#activity-rows", "APPROVAL_DENIED").await;
+    assert!(
+        rows.contains("Agent turn") && rows.contains("Tool call · notes__tool_1 · Notes"),
+        "{rows}"
+    );
+    browser.screenshot("activity").await;
 }
