@@ -24,19 +24,20 @@ SWITCHBOARD_URL=$(field '["url"]')
 MCP_URL=$(field '["mcp_url"]')
 SWITCHBOARD_TOKEN=$(field '["tokens"]["alice"]')
 
+# Each step says when it fails: `set -e` does not hold in a subshell tested by `||`.
 status=0
 (
   cd api/client-ts
-  curl -sf "$SWITCHBOARD_URL/openapi.json" -o openapi.json
-  npm run -s generate >/dev/null
+  curl -sf "$SWITCHBOARD_URL/openapi.json" -o openapi.json || { echo "could not read the OpenAPI document" >&2; exit 1; }
+  npm run -s generate >/dev/null || { echo "openapi-typescript could not read the document" >&2; exit 1; }
   if ! git diff --quiet -- src/schema.d.ts; then
     echo "api/client-ts/src/schema.d.ts is not what the server's document gives: run ops/ci/client-ts.sh and commit it" >&2
     git --no-pager diff --stat -- src/schema.d.ts >&2
     exit 1
   fi
   rm -rf dist
-  npm run -s build
-  npm test
+  npm run -s build || exit 1
+  npm test || exit 1
 ) || status=$?
 exec {server_in}>&-
 wait "$SERVER_PID" 2>/dev/null || true
