@@ -20,6 +20,7 @@ both_backends!(
     tests_are_rate_limited_per_user,
     another_users_runs_are_invisible,
     finished_runs_are_pruned_after_the_retention,
+    a_failure_says_what_the_server_answered_and_what_to_do,
 );
 
 fn form(url: &str) -> Value {
@@ -391,4 +392,58 @@ async fn finished_runs_are_pruned_after_the_retention(backend: Backend) {
         .post("/api/connectors", json!({"name": "Kept", "server_url": mcp.url}))
         .await;
     assert_eq!(saved.status, 201, "{}", saved.text);
+}
+
+/// What a user reads when the address is wrong: the HTTP status the server
+/// answered and where MCP servers usually are, "needs authentication" when
+/// no credentials were sent, and plain words for a URL without a scheme.
+async fn a_failure_says_what_the_server_answered_and_what_to_do(backend: Backend) {
+    use axum::routing::get;
+    let app = TestApp::spawn(backend).await;
+    let alice = app.user("alice");
+    let page = || async { axum::response::Html("<html><body>Welcome</body></html>") };
+    let site = axum::Router::new()
+        .route("/", get(page).post(page))
+        .route("/healthz", get(|| async { "ok" }));
+    let site = switchboard_tests::fixtures::serve(site, "").await;
+    let locked = McpFixture::with_tools(1, 10).require_bearer("the-token").spawn().await;
+    let test = |body: Value| run_and_wait(&alice, "/api/connectors/test", Some(body));
+    let message = |run: &switchboard_tests::Resp| run.body["error_message"].as_str().unwrap_or_default().to_owned();
+
+    for (path, said) in [
+        ("/nope", "HTTP 404 (not found) at /nope"),
+        ("/healthz", "HTTP 405 (method not allowed) at /healthz"),
+    ] {
+        let run = test(json!({"server_url": format!("{}{path}", site.url)})).await;
+        assert_eq!(run.body["error_code"], "INVALID_MCP_SERVER", "{}", run.text);
+        let text = message(&run);
+        assert!(text.contains(said), "{text}");
+        assert!(text.contains("/mcp"), "a next step: {text}");
+    }
+    let run = test(json!({"server_url": format!("{}/", site.url)})).await;
+    let text = message(&run);
+    assert!(
+        text.contains("text/html") && text.contains("not an MCP endpoint"),
+        "{text}"
+    );
+
+    let run = test(json!({"server_url": locked.url})).await;
+    assert_eq!(run.body["error_code"], "AUTH_FAILED", "{}", run.text);
+    assert!(message(&run).contains("needs authentication"), "{}", run.text);
+    let run = test(json!({"server_url": locked.url, "auth_type": "bearer", "auth_config": {"token": "wrong"}})).await;
+    assert!(
+        message(&run).contains("refused the credentials"),
+        "a token was sent: {}",
+        run.text
+    );
+
+    let run = test(json!({"server_url": ""})).await;
+    assert_eq!(run.body["error_code"], "INVALID_URL", "{}", run.text);
+    assert!(message(&run).contains("enter the server's address"), "{}", run.text);
+    let run = test(json!({"server_url": "mcp.example.com/mcp"})).await;
+    assert!(
+        message(&run).contains("did you mean https://mcp.example.com/mcp?"),
+        "{}",
+        run.text
+    );
 }

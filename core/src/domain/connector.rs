@@ -129,12 +129,24 @@ pub const URL_PATTERN: &str =
 /// Checks `value` against [`URL_PATTERN`], saying what is wrong. The URL
 /// parser is lenient (it drops tabs, turns `\` into `/`, fills in a missing
 /// `//`); Switchboard takes a server URL only as written plainly.
+/// A URL without `http(s)://`: empty, or one to suggest with `https://`.
+fn missing_scheme(value: &str) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        "enter the server's address, e.g. https://mcp.example.com/mcp".into()
+    } else if !value.contains("://") && !value.contains(char::is_whitespace) && value.len() <= 200 {
+        format!("the address needs to start with https:// (or http://): did you mean https://{value}?")
+    } else {
+        "the address needs to start with https:// or http://, e.g. https://mcp.example.com/mcp".into()
+    }
+}
+
 pub fn url_shape(value: &str) -> Result<(), String> {
     let scheme_len = ["http://", "https://"]
         .iter()
         .find(|s| value.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
         .map(|s| s.len())
-        .ok_or("server_url must start with http:// or https://")?;
+        .ok_or_else(|| missing_scheme(value))?;
     let rest = &value[scheme_len..];
     let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
     if authority.contains('@') {

@@ -119,7 +119,8 @@ fn http_problem(error: &TransportError) -> InitProblem {
         E::UnexpectedContentType(content_type) => failed(
             ErrorCode::InvalidMcpServer,
             format!(
-                "the server answered with {} instead of JSON or an event stream; is this a web page rather than an MCP endpoint?",
+                "the server answered with {} instead of JSON or an event stream: this address is not an MCP \
+                 endpoint (a web page?); MCP servers usually live at a path ending in /mcp",
                 content_type.as_deref().map_or("no content type".to_owned(), excerpt)
             ),
         ),
@@ -226,6 +227,45 @@ pub fn auth_failure(status: u16, challenge: Option<&str>) -> Failure {
         challenge: challenge.map(str::to_owned),
         ..Failure::new(code, message)
     }
+}
+
+/// A refused request that carried no credentials: the server needs some.
+pub fn without_credentials(target: &super::Target, failure: Failure) -> Failure {
+    if failure.code != ErrorCode::AuthFailed || target.bearer.is_some() || !target.headers.is_empty() {
+        return failure;
+    }
+    Failure {
+        message: "this server needs authentication, and none was sent: choose Bearer token (or OAuth) \
+                  and test again"
+            .into(),
+        ..failure
+    }
+}
+
+/// An address that answers HTTP but not MCP: what it answered, and where
+/// MCP servers usually are.
+pub fn not_an_mcp_endpoint(url: &url::Url, status: u16, content_type: Option<&str>) -> String {
+    let reason = match status {
+        400 => " (bad request)",
+        404 => " (not found)",
+        405 => " (method not allowed)",
+        _ => "",
+    };
+    let page = if content_type.is_some_and(|c| c.starts_with("text/html")) {
+        ", a web page,"
+    } else {
+        ""
+    };
+    let path = url.path();
+    let hint = if path.trim_end_matches('/').ends_with("/mcp") || path.trim_end_matches('/').ends_with("/sse") {
+        "check the URL in the server's documentation"
+    } else {
+        "MCP servers usually live at a path ending in /mcp (older ones in /sse): check the URL"
+    };
+    format!(
+        "the server answered HTTP {status}{reason}{page} at {}: this address is not an MCP endpoint; {hint}",
+        excerpt(path)
+    )
 }
 
 /// The status in rmcp's `"HTTP 404 …"`-style messages.

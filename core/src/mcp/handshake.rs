@@ -112,7 +112,7 @@ impl McpClient {
                 *last = "handshake";
                 steps.end("connect", connect_started, Ok(None));
                 return self
-                    .legacy(target, steps, steps.start("handshake"), oversized, opening)
+                    .legacy(target, steps, steps.start("handshake"), oversized, opening, None)
                     .await;
             }
             Some(Known::Session) | None => {}
@@ -172,7 +172,10 @@ impl McpClient {
                 });
             }
             Err(e) => match classify::init_error(&e) {
-                InitProblem::Failed(failure) => InitProblem::Failed(explain(&oversized, failure, &limits)),
+                InitProblem::Failed(failure) => {
+                    let failure = classify::without_credentials(target, failure);
+                    InitProblem::Failed(explain(&oversized, failure, &limits))
+                }
                 legacy => legacy,
             },
         };
@@ -188,7 +191,10 @@ impl McpClient {
         }
         let started = answered_now(steps, connect_started, handshake_started, last);
         match problem {
-            InitProblem::TryLegacy(_) => self.legacy(target, steps, started, oversized, opening).await,
+            InitProblem::TryLegacy(status) => {
+                self.legacy(target, steps, started, oversized, opening, Some(status))
+                    .await
+            }
             InitProblem::Failed(failure) => {
                 steps.end("handshake", started, Err(&failure));
                 Err(failure)
@@ -204,9 +210,14 @@ impl McpClient {
         started: Instant,
         oversized: Arc<AtomicBool>,
         opening: &Opening,
+        refused: Option<u16>,
     ) -> Result<Opened, Failure> {
-        let outcome = match self.legacy_handshake(target, steps.deadline, &opening.side).await {
+        let outcome = match self
+            .legacy_handshake(target, steps.deadline, &opening.side, refused)
+            .await
+        {
             Err(f) if f.code == ErrorCode::Timeout => Err(steps.timeout("handshake")),
+            Err(f) => Err(classify::without_credentials(target, f)),
             other => other,
         };
         steps.end("handshake", started, outcome.as_ref().map(|_| None));
@@ -224,10 +235,11 @@ impl McpClient {
         target: &Target,
         deadline: Deadline,
         side: &ClientSide,
+        refused: Option<u16>,
     ) -> Result<Session, Failure> {
         let handshake = async {
-            let (sink, stream) =
-                legacy::connect(self.http(), target, deadline, self.limits().max_message_bytes).await?;
+            let max = self.limits().max_message_bytes;
+            let (sink, stream) = legacy::connect(self.http(), target, deadline, max, refused).await?;
             side.clone().serve((sink, stream)).await.map_err(|e| {
                 Failure::new(
                     ErrorCode::InvalidMcpServer,

@@ -32,16 +32,20 @@ pub type LegacySink = std::pin::Pin<Box<dyn Sink<ClientJsonRpcMessage, Error = L
 pub type LegacyStream = std::pin::Pin<Box<dyn Stream<Item = ServerJsonRpcMessage> + Send>>;
 
 /// Opens the event stream and waits for the endpoint, until `deadline`.
+/// `refused`: the status the Streamable HTTP request got (400, 404 or 405),
+/// reported when this transport is not there either (else the status here).
 pub async fn connect(
     http: &EgressHttp,
     target: &Target,
     deadline: Deadline,
     max_event: usize,
+    refused: Option<u16>,
 ) -> Result<(LegacySink, LegacyStream), Failure> {
-    let refused = || {
+    let not_mcp = |status: u16, content_type: Option<&str>| {
+        let status = refused.unwrap_or(status);
         Failure::new(
             ErrorCode::InvalidMcpServer,
-            "the server answered neither the Streamable HTTP nor the legacy SSE MCP transport; check the URL",
+            super::classify::not_an_mcp_endpoint(&target.url, status, content_type),
         )
     };
     let request = target.apply(
@@ -53,13 +57,16 @@ pub async fn connect(
     if status == 401 || status == 403 {
         return Err(super::classify::auth_failure(status.as_u16(), None));
     }
-    let is_sse = response
+    let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_sse = content_type
+        .as_deref()
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if !status.is_success() || !is_sse {
-        return Err(refused());
+        return Err(not_mcp(status.as_u16(), content_type.as_deref()));
     }
     let mut events = Box::pin(sse::events(response.bytes_stream(), max_event));
     let endpoint = loop {
@@ -81,7 +88,7 @@ pub async fn connect(
                     format!("invalid event stream: {}", excerpt(&e.to_string())),
                 ));
             }
-            None => return Err(refused()),
+            None => return Err(not_mcp(status.as_u16(), Some("text/event-stream"))),
         }
     };
     let endpoint = target.url.join(endpoint.trim()).map_err(|_| {
