@@ -111,6 +111,9 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
         "dev_sign_in": state.dev_sign_in.is_some(),
         "token_origins": state.settings.ui_token_origins,
         "frame_ancestors": state.settings.ui_frame_ancestors,
+        // The chat needs a model the operator configured; else it says so up front.
+        "chat": state.settings.agent.llm_base_url.is_some() && state.settings.agent.llm_model.is_some(),
+        "chat_settings": ["SWITCHBOARD_LLM_BASE_URL", "SWITCHBOARD_LLM_MODEL"],
     }))
 }
 

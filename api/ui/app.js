@@ -387,12 +387,14 @@ function authorizeButton(connector) {
 
 function systemToolCard(tool) {
   const soon = tool.status === "coming_soon";
+  const unavailable = tool.status === "unavailable";
   const connected = tool.status === "connected";
-  const label = soon ? "Coming soon" : connected ? "Disconnect" : tool.status === "needs_authorization" ? "Sign in again" : "Connect";
+  const label = soon ? "Coming soon" : unavailable ? "Unavailable" : connected ? "Disconnect"
+    : tool.status === "needs_authorization" ? "Sign in again" : "Connect";
   const button = el("button", {
     type: "button",
     class: connected ? "secondary" : "",
-    disabled: soon,
+    disabled: soon || unavailable,
     "aria-label": `${label} ${tool.name}`,
     onclick: async () => {
       button.disabled = true;
@@ -423,9 +425,27 @@ function systemToolCard(tool) {
     el("span", { class: "icon", "aria-hidden": "true" }, icon(tool.icon)),
     el("div", {},
       el("div", { class: "name" }, tool.name, el("span", { class: `badge ${tool.status}` }, tool.status.replace("_", " "))),
-      el("div", { class: "description" }, tool.description)),
+      el("div", { class: "description" }, tool.description),
+      unavailable ? notConfigured(`${tool.name} is not available on this server`, tool.needs_settings) : ""),
     el("div", { class: "actions" }, button),
     functionPolicies(tool));
+}
+
+/** A feature the operator has not set up: user words first, the settings behind a toggle. */
+function notConfigured(what, settings) {
+  return el("details", { class: "unavailable" },
+    el("summary", {}, `${what}: ask your administrator.`),
+    el("p", {}, `For the administrator: set ${settings.join(" and ")}.`));
+}
+
+/** Without a model the chat says so before anyone types. */
+async function showChatAvailability() {
+  const config = await loadConfig();
+  const off = config.chat === false;
+  $("chat-unavailable").replaceChildren(off ? notConfigured("Chat is not available on this server", config.chat_settings || []) : "");
+  $("chat-unavailable").hidden = !off;
+  $("chat-input").disabled = off;
+  $("send").disabled = off;
 }
 
 /** "Changes to review (n)": opens the review of what the server changed. */
@@ -622,7 +642,7 @@ async function showApps() {
     if (list.connectors.length === 0) $("connectors").append(el("li", { class: "card empty" }, "", "No connectors yet.", ""));
     $("connector-count").textContent = `(${list.connectors.length} of ${list.limit})`;
     $("apps").hidden = false;
-    await showApprovals();
+    await Promise.all([showApprovals(), showChatAvailability()]);
   } catch (e) {
     fail(e);
   }

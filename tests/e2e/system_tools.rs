@@ -1,6 +1,6 @@
 //! `GET /api/tools` and connect / disconnect.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard_tests::{Backend, TestApp};
 
 both_backends!(tools_are_listed_sorted_with_per_user_status, connect_rules_by_tool_kind);
@@ -39,6 +39,12 @@ async fn tools_are_listed_sorted_with_per_user_status(backend: Backend) {
     assert_eq!(gmail["functions"].as_array().unwrap().len(), 3);
     assert_eq!(status_of(&tools.body, "calendar"), "coming_soon");
     assert_eq!(status_of(&tools.body, "analytics"), "available");
+    // Without Google credentials on this server, Gmail says so before anyone clicks.
+    assert_eq!(status_of(&tools.body, "gmail"), "unavailable");
+    assert_eq!(
+        gmail["needs_settings"],
+        json!(["SWITCHBOARD_GOOGLE_CLIENT_ID", "SWITCHBOARD_GOOGLE_CLIENT_SECRET"])
+    );
 
     assert_eq!(
         alice.post_empty("/api/tools/analytics/connect").await.body["status"],

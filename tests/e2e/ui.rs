@@ -289,9 +289,26 @@ async fn without_a_model_the_chat_says_so() {
     let app = app_with_dev_sign_in().await;
     let browser = Browser::start().await;
     sign_in(&browser, &app, "alice").await;
-    browser.find("#chat-input").await.send_keys("hello").await.unwrap();
-    browser.find("#send").await.click().await.unwrap();
-    browser.wait_for_text("#transcript", "no model is configured").await;
+    // Said up front, in the user's words; the settings are behind a toggle.
+    let said = browser
+        .wait_for_text("#chat-unavailable", "ask your administrator")
+        .await;
+    assert!(!said.contains("SWITCHBOARD_"), "{said}");
+    assert!(browser.find("#send").await.attr("disabled").await.unwrap().is_some());
+    browser.find("#chat-unavailable summary").await.click().await.unwrap();
+    browser
+        .wait_for_text(
+            "#chat-unavailable",
+            "SWITCHBOARD_LLM_BASE_URL and SWITCHBOARD_LLM_MODEL",
+        )
+        .await;
+    // Gmail without Google credentials on this server: the same, on its card.
+    let gmail = browser.wait_for_text(r#"[data-tool="gmail"]"#, "Unavailable").await;
+    assert!(
+        gmail.contains("Gmail is not available on this server: ask your administrator."),
+        "{gmail}"
+    );
+    assert!(!gmail.contains("SWITCHBOARD_"), "{gmail}");
     browser.screenshot("chat-without-model").await;
 }
 

@@ -964,7 +964,12 @@ export interface components {
             id: string;
             is_beta: boolean;
             name: string;
-            /** @description `available`, `connected`, `needs_authorization` (sign in again) or `coming_soon`. */
+            /** @description For the operator, when `unavailable`: the settings this server lacks. */
+            needs_settings: string[];
+            /**
+             * @description `available`, `connected`, `needs_authorization` (sign in again), `coming_soon`, or
+             *     `unavailable` (its sign-in is not configured on this server: see `needs_settings`).
+             */
             status: string;
         };
     };

@@ -42,8 +42,11 @@ pub struct ToolView {
     /// `none` or `oauth`.
     pub auth_type: &'static str,
     pub is_beta: bool,
-    /// `available`, `connected`, `needs_authorization` (sign in again) or `coming_soon`.
+    /// `available`, `connected`, `needs_authorization` (sign in again), `coming_soon`, or
+    /// `unavailable` (its sign-in is not configured on this server: see `needs_settings`).
     pub status: &'static str,
+    /// For the operator, when `unavailable`: the settings this server lacks.
+    pub needs_settings: Vec<&'static str>,
     pub functions: Vec<FunctionView>,
 }
 
@@ -57,9 +60,14 @@ pub struct FunctionView {
     pub policy: Policy,
 }
 
+/// The settings a Google sign-in needs.
+const GOOGLE_SETTINGS: [&str; 2] = ["SWITCHBOARD_GOOGLE_CLIENT_ID", "SWITCHBOARD_GOOGLE_CLIENT_SECRET"];
+
 /// What the user set for one system tool.
 #[derive(Debug, Clone, Copy)]
 struct UserSetting<'a> {
+    /// Whether this server can sign in to it (Google tools need the operator's client).
+    configured: bool,
     connected: bool,
     /// For sign-in tools: the grant still exists (a refused refresh deletes it).
     signed_in: bool,
@@ -69,14 +77,23 @@ struct UserSetting<'a> {
 
 fn view(tool: &dyn SystemTool, user: UserSetting<'_>) -> ToolView {
     let UserSetting {
-        connected, signed_in, ..
+        configured,
+        connected,
+        signed_in,
+        ..
     } = user;
     let d = tool.descriptor();
-    let status = match (d.is_beta, connected, signed_in) {
-        (true, _, _) => "coming_soon",
-        (false, true, true) => "connected",
-        (false, true, false) => "needs_authorization",
-        (false, false, _) => "available",
+    let status = match (d.is_beta, configured, connected, signed_in) {
+        (true, _, _, _) => "coming_soon",
+        (false, false, _, _) => "unavailable",
+        (false, true, true, true) => "connected",
+        (false, true, true, false) => "needs_authorization",
+        (false, true, false, _) => "available",
+    };
+    let needs_settings = if status == "unavailable" {
+        GOOGLE_SETTINGS.to_vec()
+    } else {
+        Vec::new()
     };
     ToolView {
         id: d.id,
@@ -87,6 +104,7 @@ fn view(tool: &dyn SystemTool, user: UserSetting<'_>) -> ToolView {
         auth_type: d.auth.as_str(),
         is_beta: d.is_beta,
         status,
+        needs_settings,
         functions: d
             .functions
             .iter()
@@ -129,7 +147,13 @@ async fn tool_view(state: &AppState, user: &UserId, tool: &'static dyn SystemToo
             .is_some(),
         _ => true,
     };
+    let google = &state.settings.google;
+    let configured = match d.auth {
+        ToolAuth::Google { .. } => google.client_id.is_some() && google.client_secret.is_some(),
+        ToolAuth::None => true,
+    };
     let setting = UserSetting {
+        configured,
         connected,
         signed_in,
         default_policy,
