@@ -25,13 +25,31 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function say(message) {
+/** Says what is going on (`info`) or what went well (`success`), politely; clears an alarm. */
+function say(message, kind = "info") {
+  $("alert").textContent = "";
   $("status").textContent = message || "";
+  $("status").dataset.kind = kind;
+}
+
+/** What went well. */
+const done = (message) => say(message, "success");
+
+/** What went wrong, announced at once (`role=alert`); clears the status. */
+function alarm(message) {
+  $("status").textContent = "";
+  $("alert").textContent = message || "";
 }
 
 /** Shows a failure, unless it was the sign-out that already said why. */
 function fail(error) {
-  if (error.message !== "signed out") say(error.message);
+  if (error.message !== "signed out") alarm(error.message);
+}
+
+/** A new view starts with no message from the last one. */
+function clearMessages() {
+  $("status").textContent = "";
+  $("alert").textContent = "";
 }
 
 /** The API with the stored token; a 401 sends the user back to sign-in. */
@@ -356,7 +374,7 @@ async function waitFor(check, seconds) {
 async function authorizeConnector(connector) {
   try {
     const outcome = await signInPopup(`/api/connectors/${connector.id}/authorize`);
-    if (outcome === "error") return say(`Signing in to ${connector.name} failed; try again.`);
+    if (outcome === "error") return alarm(`Signing in to ${connector.name} failed; try again.`);
     say(`Checking ${connector.name}…`);
     // Closed without a word: gone quickly. Unknown (cut off from the popup): the user may still be signing in.
     const seconds = outcome === "closed" ? 3 : outcome === "unknown" ? 300 : 10;
@@ -365,7 +383,7 @@ async function authorizeConnector(connector) {
       return now.status !== "needs_authorization" ? now : null;
     }, seconds);
     if (current) {
-      say(`${connector.name} is authorized: ${current.tool_count} tools.`);
+      done(`${connector.name} is authorized: ${current.tool_count} tools.`);
       tellHost({ type: "switchboard-changed", what: "connectors" });
     } else {
       say(`${connector.name} still needs authorization.`);
@@ -408,11 +426,12 @@ function systemToolCard(tool) {
             outcome = (await waitFor(connectedNow, 300)) ? "ok" : "closed";
           }
           const ok = outcome === "ok" || outcome?.status === "connected";
-          say(ok ? `${tool.name} connected.` : `${tool.name} was not connected.`);
+          if (ok) done(`${tool.name} connected.`);
+          else alarm(`${tool.name} was not connected.`);
           if (ok) tellHost({ type: "switchboard-changed", what: "tools" });
         } else {
           await api("POST", path);
-          say(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
+          done(`${tool.name} ${connected ? "disconnected" : "connected"}.`);
         }
         await showApps();
       } catch (e) {
@@ -501,7 +520,7 @@ async function reviewChanges(connector) {
       const body = tools ? { decision, review: listed.review, tools } : { decision, review: listed.review };
       const updated = await api("POST", `/api/connectors/${connector.id}/changes`, body);
       const what = tools ? tools.join(", ") : "all changes";
-      say(`${connector.name}: ${decision === "approve" ? "approved" : "rejected"} ${what}.`);
+      done(`${connector.name}: ${decision === "approve" ? "approved" : "rejected"} ${what}.`);
       if (updated.changes_pending) await reviewChanges(updated);
       else dialog.close();
       await ($("manager").hidden ? showApps() : showManager());
@@ -544,7 +563,7 @@ function connectorCard(connector) {
       toggle.disabled = true;
       try {
         await api("POST", `/api/connectors/${connector.id}/toggle`, { enabled: toggle.checked });
-        say(`${connector.name} ${toggle.checked ? "enabled" : "disabled"}.`);
+        done(`${connector.name} ${toggle.checked ? "enabled" : "disabled"}.`);
         await showApps();
       } catch (e) {
         fail(e);
@@ -697,7 +716,7 @@ function showErrors(details) {
     // auth_config errors land beside their own field when the form has one.
     const error = (detail.loc?.[1] === "auth_config" && $(`e-${detail.loc?.[2]}`)) || $(`e-${detail.loc?.[1]}`);
     if (error) error.textContent = detail.msg;
-    else say(detail.msg);
+    else alarm(detail.msg);
   }
 }
 
@@ -851,7 +870,7 @@ async function save(event) {
   try {
     if (manager.editing) await api("PUT", `/api/connectors/${manager.editing.id}`, body);
     else await api("POST", "/api/connectors", body);
-    say(manager.passed.signIn ? `${body.name} saved: press Authorize to sign in.` : `${body.name} saved.`);
+    done(manager.passed.signIn ? `${body.name} saved: press Authorize to sign in.` : `${body.name} saved.`);
     $("connector-form").hidden = true;
     await showManager();
   } catch (e) {
@@ -867,7 +886,7 @@ function confirmDelete(connector) {
     dialog.close();
     try {
       await api("DELETE", `/api/connectors/${connector.id}`);
-      say(`${connector.name} deleted.`);
+      done(`${connector.name} deleted.`);
       await showManager();
     } catch (e) {
       fail(e);
@@ -910,14 +929,14 @@ function start() {
   document.body.classList.toggle("embed", EMBED);
   reportHeight();
   tellHost({ type: "switchboard-ready" });
-  $("manage").addEventListener("click", showManager);
+  $("manage").addEventListener("click", () => { clearMessages(); showManager(); });
   $("pick-tool").addEventListener("change", () => {
     showChip();
     if (EMBED) tellHost({ type: "switchboard-tool-picked", tool: $("pick-tool").value || null });
   });
   $("chip-clear").addEventListener("click", () => { $("pick-tool").value = ""; showChip(); });
   $("chat-form").addEventListener("submit", sendMessage);
-  $("back").addEventListener("click", () => { $("manager").hidden = true; $("connector-form").hidden = true; showApps(); });
+  $("back").addEventListener("click", () => { clearMessages(); $("manager").hidden = true; $("connector-form").hidden = true; showApps(); });
   $("add").addEventListener("click", () => openForm(null));
   $("cancel").addEventListener("click", () => { $("connector-form").hidden = true; });
   $("test").addEventListener("click", runTest);
@@ -934,7 +953,7 @@ function start() {
       body: JSON.stringify({ user }),
     }).catch(() => null);
     const data = await response?.json().catch(() => null);
-    if (!response?.ok) return say(data?.error?.message || "Sign-in failed.");
+    if (!response?.ok) return alarm(data?.error?.message || "Sign-in failed.");
     signedIn(data.token);
   });
   $("token-form").addEventListener("submit", (event) => {

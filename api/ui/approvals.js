@@ -13,7 +13,7 @@ function policySelect(label, value, words, save) {
     select.disabled = true;
     try {
       await save(select.value);
-      say(`${label}: ${words[select.value]}.`);
+      done(`${label}: ${words[select.value]}.`);
     } catch (e) {
       select.value = value;
       fail(e);
@@ -58,7 +58,7 @@ async function decideApproval(approval, decision) {
   try {
     await api("POST", `/api/approvals/${approval.id}`, { decision });
     const words = { approve: "approved", deny: "denied", always: "approved, and allowed from now on" };
-    say(`${approval.display_name}: ${words[decision]}.`);
+    done(`${approval.display_name}: ${words[decision]}.`);
   } catch (e) {
     fail(e);
   }
@@ -157,7 +157,7 @@ async function showActivity() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("show-activity").addEventListener("click", showActivity);
+  $("show-activity").addEventListener("click", () => { clearMessages(); showActivity(); });
   $("activity-connector").addEventListener("change", showActivity);
-  $("activity-back").addEventListener("click", () => { $("activity").hidden = true; showApps(); });
+  $("activity-back").addEventListener("click", () => { clearMessages(); $("activity").hidden = true; showApps(); });
 });

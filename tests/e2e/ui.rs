@@ -710,3 +710,53 @@ async fn approvals_are_decided_in_the_chat_and_the_apps_menu_and_activity_shows_
     );
     browser.screenshot("activity").await;
 }
+
+/// Messages by kind: what went well in the polite status, what went wrong in
+/// an alert (and the status cleared), and a new view starts with neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_is_an_alert_and_a_new_view_clears_the_messages() {
+    let app = app_with_dev_sign_in().await;
+    let server = McpFixture::with_tools(1, 10).spawn().await;
+    let id = save_connector(&app.user("alice"), "Notes", &server.url).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, "alice").await;
+    let toggle = format!(r#"[data-connector="{id}"] input[type=checkbox]"#);
+    browser.find(&toggle).await.click().await.unwrap();
+    browser.wait_for_text("#status", "Notes disabled.").await;
+    assert_eq!(
+        browser
+            .find("#status")
+            .await
+            .attr("data-kind")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("success")
+    );
+
+    // Deleted behind the page's back: switching it is a failure, said as an alert.
+    assert_eq!(
+        app.user("alice").delete(&format!("/api/connectors/{id}")).await.status,
+        204
+    );
+    browser.find(&toggle).await.click().await.unwrap();
+    let alert = browser.wait_for_text("#alert", "connector").await;
+    assert!(!alert.is_empty());
+    assert_eq!(
+        browser.find("#alert").await.attr("role").await.unwrap().as_deref(),
+        Some("alert")
+    );
+    assert_eq!(
+        browser.find("#status").await.text().await.unwrap(),
+        "",
+        "the status gave way"
+    );
+
+    browser.find("#manage").await.click().await.unwrap();
+    browser.wait_for_text("#manager-title", "Connectors").await;
+    assert_eq!(
+        browser.find("#alert").await.text().await.unwrap(),
+        "",
+        "a new view starts clean"
+    );
+}
