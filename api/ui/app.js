@@ -694,13 +694,38 @@ function formBody() {
   return body;
 }
 
-const fingerprint = () => JSON.stringify(formBody());
+/** What a connection test checks: the address, the auth and the headers (not the name or description). */
+const fingerprint = () => {
+  const { server_url, auth_type, auth_config, headers } = formBody();
+  return JSON.stringify({ server_url, auth_type, auth_config, headers });
+};
+
+/** Editing without touching the connection: the server saves it without a new test. */
+function connectionUnchanged() {
+  const stored = manager.editing;
+  if (!stored) return false;
+  const body = formBody();
+  const config = body.auth_config && Object.keys(body.auth_config).length > 0;
+  const headers = Object.entries(body.headers);
+  return body.server_url === stored.server_url && body.auth_type === stored.auth_type && !config
+    && headers.length === stored.headers.length && headers.every(([name, value]) => value === null && stored.headers.includes(name));
+}
 
 function formChanged() {
   $("token-field").hidden = $("f-auth_type").value !== "bearer";
   $("oauth-fields").hidden = $("f-auth_type").value !== "oauth";
-  const passed = manager.passed && manager.passed.fingerprint === fingerprint();
-  $("save").disabled = !passed;
+  const current = fingerprint();
+  const passed = manager.passed && manager.passed.fingerprint === current;
+  const named = $("f-name").value.trim() !== "";
+  const ready = named && (passed || connectionUnchanged());
+  $("save").disabled = !ready;
+  // Results of a test of other settings stay visible, greyed out.
+  const stale = Boolean(manager.tested) && manager.tested !== current;
+  for (const id of ["steps", "test-result", "found-tools"]) $(id).classList.toggle("stale", stale);
+  $("save-hint").textContent = ready ? ""
+    : !named ? "Enter a name to enable Save."
+    : stale ? "The settings changed since the test: test again to enable Save."
+    : "Test the connection to enable Save.";
 }
 
 function clearErrors() {
@@ -723,6 +748,7 @@ function showErrors(details) {
 function openForm(connector) {
   manager.editing = connector;
   manager.passed = null;
+  manager.tested = null;
   $("form-title").textContent = connector ? `Edit ${connector.name}` : "Add a connector";
   $("f-name").value = connector?.name || "";
   $("f-server_url").value = connector?.server_url || "";
@@ -822,6 +848,7 @@ async function runTest() {
   $("save").disabled = true;
   manager.passed = null;
   const tested = fingerprint();
+  manager.tested = tested;
   const body = formBody();
   $("test-result").textContent = "";
   $("found-tools").replaceChildren();
@@ -850,8 +877,13 @@ async function runTest() {
     if ((passed || signIn) && tested === fingerprint()) {
       manager.passed = { fingerprint: tested, runId: final.id, noTools: final.result?.error_code === "NO_TOOLS", signIn };
     }
-    say(signIn ? "The server wants you to sign in: save it, then press Authorize."
-      : manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.");
+    const outcome = signIn ? "The server wants you to sign in: save it, then press Authorize."
+      : manager.passed ? "Test passed: you can save." : "The test did not pass; fix the settings and test again.";
+    if (manager.passed) done(outcome);
+    else alarm(outcome);
+    // The results, in view and focused, for keyboard and screen-reader users.
+    $("test-result").focus();
+    $("test-result").scrollIntoView({ block: "nearest" });
   } catch (e) {
     if (e.details) showErrors(e.details);
     fail(e);
@@ -863,14 +895,15 @@ async function runTest() {
 
 async function save(event) {
   event.preventDefault();
-  if (!manager.passed || manager.passed.fingerprint !== fingerprint()) return;
-  if (manager.passed.noTools && !window.confirm("This server offers no tools yet. Save it anyway?")) return;
+  const passed = manager.passed?.fingerprint === fingerprint();
+  if (!passed && !connectionUnchanged()) return;
+  if (passed && manager.passed.noTools && !window.confirm("This server offers no tools yet. Save it anyway?")) return;
   clearErrors();
-  const body = { ...formBody(), test_run_id: manager.passed.runId };
+  const body = { ...formBody(), test_run_id: manager.passed?.runId };
   try {
     if (manager.editing) await api("PUT", `/api/connectors/${manager.editing.id}`, body);
     else await api("POST", "/api/connectors", body);
-    done(manager.passed.signIn ? `${body.name} saved: press Authorize to sign in.` : `${body.name} saved.`);
+    done(manager.passed?.signIn ? `${body.name} is saved: press Authorize to sign in.` : `${body.name} is saved.`);
     $("connector-form").hidden = true;
     await showManager();
   } catch (e) {

@@ -111,7 +111,9 @@ async fn job_metrics_are_counted_without_user_or_url_labels(backend: Backend) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let text = loop {
         let text = app.anonymous().get("/metrics").await.text;
-        if text.contains("switchboard_queue_depth") && text.contains("switchboard_worker_heartbeats_total") {
+        // The depth is sampled periodically: wait for a sample taken after both jobs left the queue.
+        let settled = text.contains(r#"switchboard_queue_depth{kind="connection_test"} 0"#);
+        if settled && text.contains("switchboard_worker_heartbeats_total") {
             break text;
         }
         assert!(tokio::time::Instant::now() < deadline, "gauges never reported: {text}");

@@ -156,8 +156,12 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
     browser.wait_for_text("#limit", "0 of 10").await;
     browser.find("#add").await.click().await.unwrap();
 
-    // A failing test keeps Save disabled and says why.
+    // Save says why it is off; a failing test keeps it off.
+    browser.wait_for_text("#save-hint", "Enter a name to enable Save").await;
     fill(&browser, "name", "Notes").await;
+    browser
+        .wait_for_text("#save-hint", "Test the connection to enable Save")
+        .await;
     fill(&browser, "server_url", "http://127.0.0.1:9/mcp").await;
     browser.find("#test").await.click().await.unwrap();
     browser.wait_for_text("#test-result", "CONNECTION_FAILED").await;
@@ -177,8 +181,25 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
         .await;
     browser.wait_for_text("#found-tools", "tool_0").await;
     assert!(save_enabled(&browser).await, "the test passed");
+    let focused = browser.client.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("test-result"), "the results take the focus");
     browser.find("#f-description").await.send_keys("changed").await.unwrap();
-    assert!(!save_enabled(&browser).await, "a field changed after the test");
+    assert!(save_enabled(&browser).await, "a description needs no new test");
+    browser.find("#f-server_url").await.send_keys("?v=2").await.unwrap();
+    assert!(!save_enabled(&browser).await, "the address changed after the test");
+    browser.wait_for_text("#save-hint", "test again to enable Save").await;
+    let results = browser
+        .find("#test-result")
+        .await
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(results.contains("stale"), "the old results are greyed out: {results}");
+    browser.find("#test").await.click().await.unwrap();
+    browser.wait_for_text("#status", "Test passed").await;
+    fill(&browser, "server_url", &server.url).await;
+    browser.wait_for_text("#save-hint", "test again").await;
     browser.find("#test").await.click().await.unwrap();
     browser.wait_for_text("#status", "Test passed").await;
     browser.find("#save").await.click().await.unwrap();
@@ -194,7 +215,12 @@ async fn a_connector_is_added_tested_saved_edited_and_deleted() {
         .click()
         .await
         .unwrap();
+    assert!(
+        save_enabled(&browser).await,
+        "an edit that keeps the connection needs no test"
+    );
     fill(&browser, "name", "").await;
+    browser.wait_for_text("#save-hint", "Enter a name").await;
     browser.find("#test").await.click().await.unwrap();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while browser.find("#e-name").await.text().await.unwrap().is_empty() {
