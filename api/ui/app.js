@@ -591,12 +591,17 @@ function lastError(connector) {
   return el("div", { class: "description problem" }, `Last error: ${connector.last_error_code} (checked ${since})`);
 }
 
+/** "Notes · search", as system tools already read ("Gmail · send_email"). */
+function pickerName(details) {
+  return details.source.kind === "connector" ? `${details.source.name} · ${details.display_name}` : details.display_name;
+}
+
 /** The catalog in the tool picker, keeping the current pick when it is still there. */
 async function loadPicker() {
   const catalog = await api("GET", "/api/agent/tools");
   const picked = $("pick-tool").value;
   $("pick-tool").replaceChildren(el("option", { value: "" }, "(the agent decides)"),
-    ...catalog.tools.map((tool) => el("option", { value: tool.function.name }, tool["x-switchboard"].display_name)));
+    ...catalog.tools.map((tool) => el("option", { value: tool.function.name }, pickerName(tool["x-switchboard"]))));
   $("pick-tool").value = catalog.tools.some((t) => t.function.name === picked) ? picked : "";
   showChip();
 }

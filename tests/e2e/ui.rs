@@ -275,7 +275,7 @@ async fn a_picked_tool_goes_with_the_next_message_and_tools_can_be_switched_off(
         .click()
         .await
         .unwrap();
-    browser.wait_for_text("#chip", "tool_1").await;
+    browser.wait_for_text("#chip", "Notes · tool_1").await;
     browser.find("#chat-input").await.send_keys("echo hi").await.unwrap();
     browser.find("#send").await.click().await.unwrap();
     browser.wait_for_text("#transcript", "Echoed: hi").await;
